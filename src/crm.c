@@ -1,0 +1,157 @@
+/*
+ * crm.c
+ *		Module entry and the helpers every SQL-callable function shares:
+ *		argument checks with the project's SQLSTATE conventions, and the
+ *		enum result lookup.
+ *
+ * Error conventions (documented in the README):
+ *	- NaN or infinity where a number is expected: 22023 invalid_parameter_value
+ *	- a number outside its allowed range: 22003 numeric_value_out_of_range
+ *	  (as core's percentile_cont does for a fraction outside [0,1])
+ *	- an array of the wrong shape or length: 2202E array_subscript_error
+ *	- a NULL where a value is required: 22004 null_value_not_allowed
+ *	- arguments that are fine alone but not together: 22023
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_enum.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "crm.h"
+
+PG_MODULE_MAGIC;
+
+/*
+ * Ensure a number is neither NaN nor infinite
+ */
+void
+crm_check_finite(const char *name, double value)
+{
+	if (isnan(value))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s cannot be NaN", name)));
+	if (isinf(value))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s cannot be infinity", name)));
+}
+
+/*
+ * Ensure a number is a fraction in [0, 1]
+ */
+void
+crm_check_fraction(const char *name, double value)
+{
+	crm_check_finite(name, value);
+	if (value < 0.0 || value > 1.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s must be between 0 and 1", name),
+				 errdetail("The value was %g.", value)));
+}
+
+/*
+ * Ensure a number is finite and not negative
+ */
+void
+crm_check_nonnegative(const char *name, double value)
+{
+	crm_check_finite(name, value);
+	if (value < 0.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s must not be negative", name),
+				 errdetail("The value was %g.", value)));
+}
+
+/*
+ * Ensure a settings argument (one with a default) was not passed as NULL;
+ * an unknown threshold must not silently turn every result into NULL.
+ */
+void
+crm_check_not_null(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", name)));
+}
+
+/*
+ * Copy a one-dimensional float8[] of exactly nelems finite, non-NULL
+ * elements into values.
+ */
+void
+crm_get_float8_array(ArrayType *array, const char *name, int nelems,
+					 double *values)
+{
+	int			n = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
+	double	   *data;
+
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s must be a one-dimensional array", name)));
+	if (n != nelems)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s must have exactly %d elements", name, nelems),
+				 errdetail("The array has %d.", n)));
+	if (ARR_HASNULL(array))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not contain nulls", name)));
+	Assert(ARR_ELEMTYPE(array) == FLOAT8OID);
+
+	data = (double *) ARR_DATA_PTR(array);
+	for (int i = 0; i < n; i++)
+	{
+		crm_check_finite(name, data[i]);
+		values[i] = data[i];
+	}
+}
+
+/*
+ * Return label "which" of the calling function's enum result type.
+ *
+ * The label OIDs are looked up in pg_enum once per call site and kept in
+ * fn_extra, so a query classifying millions of rows pays for the catalog
+ * lookups once.  The result type comes from the function's own catalog
+ * entry, which keeps working when the extension lives in any schema.
+ */
+Datum
+crm_enum_result(FunctionCallInfo fcinfo, const char *const *labels,
+				int nlabels, int which)
+{
+	Oid		   *oids = (Oid *) fcinfo->flinfo->fn_extra;
+
+	Assert(which >= 0 && which < nlabels);
+	if (oids == NULL)
+	{
+		Oid			enumtype = get_func_rettype(fcinfo->flinfo->fn_oid);
+
+		oids = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt,
+								  sizeof(Oid) * nlabels);
+		for (int i = 0; i < nlabels; i++)
+		{
+			HeapTuple	tup;
+
+			tup = SearchSysCache2(ENUMTYPOIDNAME,
+								  ObjectIdGetDatum(enumtype),
+								  CStringGetDatum(labels[i]));
+			if (!HeapTupleIsValid(tup))
+				elog(ERROR, "enum %s has no label \"%s\"",
+					 format_type_be(enumtype), labels[i]);
+			oids[i] = ((Form_pg_enum) GETSTRUCT(tup))->oid;
+			ReleaseSysCache(tup);
+		}
+		fcinfo->flinfo->fn_extra = oids;
+	}
+	return ObjectIdGetDatum(oids[which]);
+}

@@ -1,0 +1,28 @@
+/*
+ * crm.h
+ *		Declarations shared by the crm extension's C files: the argument
+ *		checks every entry point uses and the enum result helper.
+ */
+#ifndef CRM_H
+#define CRM_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/array.h"
+
+/* Argument checks (crm.c); each reports the argument by its SQL name. */
+extern void crm_check_finite(const char *name, double value);
+extern void crm_check_fraction(const char *name, double value);
+extern void crm_check_nonnegative(const char *name, double value);
+extern void crm_check_not_null(FunctionCallInfo fcinfo, int argno,
+							   const char *name);
+extern void crm_get_float8_array(ArrayType *array, const char *name,
+								 int nelems, double *values);
+
+/* The OID of label "which" of the calling function's enum result type. */
+extern Datum crm_enum_result(FunctionCallInfo fcinfo,
+							 const char *const *labels, int nlabels,
+							 int which);
+
+#endif							/* CRM_H */

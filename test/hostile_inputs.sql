@@ -1,0 +1,114 @@
+-- Every function is fed a grid of hostile values: each argument in turn
+-- takes every hostile value of its type while the others stay valid, and
+-- functions of up to four arguments also get the full cross product.
+-- Every call must either return a finite result or fail with one of the
+-- documented SQLSTATEs -- never an internal error, never a crash (which
+-- would end this script early and fail its plan).
+BEGIN;
+SET client_min_messages = warning;
+SET TimeZone = 'UTC';
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION IF NOT EXISTS crm;
+SELECT plan(5);
+
+CREATE FUNCTION pg_temp.probe(call text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    result text;
+BEGIN
+    EXECUTE 'SELECT (' || call || ')::text' INTO result;
+    RETURN coalesce(result, 'NULL');
+EXCEPTION WHEN OTHERS THEN
+    RETURN 'ERROR ' || SQLSTATE;
+END $$;
+
+CREATE TEMP TABLE hostile (type text, literal text);
+INSERT INTO hostile
+SELECT 'float8', v FROM unnest(ARRAY[NULL, 'NaN', 'Infinity', '-Infinity', '-1', '0', '0.5', '1', '2',
+                                     '1e308', '-1e308', '5e-324', '1.0000000000000002', '100', '101']) v
+UNION ALL
+SELECT 'integer', v FROM unnest(ARRAY[NULL, '-2147483648', '-1', '0', '1', '3', '5', '6', '2147483647']) v
+UNION ALL
+SELECT 'bigint', v FROM unnest(ARRAY[NULL, '-9223372036854775808', '-1', '0', '1', '2', '100',
+                                     '9223372036854775807']) v
+UNION ALL
+SELECT 'float8[]', v FROM unnest(ARRAY[NULL, '{}', '{NULL}', '{NULL,NULL,NULL}', '{NaN,NaN,NaN}',
+                                       '{Infinity,1,0}', '{{1,2},{3,4}}', '{0.3,0.2,0.1}',
+                                       '{0.01,0.05,0.2}', '{1,2,3,4}', '{4,3,2,1}', '{1,1,1,1}',
+                                       '[0:2]={0.01,0.05,0.2}', '{1e308,-1e308,0}', '{-1,0,1}']) v
+UNION ALL
+SELECT 'float8[]', (SELECT array_agg(i)::text FROM generate_series(1, 1000) i)
+UNION ALL
+SELECT 'boolean', v FROM unnest(ARRAY[NULL, 'true', 'false']) v
+UNION ALL
+SELECT 'timestamptz', v FROM unnest(ARRAY[NULL, '-infinity', 'infinity', '4713-01-01 BC',
+                                          '294276-12-31', '2000-01-01', '2000-01-02']) v
+UNION ALL
+SELECT 'interval', v FROM unnest(ARRAY[NULL, '-178000000 years', '178000000 years', '0',
+                                       '1 day', '-1 day', '1 microsecond']) v;
+
+-- Each function with its argument types and one valid value per argument.
+CREATE TEMP TABLE signatures (fn text, types text[], valid text[]);
+INSERT INTO signatures VALUES
+    ('crm_clv', '{float8,float8,float8,integer,float8}', '{100,0.5,0.1,3,0}'),
+    ('crm_clv_simple', '{float8,float8,float8,float8}', '{100,52,10,0.5}'),
+    ('crm_tier', '{float8}', '{0.5}'),
+    ('crm_tier', '{float8,float8[]}', '{0.5,"{0.01,0.05,0.2}"}'),
+    ('crm_tier', '{bigint,bigint}', '{1,100}'),
+    ('crm_tier', '{bigint,bigint,float8[]}', '{1,100,"{0.01,0.05,0.2}"}'),
+    ('crm_tier_of', '{float8,float8[]}', '{5,"{3,2,1}"}'),
+    ('crm_loyalty_type', '{float8,float8,float8,float8,integer,boolean,float8,float8,float8,float8}',
+                         '{0.8,0.9,0.1,0.1,1,true,0.5,0.7,0.5,0.5}'),
+    ('crm_loyalty_score', '{float8,float8,float8,integer,float8,float8,float8,float8}',
+                          '{0.8,0.5,0.5,1,0.9,0.5,0.5,0.5}'),
+    ('crm_relationship', '{float8,float8,float8,float8}', '{60,40,50,50}'),
+    ('crm_lifecycle_stage', '{bigint,timestamptz,timestamptz,timestamptz,float8,float8,integer,interval,interval}',
+                            '{3,2000-01-01,2000-01-02,2000-01-03,2,4,5,"365 days","1 day"}'),
+    ('crm_rfm_score', '{float8,float8[],boolean}', '{5,"{1,2,3,4}",true}'),
+    ('crm_rfm_segment', '{integer,integer,integer,boolean}', '{3,3,3,false}');
+
+CREATE FUNCTION pg_temp.call_text(fn text, types text[], literals text[]) RETURNS text
+LANGUAGE sql AS $$
+    SELECT fn || '(' || string_agg(quote_nullable(l) || '::' || t, ', ' ORDER BY i) || ')'
+    FROM unnest(types, literals) WITH ORDINALITY AS a(t, l, i)
+$$;
+
+-- One argument at a time.
+CREATE TEMP TABLE calls AS
+SELECT s.fn || '(' || array_to_string(s.types, ',') || ')' AS sig, pg_temp.call_text(s.fn, s.types,
+           s.valid[:pos - 1] || h.literal || s.valid[pos + 1:]) AS call
+FROM signatures s,
+     generate_subscripts(s.types, 1) pos,
+     hostile h
+WHERE h.type = s.types[pos];
+
+-- Full cross product for functions of up to four arguments.
+INSERT INTO calls
+WITH RECURSIVE product(fn, types, n, literals) AS (
+    SELECT fn, types, 0, ARRAY[]::text[] FROM signatures WHERE cardinality(types) <= 4
+    UNION ALL
+    SELECT p.fn, p.types, p.n + 1, p.literals || h.literal
+    FROM product p JOIN hostile h ON h.type = p.types[p.n + 1]
+    WHERE p.n < cardinality(p.types)
+)
+SELECT fn || '(' || array_to_string(types, ',') || ')', pg_temp.call_text(fn, types, literals)
+FROM product WHERE n = cardinality(types);
+
+CREATE TEMP TABLE outcomes AS
+SELECT sig, call, pg_temp.probe(call) AS outcome FROM calls;
+
+SELECT cmp_ok((SELECT count(*) FROM outcomes), '>', 50000::bigint, 'the grid made over 50,000 calls');
+SELECT is_empty($$SELECT call, outcome FROM outcomes
+                  WHERE outcome LIKE 'ERROR %'
+                    AND outcome NOT IN ('ERROR 22023', 'ERROR 22003', 'ERROR 2202E', 'ERROR 22004')$$,
+                'every error has a documented SQLSTATE (22023, 22003, 2202E, 22004)');
+SELECT is_empty($$SELECT call, outcome FROM outcomes
+                  WHERE outcome IN ('NaN', 'Infinity', '-Infinity')$$,
+                'no call returns NaN or infinity');
+SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome LIKE 'ERROR %'), 13::bigint,
+          'every function rejects some of the grid');
+SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome NOT LIKE 'ERROR %'), 13::bigint,
+          'every function accepts some of the grid');
+
+SELECT * FROM finish();
+ROLLBACK;

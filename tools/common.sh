@@ -1,0 +1,52 @@
+# Shared by tools/demo and tools/test: install what is missing, build and
+# install the extension, and run a command against a PostgreSQL server --
+# the one the PG* environment variables point at, or a throwaway cluster.
+
+set -euo pipefail
+
+PG_MAJOR=${PG_MAJOR:-15}
+export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+as_root() {
+	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Debian packages: the server, its build headers, pgTAP and pg_prove.
+ensure_packages() {
+	local missing=()
+	[ -x "$PG_CONFIG" ] || missing+=("postgresql-server-dev-$PG_MAJOR")
+	[ -x "/usr/lib/postgresql/$PG_MAJOR/bin/postgres" ] || missing+=("postgresql-$PG_MAJOR")
+	command -v pg_virtualenv >/dev/null || missing+=(postgresql-common)
+	command -v make >/dev/null && command -v gcc >/dev/null || missing+=(make gcc)
+	if [ "${1:-}" = test ]; then
+		[ -f "/usr/share/postgresql/$PG_MAJOR/extension/pgtap.control" ] ||
+			missing+=("postgresql-$PG_MAJOR-pgtap")
+		command -v pg_prove >/dev/null ||
+			missing+=(libtap-parser-sourcehandler-pgtap-perl)
+	fi
+	[ ${#missing[@]} = 0 ] && return 0
+	echo "Installing ${missing[*]} ..."
+	as_root apt-get update -qq
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+build_and_install() {
+	make -C "$ROOT" -s PG_CONFIG="$PG_CONFIG"
+	as_root make -C "$ROOT" -s install PG_CONFIG="$PG_CONFIG" >/dev/null
+}
+
+# True when the caller pointed us at an existing server.
+have_server() {
+	[ -n "${PGHOST:-}${PGPORT:-}${PGDATABASE:-}${PGSERVICE:-}" ]
+}
+
+# Run "$@" with PG* set for a server: the caller's, or a throwaway cluster
+# that pg_virtualenv creates and removes again.
+with_server() {
+	if have_server; then
+		"$@"
+	else
+		pg_virtualenv -v "$PG_MAJOR" "$@"
+	fi
+}
