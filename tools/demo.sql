@@ -59,9 +59,13 @@ SELECT customer_id, orders, revenue, first_at, last_at, repeat_rate, stage,
                0.1) AS clv
 FROM measured;
 
+\pset footer off
 \echo
-\echo 'CDNOW: 23,570 customers, 69,659 orders, 1997-01-01 .. 1998-06-30'
-\echo
+\echo 'The CDNOW order log'
+SELECT count(DISTINCT customer_id) AS customers, count(*) AS orders,
+       min(ordered_at) AS first_order, max(ordered_at) AS last_order,
+       sum(amount) AS revenue
+FROM crm_demo.orders;
 \echo 'Customer pyramid (customers ranked by revenue; ties share a tier)'
 SELECT tier,
        count(*) AS customers,
