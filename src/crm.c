@@ -43,17 +43,26 @@ crm_check_finite(const char *name, double value)
 }
 
 /*
+ * Ensure a number is finite and in [low, high]
+ */
+void
+crm_check_range(const char *name, double value, double low, double high)
+{
+	crm_check_finite(name, value);
+	if (value < low || value > high)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s must be between %g and %g", name, low, high),
+				 errdetail("The value was %g.", value)));
+}
+
+/*
  * Ensure a number is a fraction in [0, 1]
  */
 void
 crm_check_fraction(const char *name, double value)
 {
-	crm_check_finite(name, value);
-	if (value < 0.0 || value > 1.0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("%s must be between 0 and 1", name),
-				 errdetail("The value was %g.", value)));
+	crm_check_range(name, value, 0.0, 1.0);
 }
 
 /*

@@ -13,6 +13,8 @@
 
 /* Argument checks (crm.c); each reports the argument by its SQL name. */
 extern void crm_check_finite(const char *name, double value);
+extern void crm_check_range(const char *name, double value, double low,
+							double high);
 extern void crm_check_fraction(const char *name, double value);
 extern void crm_check_nonnegative(const char *name, double value);
 extern void crm_check_not_null(FunctionCallInfo fcinfo, int argno,

@@ -21,20 +21,6 @@ typedef enum CrmRelationship
 } CrmRelationship;
 
 /*
- * Ensure a score is on the 0-100 scale
- */
-static void
-check_score(const char *name, double value)
-{
-	crm_check_finite(name, value);
-	if (value < 0.0 || value > 100.0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("%s must be between 0 and 100", name),
-				 errdetail("The value was %g.", value)));
-}
-
-/*
  * crm_relationship(value_score, loyalty_score, value_cut, loyalty_cut)
  *
  * Both scores are on a 0-100 scale (crm_loyalty_score's, or 100 x the
@@ -52,10 +38,10 @@ crm_relationship(PG_FUNCTION_ARGS)
 	bool		loyalty_high;
 	CrmRelationship type;
 
-	check_score("value_score", value_score);
-	check_score("loyalty_score", loyalty_score);
-	check_score("value_cut", value_cut);
-	check_score("loyalty_cut", loyalty_cut);
+	crm_check_range("value_score", value_score, 0.0, 100.0);
+	crm_check_range("loyalty_score", loyalty_score, 0.0, 100.0);
+	crm_check_range("value_cut", value_cut, 0.0, 100.0);
+	crm_check_range("loyalty_cut", loyalty_cut, 0.0, 100.0);
 
 	value_high = value_score >= value_cut;
 	loyalty_high = loyalty_score >= loyalty_cut;

@@ -93,19 +93,6 @@ static const int r_package_order[NUM_SEGMENTS] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
 #define RFM_FALLBACK_SEGMENT "Others"
 
 /*
- * Ensure a score is 1 to 5
- */
-static void
-check_rfm_score(const char *name, int32 score)
-{
-	if (score < 1 || score > 5)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("%s must be between 1 and 5", name),
-				 errdetail("The value was %d.", score)));
-}
-
-/*
  * crm_rfm_segment(r, f, m, r_package_order)
  */
 PG_FUNCTION_INFO_V1(crm_rfm_segment);
@@ -117,9 +104,9 @@ crm_rfm_segment(PG_FUNCTION_ARGS)
 	int32		m = PG_GETARG_INT32(2);
 	const int  *order = PG_GETARG_BOOL(3) ? r_package_order : reachable_order;
 
-	check_rfm_score("r", r);
-	check_rfm_score("f", f);
-	check_rfm_score("m", m);
+	crm_check_range("r", r, 1, 5);
+	crm_check_range("f", f, 1, 5);
+	crm_check_range("m", m, 1, 5);
 
 	for (int i = 0; i < NUM_SEGMENTS; i++)
 	{
