@@ -93,12 +93,12 @@ crm_check_not_null(FunctionCallInfo fcinfo, int argno, const char *name)
 }
 
 /*
- * Copy a one-dimensional float8[] of exactly nelems finite, non-NULL
- * elements into values.
+ * Copy a one-dimensional float8[] of exactly nelems non-NULL elements into
+ * values.  Elements must be finite, or with allow_infinity at least not NaN.
  */
 void
 crm_get_float8_array(ArrayType *array, const char *name, int nelems,
-					 double *values)
+					 bool allow_infinity, double *values)
 {
 	int			n = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
 	double	   *data;
@@ -121,9 +121,29 @@ crm_get_float8_array(ArrayType *array, const char *name, int nelems,
 	data = (double *) ARR_DATA_PTR(array);
 	for (int i = 0; i < n; i++)
 	{
-		crm_check_finite(name, data[i]);
+		if (!allow_infinity || isnan(data[i]))
+			crm_check_finite(name, data[i]);
 		values[i] = data[i];
 	}
+}
+
+/*
+ * The OID of label "label" of enum type enumtype
+ */
+Datum
+crm_enum_label(Oid enumtype, const char *label)
+{
+	HeapTuple	tup;
+	Oid			oid;
+
+	tup = SearchSysCache2(ENUMTYPOIDNAME, ObjectIdGetDatum(enumtype),
+						  CStringGetDatum(label));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "enum %s has no label \"%s\"",
+			 format_type_be(enumtype), label);
+	oid = ((Form_pg_enum) GETSTRUCT(tup))->oid;
+	ReleaseSysCache(tup);
+	return ObjectIdGetDatum(oid);
 }
 
 /*
@@ -138,7 +158,7 @@ Datum
 crm_enum_result(FunctionCallInfo fcinfo, const char *const *labels,
 				int nlabels, int which)
 {
-	Oid		   *oids = (Oid *) fcinfo->flinfo->fn_extra;
+	Datum	   *oids = (Datum *) fcinfo->flinfo->fn_extra;
 
 	Assert(which >= 0 && which < nlabels);
 	if (oids == NULL)
@@ -146,21 +166,10 @@ crm_enum_result(FunctionCallInfo fcinfo, const char *const *labels,
 		Oid			enumtype = get_func_rettype(fcinfo->flinfo->fn_oid);
 
 		oids = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt,
-								  sizeof(Oid) * nlabels);
+								  sizeof(Datum) * nlabels);
 		for (int i = 0; i < nlabels; i++)
-		{
-			HeapTuple	tup;
-
-			tup = SearchSysCache2(ENUMTYPOIDNAME,
-								  ObjectIdGetDatum(enumtype),
-								  CStringGetDatum(labels[i]));
-			if (!HeapTupleIsValid(tup))
-				elog(ERROR, "enum %s has no label \"%s\"",
-					 format_type_be(enumtype), labels[i]);
-			oids[i] = ((Form_pg_enum) GETSTRUCT(tup))->oid;
-			ReleaseSysCache(tup);
-		}
+			oids[i] = crm_enum_label(enumtype, labels[i]);
 		fcinfo->flinfo->fn_extra = oids;
 	}
-	return ObjectIdGetDatum(oids[which]);
+	return oids[which];
 }

@@ -20,9 +20,11 @@ extern void crm_check_nonnegative(const char *name, double value);
 extern void crm_check_not_null(FunctionCallInfo fcinfo, int argno,
 							   const char *name);
 extern void crm_get_float8_array(ArrayType *array, const char *name,
-								 int nelems, double *values);
+								 int nelems, bool allow_infinity,
+								 double *values);
 
-/* The OID of label "which" of the calling function's enum result type. */
+/* Enum label OIDs: by type and name, or of the calling function's result */
+extern Datum crm_enum_label(Oid enumtype, const char *label);
 extern Datum crm_enum_result(FunctionCallInfo fcinfo,
 							 const char *const *labels, int nlabels,
 							 int which);

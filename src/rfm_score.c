@@ -33,7 +33,7 @@ crm_rfm_score(PG_FUNCTION_ARGS)
 
 	crm_check_finite("value", value);
 	crm_get_float8_array(PG_GETARG_ARRAYTYPE_P(1), "thresholds",
-						 NUM_THRESHOLDS, thresholds);
+						 NUM_THRESHOLDS, false, thresholds);
 	for (int i = 0; i < NUM_THRESHOLDS; i++)
 	{
 		if (i > 0 && thresholds[i] < thresholds[i - 1])

@@ -11,24 +11,20 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "utils/array.h"
 
 #include "crm.h"
+#include "tier.h"
 
-#define NUM_CUTS 3
+#define NUM_CUTS CRM_NUM_CUTS
 
-/* crm_tier enum labels, in the order of the CrmTier values below */
-static const char *const tier_labels[] = {"small", "ordinary", "major", "vip"};
+const char *const crm_tier_labels[CRM_NUM_TIERS] = {
+	"small", "ordinary", "major", "vip"
+};
 
-typedef enum CrmTier
-{
-	CRM_TIER_SMALL,
-	CRM_TIER_ORDINARY,
-	CRM_TIER_MAJOR,
-	CRM_TIER_VIP
-} CrmTier;
-
-static const double default_cuts[NUM_CUTS] = {0.01, 0.05, 0.20};
+const double crm_default_cuts[CRM_NUM_CUTS] = {0.01, 0.05, 0.20};
 
 /*
  * Ensure cuts are strictly increasing fractions in (0, 1]
@@ -52,10 +48,10 @@ check_cuts(const double *cuts)
 	}
 }
 
-static void
-get_cuts(ArrayType *array, double *cuts)
+void
+crm_get_cuts(ArrayType *array, double *cuts)
 {
-	crm_get_float8_array(array, "cuts", NUM_CUTS, cuts);
+	crm_get_float8_array(array, "cuts", NUM_CUTS, false, cuts);
 	check_cuts(cuts);
 }
 
@@ -63,8 +59,8 @@ get_cuts(ArrayType *array, double *cuts)
  * The tier of a customer whose top fraction (share of customers ranked at
  * or above them) is fraction; the cut itself belongs to the upper tier.
  */
-static CrmTier
-tier_of_fraction(double fraction, const double *cuts)
+CrmTier
+crm_tier_of_fraction(double fraction, const double *cuts)
 {
 	if (fraction <= cuts[0])
 		return CRM_TIER_VIP;
@@ -73,6 +69,24 @@ tier_of_fraction(double fraction, const double *cuts)
 	if (fraction <= cuts[2])
 		return CRM_TIER_ORDINARY;
 	return CRM_TIER_SMALL;
+}
+
+/*
+ * How many of total ranked customers a cut admits: the largest k with
+ * k / total <= cut, computed with the same division crm_tier uses, so that
+ * the population aggregates agree with crm_tier(rank, total) exactly.
+ */
+int64
+crm_tier_size(int64 total, double cut)
+{
+	int64		k = (int64) floor(cut * (double) total);
+
+	/* floor() of the product can be off by one either way; settle it */
+	while (k < total && (double) (k + 1) / (double) total <= cut)
+		k++;
+	while (k > 0 && (double) k / (double) total > cut)
+		k--;
+	return k;
 }
 
 static double
@@ -96,7 +110,7 @@ rank_fraction(int64 rank, int64 total)
 static Datum
 tier_result(FunctionCallInfo fcinfo, CrmTier tier)
 {
-	return crm_enum_result(fcinfo, tier_labels, lengthof(tier_labels), tier);
+	return crm_enum_result(fcinfo, crm_tier_labels, CRM_NUM_TIERS, tier);
 }
 
 /*
@@ -109,7 +123,7 @@ crm_tier_fraction(PG_FUNCTION_ARGS)
 	double		fraction = PG_GETARG_FLOAT8(0);
 
 	crm_check_fraction("top_fraction", fraction);
-	return tier_result(fcinfo, tier_of_fraction(fraction, default_cuts));
+	return tier_result(fcinfo, crm_tier_of_fraction(fraction, crm_default_cuts));
 }
 
 /*
@@ -123,8 +137,8 @@ crm_tier_fraction_cuts(PG_FUNCTION_ARGS)
 	double		cuts[NUM_CUTS];
 
 	crm_check_fraction("top_fraction", fraction);
-	get_cuts(PG_GETARG_ARRAYTYPE_P(1), cuts);
-	return tier_result(fcinfo, tier_of_fraction(fraction, cuts));
+	crm_get_cuts(PG_GETARG_ARRAYTYPE_P(1), cuts);
+	return tier_result(fcinfo, crm_tier_of_fraction(fraction, cuts));
 }
 
 /*
@@ -136,7 +150,7 @@ crm_tier_rank(PG_FUNCTION_ARGS)
 {
 	double		fraction = rank_fraction(PG_GETARG_INT64(0), PG_GETARG_INT64(1));
 
-	return tier_result(fcinfo, tier_of_fraction(fraction, default_cuts));
+	return tier_result(fcinfo, crm_tier_of_fraction(fraction, crm_default_cuts));
 }
 
 /*
@@ -149,8 +163,8 @@ crm_tier_rank_cuts(PG_FUNCTION_ARGS)
 	double		fraction = rank_fraction(PG_GETARG_INT64(0), PG_GETARG_INT64(1));
 	double		cuts[NUM_CUTS];
 
-	get_cuts(PG_GETARG_ARRAYTYPE_P(2), cuts);
-	return tier_result(fcinfo, tier_of_fraction(fraction, cuts));
+	crm_get_cuts(PG_GETARG_ARRAYTYPE_P(2), cuts);
+	return tier_result(fcinfo, crm_tier_of_fraction(fraction, cuts));
 }
 
 /*
@@ -159,7 +173,8 @@ crm_tier_rank_cuts(PG_FUNCTION_ARGS)
  * thresholds holds the lowest value of the vip, major and ordinary tiers,
  * best first, so it never increases; equal thresholds are allowed (ties in
  * value can leave a tier empty).  A value equal to a threshold belongs to
- * that threshold's tier, so equal values always share a tier.
+ * that threshold's tier, so equal values always share a tier.  A threshold
+ * of +Infinity leaves its tier empty.
  */
 PG_FUNCTION_INFO_V1(crm_tier_of);
 Datum
@@ -170,8 +185,9 @@ crm_tier_of(PG_FUNCTION_ARGS)
 	CrmTier		tier;
 
 	crm_check_finite("value", value);
+	/* +Infinity is how crm_tier_thresholds marks a tier nobody reaches */
 	crm_get_float8_array(PG_GETARG_ARRAYTYPE_P(1), "thresholds", NUM_CUTS,
-						 thresholds);
+						 true, thresholds);
 	for (int i = 1; i < NUM_CUTS; i++)
 		if (thresholds[i] > thresholds[i - 1])
 			ereport(ERROR,

@@ -4,7 +4,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(41);
+SELECT plan(46);
 
 SELECT has_extension('crm');
 
@@ -55,10 +55,31 @@ FROM pg_depend d
 JOIN pg_extension e ON e.oid = d.refobjid AND d.refclassid = 'pg_extension'::regclass
 WHERE e.extname = 'crm' AND d.deptype = 'e';
 
-SELECT is((SELECT count(*) FROM ext_members WHERE classid = 'pg_proc'::regclass),
-          13::bigint, 'the extension has 13 functions');
+SELECT is((SELECT count(*) FROM ext_members m JOIN pg_proc p ON p.oid = m.objid
+           WHERE m.classid = 'pg_proc'::regclass AND p.prokind = 'f'),
+          30::bigint, 'the extension has 30 functions (13 scalar, 17 aggregate support)');
+SELECT is((SELECT count(*) FROM ext_members m JOIN pg_proc p ON p.oid = m.objid
+           WHERE m.classid = 'pg_proc'::regclass AND p.prokind = 'a'),
+          9::bigint, 'the extension has 9 aggregates');
 SELECT is((SELECT count(*) FROM ext_members WHERE classid = 'pg_type'::regclass),
-          4::bigint, 'the extension has 4 types');
+          6::bigint, 'the extension has 6 types (4 enums, 2 composites)');
+SELECT is_empty($$SELECT a.aggfnoid::regprocedure::text FROM pg_aggregate a
+                  JOIN ext_members m ON m.objid = a.aggfnoid AND m.classid = 'pg_proc'::regclass
+                  WHERE a.aggcombinefn = 0 OR a.aggserialfn = 0 OR a.aggdeserialfn = 0$$,
+                'every aggregate has combine, serial and deserial functions');
+SELECT is_empty($$SELECT t.typname || '.' || att.attname FROM pg_type t
+                  JOIN ext_members m ON m.objid = t.oid AND m.classid = 'pg_type'::regclass
+                  JOIN pg_attribute att ON att.attrelid = t.typrelid AND att.attnum > 0
+                  WHERE col_description(t.typrelid, att.attnum) IS NULL$$,
+                'every column of a composite type has a COMMENT');
+SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
+                  JOIN ext_members m ON m.objid = p.oid AND m.classid = 'pg_proc'::regclass
+                  WHERE p.prokind = 'f' AND p.provolatile <> 'i'
+                    AND p.proname NOT IN ('crm_rfm_accum', 'crm_rfm_final')$$,
+                'every function is IMMUTABLE except those of crm_rfm');
+SELECT is((SELECT array_agg(DISTINCT p.provolatile) FROM pg_proc p
+           WHERE p.proname IN ('crm_rfm_accum', 'crm_rfm_final')), '{s}'::"char"[],
+          'crm_rfm''s transition and final functions are STABLE (they read TimeZone and the transaction time)');
 SELECT is_empty($$SELECT object FROM ext_members
                   WHERE obj_description(objid, classid::regclass::name) IS NULL$$,
                 'every object of the extension has a COMMENT');

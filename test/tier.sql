@@ -3,7 +3,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(55);
+SELECT plan(57);
 
 -- Default cuts 1% / 5% / 20%; a fraction on a cut belongs to the upper tier.
 SELECT is(crm_tier(0), 'vip'::crm_tier, 'fraction 0 is vip');
@@ -99,7 +99,9 @@ SELECT throws_ok('SELECT crm_tier(1, 0)', '22003', 'total must be at least 1', '
 SELECT throws_ok($$SELECT crm_tier_of('NaN', '{3, 2, 1}')$$, '22023', 'value cannot be NaN', 'NaN value');
 SELECT throws_ok($$SELECT crm_tier_of(5, '{200, 1000, 5000}')$$, '22023', 'thresholds must not increase', 'increasing thresholds');
 SELECT throws_ok($$SELECT crm_tier_of(5, '{}')$$, '2202E', 'thresholds must have exactly 3 elements', 'empty thresholds');
-SELECT throws_ok($$SELECT crm_tier_of(5, '{Infinity, 1, 0}')$$, '22023', 'thresholds cannot be infinity', 'infinite threshold');
+SELECT is(crm_tier_of(5, '{Infinity, 1, 0}'), 'major'::crm_tier, 'an infinite vip threshold leaves vip empty');
+SELECT is(crm_tier_of(5, '{Infinity, Infinity, -Infinity}'), 'ordinary'::crm_tier, 'a threshold of -Infinity admits everyone');
+SELECT throws_ok($$SELECT crm_tier_of(5, '{NaN, 1, 0}')$$, '22023', 'thresholds cannot be NaN', 'NaN threshold');
 
 SELECT * FROM finish();
 ROLLBACK;

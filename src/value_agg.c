@@ -1,0 +1,586 @@
+/*
+ * value_agg.c
+ *		Aggregates over the customer population's values: the pyramid's
+ *		value thresholds (crm_tier_thresholds), the Pareto share
+ *		(crm_pareto_share) and the whole pyramid (crm_pyramid).
+ *
+ * All three need order statistics of every value, so they share one state:
+ * the values themselves in a growing array, like core's percentile_disc
+ * keeps them, but in an internal state that parallel workers can build
+ * separately and the leader can combine.  The final functions then use
+ * selection (expected O(n)) instead of a full sort.
+ *
+ * Tiers follow crm_tier(rank() ..., total) exactly: a cut c admits the k
+ * best customers with k / n <= c, and every customer whose value equals the
+ * k-th best value shares its rank and its tier.  So the vip threshold is
+ * the k-th largest value, and a tier no customer reaches has the threshold
+ * +Infinity.
+ */
+#include "postgres.h"
+
+#include <float.h>
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "libpq/pqformat.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/lsyscache.h"
+#include "utils/typcache.h"
+
+#include "crm.h"
+#include "tier.h"
+
+/* Serialised state format; bump when the layout changes */
+#define VALUE_STATE_VERSION 1
+
+#define VALUE_INITIAL_CAPACITY 64
+
+/* What the per-row parameter of a state means */
+typedef enum ValueParam
+{
+	VALUE_PARAM_NONE,			/* not seen yet */
+	VALUE_PARAM_CUTS,			/* params[] holds the tier cuts */
+	VALUE_PARAM_FRACTION		/* params[0] holds the top fraction */
+} ValueParam;
+
+typedef struct ValueState
+{
+	int64		n;
+	int64		capacity;
+	ValueParam	param_kind;
+	double		params[CRM_NUM_CUTS];
+	struct varlena *raw_cuts;	/* the cuts array as given, to spot changes */
+	double	   *values;
+} ValueState;
+
+static MemoryContext
+aggregate_context(FunctionCallInfo fcinfo, const char *fname)
+{
+	MemoryContext aggcontext;
+
+	if (!AggCheckCallContext(fcinfo, &aggcontext))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s called in non-aggregate context", fname)));
+	return aggcontext;
+}
+
+static ValueState *
+new_state(MemoryContext aggcontext, int64 capacity)
+{
+	ValueState *state = MemoryContextAllocZero(aggcontext, sizeof(ValueState));
+
+	state->capacity = Max(capacity, VALUE_INITIAL_CAPACITY);
+	state->values = MemoryContextAllocHuge(aggcontext,
+										   sizeof(double) * state->capacity);
+	return state;
+}
+
+static void
+reserve_values(ValueState *state, int64 extra)
+{
+	int64		needed = state->n + extra;
+
+	if (needed <= state->capacity)
+		return;
+	while (state->capacity < needed)
+		state->capacity *= 2;
+	state->values = repalloc_huge(state->values,
+								  sizeof(double) * state->capacity);
+}
+
+/*
+ * Remember the parameter of the first row and insist that every other row
+ * (and every state combined with this one) carries the same one.
+ */
+static void
+set_params(ValueState *state, ValueParam kind, const double *params)
+{
+	int			n = kind == VALUE_PARAM_CUTS ? CRM_NUM_CUTS : 1;
+
+	if (state->param_kind == VALUE_PARAM_NONE)
+	{
+		state->param_kind = kind;
+		memcpy(state->params, params, sizeof(double) * n);
+		return;
+	}
+	if (state->param_kind != kind ||
+		memcmp(state->params, params, sizeof(double) * n) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be the same for every row of a group",
+						kind == VALUE_PARAM_CUTS ? "cuts" : "top_fraction")));
+}
+
+static ValueState *
+get_state(FunctionCallInfo fcinfo, const char *fname)
+{
+	MemoryContext aggcontext = aggregate_context(fcinfo, fname);
+
+	if (PG_ARGISNULL(0))
+		return new_state(aggcontext, 0);
+	return (ValueState *) PG_GETARG_POINTER(0);
+}
+
+static void
+add_value(ValueState *state, double value, bool allow_negative)
+{
+	crm_check_finite("value", value);
+	if (!allow_negative && value < 0.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("value must not be negative"),
+				 errdetail("The value was %g.", value),
+				 errhint("A share of the total is only meaningful for values of 0 or more.")));
+	reserve_values(state, 1);
+	state->values[state->n++] = value;
+}
+
+/*
+ * crm_value_accum(state, value [, cuts])
+ *		transition function of crm_tier_thresholds and crm_pyramid
+ */
+PG_FUNCTION_INFO_V1(crm_value_accum);
+Datum
+crm_value_accum(PG_FUNCTION_ARGS)
+{
+	ValueState *state = get_state(fcinfo, "crm_value_accum");
+
+	if (PG_NARGS() > 2)
+	{
+		double		cuts[CRM_NUM_CUTS];
+		ArrayType  *array;
+
+		if (PG_ARGISNULL(2))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("cuts must not be null")));
+		array = PG_GETARG_ARRAYTYPE_P(2);
+
+		/* the same array as before costs a memcmp, not a parse */
+		if (state->raw_cuts == NULL ||
+			VARSIZE(state->raw_cuts) != VARSIZE(array) ||
+			memcmp(state->raw_cuts, array, VARSIZE(array)) != 0)
+		{
+			MemoryContext aggcontext = aggregate_context(fcinfo, "crm_value_accum");
+
+			crm_get_cuts(array, cuts);
+			set_params(state, VALUE_PARAM_CUTS, cuts);
+			if (state->raw_cuts)
+				pfree(state->raw_cuts);
+			state->raw_cuts = MemoryContextAlloc(aggcontext, VARSIZE(array));
+			memcpy(state->raw_cuts, array, VARSIZE(array));
+		}
+	}
+	else if (state->param_kind == VALUE_PARAM_NONE)
+		set_params(state, VALUE_PARAM_CUTS, crm_default_cuts);
+
+	if (!PG_ARGISNULL(1))
+		add_value(state, PG_GETARG_FLOAT8(1), true);
+	PG_RETURN_POINTER(state);
+}
+
+/*
+ * crm_pareto_accum(state, value [, top_fraction])
+ *		transition function of crm_pareto_share
+ */
+PG_FUNCTION_INFO_V1(crm_pareto_accum);
+Datum
+crm_pareto_accum(PG_FUNCTION_ARGS)
+{
+	ValueState *state = get_state(fcinfo, "crm_pareto_accum");
+	double		fraction = 0.2;
+
+	if (PG_NARGS() > 2)
+	{
+		if (PG_ARGISNULL(2))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("top_fraction must not be null")));
+		fraction = PG_GETARG_FLOAT8(2);
+		crm_check_fraction("top_fraction", fraction);
+	}
+	set_params(state, VALUE_PARAM_FRACTION, &fraction);
+
+	if (!PG_ARGISNULL(1))
+		add_value(state, PG_GETARG_FLOAT8(1), false);
+	PG_RETURN_POINTER(state);
+}
+
+/*
+ * crm_value_combine(state, state)
+ */
+PG_FUNCTION_INFO_V1(crm_value_combine);
+Datum
+crm_value_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = aggregate_context(fcinfo, "crm_value_combine");
+	ValueState *a = PG_ARGISNULL(0) ? NULL : (ValueState *) PG_GETARG_POINTER(0);
+	ValueState *b = PG_ARGISNULL(1) ? NULL : (ValueState *) PG_GETARG_POINTER(1);
+
+	if (b == NULL)
+		PG_RETURN_POINTER(a);
+	if (a == NULL)
+		a = new_state(aggcontext, b->n);
+	if (b->param_kind != VALUE_PARAM_NONE)
+		set_params(a, b->param_kind, b->params);
+
+	reserve_values(a, b->n);
+	memcpy(a->values + a->n, b->values, sizeof(double) * b->n);
+	a->n += b->n;
+	PG_RETURN_POINTER(a);
+}
+
+/*
+ * crm_value_serialize(state) -> bytea
+ *
+ * Layout: version byte, parameter kind and values, count, then the values.
+ */
+PG_FUNCTION_INFO_V1(crm_value_serialize);
+Datum
+crm_value_serialize(PG_FUNCTION_ARGS)
+{
+	ValueState *state;
+	StringInfoData buf;
+
+	aggregate_context(fcinfo, "crm_value_serialize");
+	state = (ValueState *) PG_GETARG_POINTER(0);
+
+	if (state->n > (MaxAllocSize - 1024) / sizeof(double))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many values to pass between parallel workers"),
+				 errhint("Lower max_parallel_workers_per_gather to 0 for this query.")));
+
+	pq_begintypsend(&buf);
+	enlargeStringInfo(&buf, 64 + sizeof(double) * state->n);
+	pq_sendbyte(&buf, VALUE_STATE_VERSION);
+	pq_sendbyte(&buf, (int) state->param_kind);
+	for (int i = 0; i < CRM_NUM_CUTS; i++)
+		pq_sendfloat8(&buf, state->params[i]);
+	pq_sendint64(&buf, state->n);
+	for (int64 i = 0; i < state->n; i++)
+		pq_sendfloat8(&buf, state->values[i]);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/*
+ * crm_value_deserialize(bytea, internal) -> state
+ */
+PG_FUNCTION_INFO_V1(crm_value_deserialize);
+Datum
+crm_value_deserialize(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = aggregate_context(fcinfo, "crm_value_deserialize");
+	bytea	   *sstate = PG_GETARG_BYTEA_PP(0);
+	StringInfoData buf;
+	ValueState *state;
+	int			kind;
+	double		params[CRM_NUM_CUTS];
+	int64		n;
+
+	/* read in place: the bytea outlives this call */
+	buf.data = VARDATA_ANY(sstate);
+	buf.len = VARSIZE_ANY_EXHDR(sstate);
+	buf.maxlen = buf.len;
+	buf.cursor = 0;
+
+	if (pq_getmsgbyte(&buf) != VALUE_STATE_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("unsupported crm value state version")));
+	kind = pq_getmsgbyte(&buf);
+	for (int i = 0; i < CRM_NUM_CUTS; i++)
+		params[i] = pq_getmsgfloat8(&buf);
+	n = pq_getmsgint64(&buf);
+	if (kind < VALUE_PARAM_NONE || kind > VALUE_PARAM_FRACTION ||
+		n < 0 || n != (buf.len - buf.cursor) / (int64) sizeof(double))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid crm value state")));
+
+	state = new_state(aggcontext, n);
+	state->param_kind = (ValueParam) kind;
+	memcpy(state->params, params, sizeof(params));
+	for (int64 i = 0; i < n; i++)
+		state->values[i] = pq_getmsgfloat8(&buf);
+	state->n = n;
+	pq_getmsgend(&buf);
+	PG_RETURN_POINTER(state);
+}
+
+/*
+ * Partially order values[lo .. hi) in descending order so that position k
+ * (lo <= k < hi) holds the value a full descending sort would put there,
+ * with larger-or-equal values before it and smaller-or-equal after.
+ *
+ * Quickselect with a median-of-three pivot and a three-way partition, so
+ * that the many ties of real customer values (every one-time buyer of the
+ * same product) cost nothing extra.
+ */
+static void
+select_descending(double *values, int64 lo, int64 hi, int64 k)
+{
+	while (hi - lo > 1)
+	{
+		double		a = values[lo];
+		double		b = values[lo + (hi - lo) / 2];
+		double		c = values[hi - 1];
+		double		pivot;
+		int64		gt = lo;		/* values[lo .. gt) > pivot */
+		int64		i = lo;			/* values[gt .. i) == pivot */
+		int64		lt = hi;		/* values[lt .. hi) < pivot */
+
+		/* median of three */
+		if ((a >= b && b >= c) || (c >= b && b >= a))
+			pivot = b;
+		else if ((b >= a && a >= c) || (c >= a && a >= b))
+			pivot = a;
+		else
+			pivot = c;
+
+		while (i < lt)
+		{
+			double		v = values[i];
+
+			if (v > pivot)
+			{
+				values[i++] = values[gt];
+				values[gt++] = v;
+			}
+			else if (v < pivot)
+			{
+				values[i] = values[--lt];
+				values[lt] = v;
+			}
+			else
+				i++;
+		}
+		if (k < gt)
+			hi = gt;
+		else if (k >= lt)
+			lo = lt;
+		else
+			return;
+	}
+}
+
+/*
+ * The value thresholds of the three cuts: thresholds[i] is the k-th largest
+ * value where k is the number of customers cut i admits, or +Infinity when
+ * it admits none.  Reorders the values.
+ */
+static void
+compute_thresholds(ValueState *state, double *thresholds)
+{
+	int64		hi = state->n;
+
+	/* widest cut first: each later selection only needs the top part */
+	for (int i = CRM_NUM_CUTS - 1; i >= 0; i--)
+	{
+		int64		k = crm_tier_size(state->n, state->params[i]);
+
+		if (k == 0)
+		{
+			thresholds[i] = get_float8_infinity();
+			continue;
+		}
+		select_descending(state->values, 0, hi, k - 1);
+		thresholds[i] = state->values[k - 1];
+		hi = k;
+	}
+}
+
+static ValueState *
+get_final_state(FunctionCallInfo fcinfo, const char *fname)
+{
+	ValueState *state;
+
+	aggregate_context(fcinfo, fname);
+	if (PG_ARGISNULL(0))
+		return NULL;
+	state = (ValueState *) PG_GETARG_POINTER(0);
+	return state->n > 0 ? state : NULL;
+}
+
+/*
+ * crm_tier_thresholds_final(state) -> float8[]
+ */
+PG_FUNCTION_INFO_V1(crm_tier_thresholds_final);
+Datum
+crm_tier_thresholds_final(PG_FUNCTION_ARGS)
+{
+	ValueState *state = get_final_state(fcinfo, "crm_tier_thresholds_final");
+	double		thresholds[CRM_NUM_CUTS];
+	Datum		elems[CRM_NUM_CUTS];
+
+	if (state == NULL)
+		PG_RETURN_NULL();
+	compute_thresholds(state, thresholds);
+	for (int i = 0; i < CRM_NUM_CUTS; i++)
+		elems[i] = Float8GetDatum(thresholds[i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, CRM_NUM_CUTS, FLOAT8OID,
+										  sizeof(float8), FLOAT8PASSBYVAL,
+										  TYPALIGN_DOUBLE));
+}
+
+/*
+ * crm_pareto_share_final(state) -> float8
+ *
+ * The share of the total held by the top fraction f of n customers, read
+ * off the Lorenz curve: the sum of the floor(f n) largest values plus the
+ * fractional part of f n times the next value, over the total.  NULL when
+ * the total is 0.
+ */
+PG_FUNCTION_INFO_V1(crm_pareto_share_final);
+Datum
+crm_pareto_share_final(PG_FUNCTION_ARGS)
+{
+	ValueState *state = get_final_state(fcinfo, "crm_pareto_share_final");
+	double		position;
+	int64		k;
+	double		top = 0.0;
+	double		total = 0.0;
+
+	if (state == NULL)
+		PG_RETURN_NULL();
+
+	position = state->params[0] * (double) state->n;
+	k = Min((int64) floor(position), state->n);
+	if (k > 0)
+		select_descending(state->values, 0, state->n, k - 1);
+	for (int64 i = 0; i < state->n; i++)
+	{
+		total += state->values[i];
+		if (i < k)
+			top += state->values[i];
+	}
+	if (k < state->n && position > (double) k)
+	{
+		/* the next value is the largest of those after the top k */
+		double		next = state->values[k];
+
+		for (int64 i = k + 1; i < state->n; i++)
+			next = Max(next, state->values[i]);
+		top += (position - (double) k) * next;
+	}
+	if (total == 0.0)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(top / total);
+}
+
+/* Per-call cache of what crm_pyramid's result needs from the catalogs */
+typedef struct PyramidCache
+{
+	Oid			element_type;	/* crm_pyramid_tier */
+	int32		element_typmod;
+	int16		element_len;
+	bool		element_byval;
+	char		element_align;
+	TupleDesc	tupdesc;
+	Datum		tier_oids[CRM_NUM_TIERS];
+} PyramidCache;
+
+static PyramidCache *
+get_pyramid_cache(FunctionCallInfo fcinfo)
+{
+	PyramidCache *cache = (PyramidCache *) fcinfo->flinfo->fn_extra;
+	MemoryContext old;
+	Oid			array_type;
+
+	if (cache != NULL)
+		return cache;
+
+	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	cache = palloc0(sizeof(PyramidCache));
+	array_type = get_func_rettype(fcinfo->flinfo->fn_oid);
+	cache->element_type = get_element_type(array_type);
+	cache->element_typmod = -1;
+	get_typlenbyvalalign(cache->element_type, &cache->element_len,
+						 &cache->element_byval, &cache->element_align);
+	cache->tupdesc = BlessTupleDesc(lookup_rowtype_tupdesc_copy(cache->element_type, -1));
+	for (int t = 0; t < CRM_NUM_TIERS; t++)
+		cache->tier_oids[t] =
+			crm_enum_label(TupleDescAttr(cache->tupdesc, 0)->atttypid,
+						   crm_tier_labels[t]);
+	MemoryContextSwitchTo(old);
+	fcinfo->flinfo->fn_extra = cache;
+	return cache;
+}
+
+/*
+ * crm_pyramid_final(state) -> crm_pyramid_tier[]
+ *
+ * One element per tier, vip first: customers, their share of all
+ * customers, their total value and its share of the whole, and the lowest
+ * and highest value in the tier (NULL for an empty tier).
+ */
+PG_FUNCTION_INFO_V1(crm_pyramid_final);
+Datum
+crm_pyramid_final(PG_FUNCTION_ARGS)
+{
+	ValueState *state = get_final_state(fcinfo, "crm_pyramid_final");
+	PyramidCache *cache;
+	double		thresholds[CRM_NUM_CUTS];
+	int64		count[CRM_NUM_TIERS] = {0};
+	double		sum[CRM_NUM_TIERS] = {0};
+	double		low[CRM_NUM_TIERS];
+	double		high[CRM_NUM_TIERS];
+	double		total = 0.0;
+	Datum		elems[CRM_NUM_TIERS];
+
+	if (state == NULL)
+		PG_RETURN_NULL();
+	cache = get_pyramid_cache(fcinfo);
+	compute_thresholds(state, thresholds);
+
+	for (int64 i = 0; i < state->n; i++)
+	{
+		double		v = state->values[i];
+		CrmTier		t;
+
+		if (v >= thresholds[0])
+			t = CRM_TIER_VIP;
+		else if (v >= thresholds[1])
+			t = CRM_TIER_MAJOR;
+		else if (v >= thresholds[2])
+			t = CRM_TIER_ORDINARY;
+		else
+			t = CRM_TIER_SMALL;
+		if (count[t] == 0 || v < low[t])
+			low[t] = v;
+		if (count[t] == 0 || v > high[t])
+			high[t] = v;
+		count[t]++;
+		sum[t] += v;
+		total += v;
+	}
+
+	for (int t = CRM_NUM_TIERS - 1; t >= 0; t--)
+	{
+		Datum		values[7];
+		bool		nulls[7] = {false};
+
+		values[0] = cache->tier_oids[t];
+		values[1] = Int64GetDatum(count[t]);
+		values[2] = Float8GetDatum((double) count[t] / (double) state->n);
+		values[3] = Float8GetDatum(sum[t]);
+		values[4] = Float8GetDatum(total != 0.0 ? sum[t] / total : 0.0);
+		nulls[4] = (total == 0.0);
+		values[5] = Float8GetDatum(count[t] ? low[t] : 0.0);
+		nulls[5] = (count[t] == 0);
+		values[6] = Float8GetDatum(count[t] ? high[t] : 0.0);
+		nulls[6] = (count[t] == 0);
+		elems[CRM_NUM_TIERS - 1 - t] =
+			HeapTupleGetDatum(heap_form_tuple(cache->tupdesc, values, nulls));
+	}
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, CRM_NUM_TIERS,
+										  cache->element_type,
+										  cache->element_len,
+										  cache->element_byval,
+										  cache->element_align));
+}

@@ -1,0 +1,194 @@
+-- The crm_rfm aggregate: a hand-worked customer, every argument form,
+-- order independence, day boundaries in the session TimeZone, NULLs,
+-- errors, agreement with plain SQL, a 100,000-order customer, parallel
+-- plans, and the published CDNOW summary for all 2,357 customers.
+BEGIN;
+SET client_min_messages = warning;
+SET TimeZone = 'UTC';
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION IF NOT EXISTS crm;
+SELECT plan(37);
+
+-- Customer 1: 10 + 5 on Jan 1, 20 on Jan 8, 30 + 10 on Jan 22; judged on
+-- Jan 29: 5 orders, 75 revenue, 2 repeat days, recency 21 days, t 28 days,
+-- 7 days since the last order, average repeat day (20 + 40) / 2 = 30.
+CREATE TEMP TABLE hand (customer int, ordered_at timestamptz, amount numeric);
+INSERT INTO hand VALUES
+    (1, '2024-01-01 10:00', 10), (1, '2024-01-01 12:00', 5), (1, '2024-01-08 09:00', 20),
+    (1, '2024-01-22 08:00', 30), (1, '2024-01-22 15:00', 10),
+    (2, '2024-01-05 00:00', 7);
+SELECT row_eq($$SELECT (crm_rfm(ordered_at, amount, '2024-01-29', '1 week')).* FROM hand WHERE customer = 1$$,
+              ROW(5::bigint, 75::numeric, '2024-01-01 10:00'::timestamptz, '2024-01-22 15:00'::timestamptz,
+                  1::float8, 2, 3::float8, 4::float8, 30::numeric)::crm_rfm,
+              'hand-worked customer in weeks');
+SELECT row_eq($$SELECT (crm_rfm(ordered_at, amount, '2024-01-29')).* FROM hand WHERE customer = 1$$,
+              ROW(5::bigint, 75::numeric, '2024-01-01 10:00'::timestamptz, '2024-01-22 15:00'::timestamptz,
+                  7::float8, 2, 21::float8, 28::float8, 30::numeric)::crm_rfm,
+              'the same customer in days (the default unit)');
+SELECT row_eq($$SELECT (crm_rfm(ordered_at, amount, '2024-01-29', '1 month')).* FROM hand WHERE customer = 1$$,
+              ROW(5::bigint, 75::numeric, '2024-01-01 10:00'::timestamptz, '2024-01-22 15:00'::timestamptz,
+                  7 / 30::float8, 2, 21 / 30::float8, 28 / 30::float8, 30::numeric)::crm_rfm,
+              'a month unit counts 30 days');
+SELECT row_eq($$SELECT (crm_rfm(ordered_at, amount, '2024-01-29')).* FROM hand WHERE customer = 2$$,
+              ROW(1::bigint, 7::numeric, '2024-01-05'::timestamptz, '2024-01-05'::timestamptz,
+                  24::float8, 0, 0::float8, 24::float8, NULL::numeric)::crm_rfm,
+              'a single order: no repeat, recency 0, no average repeat value');
+SELECT is((SELECT (crm_rfm(ordered_at, amount)).t FROM hand WHERE customer = 1),
+          (current_date - date '2024-01-01')::float8,
+          'without as_of, t runs to the day the transaction started');
+SELECT is((SELECT crm_rfm(ordered_at, amount, '2024-01-29' ORDER BY ordered_at DESC) FROM hand),
+          (SELECT crm_rfm(ordered_at, amount, '2024-01-29' ORDER BY ordered_at) FROM hand),
+          'orders in any order give the same result');
+SELECT is((SELECT (crm_rfm(ordered_at, amount, '2024-01-29')).revenue FROM hand
+           WHERE customer = 1 OR ordered_at IS NULL),
+          75::numeric, 'a refund can be added as a negative amount later');
+INSERT INTO hand VALUES (1, '2024-01-23', -20), (1, NULL, 5), (1, '2024-01-24', NULL), (3, NULL, NULL);
+SELECT row_eq($$SELECT (crm_rfm(ordered_at, amount, '2024-01-29')).* FROM hand WHERE customer = 1$$,
+              ROW(6::bigint, 55::numeric, '2024-01-01 10:00'::timestamptz, '2024-01-23 00:00'::timestamptz,
+                  6::float8, 3, 22::float8, 28::float8, 40 / 3.0)::crm_rfm,
+              'a negative amount is a refund on its own day; rows with NULLs are skipped');
+SELECT is((SELECT crm_rfm(ordered_at, amount, '2024-01-29') FROM hand WHERE customer = 3), NULL,
+          'a group with no complete row gives NULL');
+SELECT is((SELECT crm_rfm(ordered_at, amount, '2024-01-29') FROM hand WHERE false), NULL,
+          'no rows give NULL');
+
+-- Purchase days follow the session TimeZone.
+CREATE TEMP TABLE late (ordered_at timestamptz, amount numeric);
+INSERT INTO late VALUES ('2024-03-01 23:30+00', 10), ('2024-03-02 00:30+00', 10);
+SELECT is((SELECT (crm_rfm(ordered_at, amount, '2024-03-10 12:00+00')).frequency FROM late), 1,
+          'UTC: 23:30 and 00:30 are two purchase days');
+SET TimeZone = 'America/New_York';
+SELECT is((SELECT (crm_rfm(ordered_at, amount, '2024-03-10 12:00+00')).frequency FROM late), 0,
+          'New York: both orders fall on March 1, one purchase day');
+SELECT is((SELECT (crm_rfm(ordered_at, amount, '2024-03-10 12:00+00')).t FROM late), 9::float8,
+          'New York: t counts local days (March 1 to March 10)');
+SET TimeZone = 'UTC';
+
+-- Errors.
+SELECT throws_ok($$SELECT crm_rfm(ordered_at, amount, '2024-01-20') FROM hand WHERE customer = 1$$,
+                 '22023', 'as_of must not be earlier than the day of the last order', 'as_of before the last order');
+SELECT throws_ok($$SELECT crm_rfm(ordered_at, amount, ordered_at + interval '1 day') FROM hand WHERE customer = 1$$,
+                 '22023', 'as_of and unit must be the same for every row of a group', 'as_of varying by row');
+SELECT throws_ok($$SELECT crm_rfm(ordered_at, amount, '2024-02-01', '0 days') FROM hand$$,
+                 '22003', 'unit must be a positive interval', 'zero unit');
+SELECT throws_ok($$SELECT crm_rfm(ordered_at, amount, '2024-02-01', '-1 week') FROM hand$$,
+                 '22003', 'unit must be a positive interval', 'negative unit');
+SELECT throws_ok($$SELECT crm_rfm(ordered_at, amount, '2024-02-01', NULL) FROM hand$$,
+                 '22004', 'unit must not be null', 'NULL unit');
+SELECT throws_ok($$SELECT crm_rfm(ordered_at, amount, NULL) FROM hand$$,
+                 '22004', 'as_of must not be null', 'NULL as_of');
+SELECT throws_ok($$SELECT crm_rfm(ordered_at, amount, 'infinity') FROM hand$$,
+                 '22023', 'as_of cannot be infinity', 'infinite as_of');
+SELECT throws_ok($$SELECT crm_rfm('infinity', 1, '2024-02-01')$$,
+                 '22023', 'ordered_at cannot be infinity', 'infinite order time');
+SELECT throws_ok($$SELECT crm_rfm('2024-01-01', 'NaN', '2024-02-01')$$,
+                 '22023', 'amount must be a finite number', 'NaN amount');
+
+-- Agreement with plain SQL on 3,000 customers with many same-day orders.
+CREATE TABLE rfm_orders AS
+SELECT (i % 3000) AS customer,
+       timestamptz '2023-01-01' + ((i * 7919) % 400) * interval '1 day'
+                                + ((i * 104729) % 86400) * interval '1 second' AS ordered_at,
+       round(((i * 31) % 20000) / 100.0 - 20, 2) AS amount
+FROM generate_series(1::bigint, 200000) i;
+ANALYZE rfm_orders;
+CREATE TEMP TABLE expected_rfm AS
+WITH d AS (
+    SELECT customer, ordered_at, amount, ordered_at::date AS day,
+           min(ordered_at::date) OVER (PARTITION BY customer) AS first_day
+    FROM rfm_orders
+)
+SELECT customer, count(*) AS orders, sum(amount) AS revenue,
+       min(ordered_at) AS first_at, max(ordered_at) AS last_at,
+       (date '2024-03-01' - max(day))::float8 AS since_last,
+       (count(DISTINCT day) - 1)::int AS frequency,
+       (max(day) - min(day))::float8 AS recency,
+       (date '2024-03-01' - min(day))::float8 AS t,
+       (sum(amount) - sum(amount) FILTER (WHERE day = first_day)) / nullif(count(DISTINCT day) - 1, 0) AS avg_repeat_value
+FROM d GROUP BY customer;
+SET max_parallel_workers_per_gather = 0;
+CREATE TEMP TABLE serial_rfm AS
+SELECT customer, (crm_rfm(ordered_at, amount, '2024-03-01')).* FROM rfm_orders GROUP BY customer;
+SELECT is((SELECT count(*) FROM serial_rfm), 3000::bigint, 'one row per customer');
+SELECT is_empty($$SELECT * FROM serial_rfm EXCEPT SELECT * FROM expected_rfm$$,
+                'every field equals plain SQL (count, sum, min, max, count DISTINCT day, ...)');
+SELECT is_empty($$SELECT * FROM expected_rfm EXCEPT SELECT * FROM serial_rfm$$,
+                'and plain SQL has nothing crm_rfm lacks');
+
+-- Parallel: partial aggregation in workers gives the same answer.
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+CREATE FUNCTION pg_temp.plan_of(query text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    line text;
+    plan text := '';
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
+        plan := plan || line || E'\n';
+    END LOOP;
+    RETURN plan;
+END $$;
+SELECT matches(pg_temp.plan_of($$SELECT customer, crm_rfm(ordered_at, amount, '2024-03-01') FROM rfm_orders GROUP BY customer$$),
+               'Partial (Hash|Group)Aggregate', 'grouped crm_rfm is planned as a partial aggregate');
+SELECT matches(pg_temp.plan_of($$SELECT customer, crm_rfm(ordered_at, amount, '2024-03-01') FROM rfm_orders GROUP BY customer$$),
+               'Workers Planned: 2', 'with two workers');
+CREATE TEMP TABLE parallel_rfm AS
+SELECT customer, (crm_rfm(ordered_at, amount, '2024-03-01')).* FROM rfm_orders GROUP BY customer;
+SELECT is_empty($$(SELECT * FROM parallel_rfm EXCEPT SELECT * FROM serial_rfm)
+                  UNION ALL (SELECT * FROM serial_rfm EXCEPT SELECT * FROM parallel_rfm)$$,
+                'parallel and serial grouped results are identical');
+SELECT matches(pg_temp.plan_of($$SELECT crm_rfm(ordered_at, amount, '2024-03-01') FROM rfm_orders$$),
+               'Partial Aggregate', 'one big group is planned as a partial aggregate too');
+SELECT is((SELECT crm_rfm(ordered_at, amount, '2024-03-01') FROM rfm_orders),
+          (SELECT row(count(*), sum(amount), min(ordered_at), max(ordered_at),
+                      (date '2024-03-01' - max(ordered_at::date))::float8,
+                      (count(DISTINCT ordered_at::date) - 1)::int,
+                      (max(ordered_at::date) - min(ordered_at::date))::float8,
+                      (date '2024-03-01' - min(ordered_at::date))::float8,
+                      (sum(amount) - sum(amount) FILTER (WHERE ordered_at::date = date '2023-01-01'))
+                        / (count(DISTINCT ordered_at::date) - 1))::crm_rfm
+           FROM rfm_orders),
+          'the combined states of all workers equal plain SQL over the whole table');
+RESET max_parallel_workers_per_gather;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+
+-- One customer with 100,000 orders over 1,000 days, shuffled: the day set
+-- stays at 1,000 entries and the work is O(n log n).
+SELECT row_eq($$SELECT (crm_rfm(ordered_at, amount, '2030-01-01' ORDER BY (i * 7919) % 100000)).*
+                FROM (SELECT i, timestamptz '2025-01-01' + (i % 1000) * interval '1 day' AS ordered_at, 1::numeric AS amount
+                      FROM generate_series(1, 100000) i) o$$,
+              ROW(100000::bigint, 100000::numeric, '2025-01-01'::timestamptz, '2027-09-27'::timestamptz,
+                  (date '2030-01-01' - date '2027-09-27')::float8, 999, 999::float8,
+                  (date '2030-01-01' - date '2025-01-01')::float8, 100::numeric)::crm_rfm,
+              '100,000 orders on 1,000 days: each repeat day totals 100');
+
+-- CDNOW sample: calibration up to 1997-09-30 in weeks must reproduce the
+-- published summary (x, t_x, T, zbar) of all 2,357 customers.
+CREATE TEMP TABLE cdnow_raw (line text);
+\copy cdnow_raw FROM 'data/cdnow_sample.txt'
+CREATE TEMP TABLE cdnow AS
+SELECT f[2]::int AS customer, to_date(f[3], 'YYYYMMDD')::timestamptz AS ordered_at, f[5]::numeric AS amount
+FROM (SELECT regexp_split_to_array(btrim(line, E' \r'), '\s+') AS f FROM cdnow_raw) s;
+CREATE TEMP TABLE published (id int, x int, t_x numeric, "T" numeric, zbar numeric);
+\copy published FROM 'data/cdnow_sample_summary.csv' WITH (FORMAT csv, HEADER)
+CREATE TEMP TABLE calibration AS
+SELECT customer, (crm_rfm(ordered_at, amount, '1997-09-30', '1 week')).*
+FROM cdnow WHERE ordered_at <= '1997-09-30' GROUP BY customer;
+SELECT is((SELECT count(*) FROM cdnow), 6919::bigint, 'the CDNOW sample has 6,919 orders');
+SELECT is((SELECT count(*) FROM calibration), 2357::bigint, 'all 2,357 customers bought in the calibration period');
+SELECT is_empty($$SELECT p.id, c.frequency, p.x FROM published p JOIN calibration c ON c.customer = p.id
+                  WHERE c.frequency <> p.x$$, 'x (repeat purchases) matches for every customer');
+SELECT is_empty($$SELECT p.id, c.recency, p.t_x FROM published p JOIN calibration c ON c.customer = p.id
+                  WHERE round(c.recency::numeric, 2) <> p.t_x$$, 't_x matches to 2 decimals for every customer');
+SELECT is_empty($$SELECT p.id, c.t, p."T" FROM published p JOIN calibration c ON c.customer = p.id
+                  WHERE round(c.t::numeric, 2) <> p."T"$$, 'T matches to 2 decimals for every customer');
+SELECT is_empty($$SELECT p.id, c.avg_repeat_value, p.zbar FROM published p JOIN calibration c ON c.customer = p.id
+                  WHERE round(coalesce(c.avg_repeat_value, 0), 2) <> p.zbar$$,
+                'zbar matches to 2 decimals for every customer (0 in the file where we say NULL)');
+
+SELECT * FROM finish();
+ROLLBACK;
