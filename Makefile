@@ -3,7 +3,7 @@ EXTVERSION = 0.1.0
 
 MODULE_big = crm
 OBJS = src/crm.o src/clv.o src/tier.o src/loyalty.o src/relationship.o \
-	src/rfm.o src/value_agg.o \
+	src/rfm.o src/amount.o src/value_agg.o \
 	src/lifecycle.o src/rfm_score.o
 
 # The install script is assembled from one SQL file per concern, in this order.

@@ -12,12 +12,12 @@
  * mean over repeat purchase days of each day's total.  All three times are
  * whole days divided by the unit (a week unit gives days / 7).
  *
- * State: counts, the first and last timestamps, the revenue in core's own
- * numeric sum accumulator (so summing costs what sum(numeric) costs), the
- * exact revenue of the first purchase day, and the set of purchase days.
- * The day set is an array that is sorted and deduplicated whenever it
- * fills up, so it stays as small as the number of distinct days and costs
- * O(n log n) for a customer with n orders, never O(n^2).
+ * State: counts, the first and last timestamps, the revenue and the revenue
+ * of the first purchase day -- exact, as 128-bit counts of 10^-8 units
+ * (amount.c) while the amounts allow, else in core's numeric accumulator --
+ * and the set of purchase days: inline for up to four days, a hash set
+ * beyond, so each order costs O(1) and a customer with n orders on d days
+ * costs O(n) time and O(d) memory, never O(n^2).
  */
 #include "postgres.h"
 
@@ -28,6 +28,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "libpq/pqformat.h"
+#include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
@@ -35,6 +36,7 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
+#include "amount.h"
 #include "crm.h"
 
 /* numeric infinities arrived in PostgreSQL 14 */
@@ -52,70 +54,160 @@
 
 typedef struct RfmState
 {
+	/*
+	 * Fields every row touches come first, in 64 bytes: with millions of
+	 * customers the state is rarely in cache, and each extra line read per
+	 * row shows.
+	 */
+	crm_units	revenue_units;	/* unit mode: revenue in 10^-8 units */
 	int64		orders;
 	TimestampTz first_at;
 	TimestampTz last_at;
+	DateADT    *days;			/* purchase days, possibly repeated */
 	DateADT		first_day;		/* purchase day of first_at */
-	Numeric		first_day_revenue;	/* total of the orders on first_day */
-	Datum		revenue;		/* core's NumericAggState, or 0 */
+	DateADT		last_added_day; /* a day known to be in days[] */
+	int32		ndays;			/* entries used in days */
+	int16		dscale;			/* unit mode: largest display scale seen */
+	bool		numeric_mode;	/* an amount did not fit in units */
 	bool		has_as_of;		/* as_of and unit_days were given */
+
+	crm_units	first_day_units;	/* unit mode: revenue of first_day */
+	int32		maxdays;		/* entries allocated in days */
 	TimestampTz as_of;
 	double		unit_days;
-	int32		ndays;			/* entries used in days */
-	int32		maxdays;		/* entries allocated in days */
-	DateADT    *days;			/* purchase days, possibly repeated */
+	Datum		revenue;		/* numeric mode: core's NumericAggState */
+	Numeric		first_day_revenue;	/* numeric mode: revenue of first_day */
 	DateADT		inline_days[RFM_INLINE_DAYS];
 } RfmState;
 
 /*
- * Cache of the local day last computed, kept in fn_extra: orders usually
- * arrive in time order, so most timestamps fall on the day just seen and
- * skip the time zone arithmetic.
+ * Local days without a calendar conversion per row.  The local date of a
+ * timestamp is floor((ts + UTC offset) / day); the offset changes only at
+ * the zone's DST transitions, so we remember a few intervals over which it
+ * holds (found with pg_next_dst_boundary, as datetime.c does) and most rows
+ * cost one comparison and one division.  Zones without DST (UTC, fixed
+ * offsets) need no intervals at all.
  */
+#define DAY_CACHE_SPANS 16
+
+typedef struct OffsetSpan
+{
+	TimestampTz start;			/* offset holds from start ... */
+	TimestampTz end;			/* ... up to end (exclusive) */
+	int64		offset;			/* UTC offset in microseconds */
+} OffsetSpan;
+
 typedef struct DayCache
 {
-	bool		valid;
-	TimestampTz start;			/* local midnight starting the day */
-	TimestampTz end;			/* local midnight ending it */
-	DateADT		day;
+	pg_tz	   *tz;				/* the zone the cache was filled for */
+	bool		fixed;			/* tz has one offset for all time */
+	int64		fixed_offset;
+	int			nspans;
+	int			next_victim;	/* round-robin replacement */
+	OffsetSpan	spans[DAY_CACHE_SPANS];
 } DayCache;
 
+static inline DateADT
+day_of(TimestampTz ts, int64 offset)
+{
+	int64		local = ts + offset;
+	int64		day = local / USECS_PER_DAY;
+
+	/* round toward minus infinity for times before 2000-01-01 */
+	if (local < 0 && day * USECS_PER_DAY != local)
+		day--;
+	return (DateADT) day;
+}
+
 /*
- * The local (session TimeZone) date of a timestamp, with its bounds cached.
+ * The UTC offset of the session TimeZone at ts, caching the span it holds.
+ */
+static int64
+utc_offset(TimestampTz ts, DayCache *cache)
+{
+	pg_time_t	t = timestamptz_to_time_t(ts);
+	long int	before_gmtoff;
+	long int	after_gmtoff;
+	int			before_isdst;
+	int			after_isdst;
+	pg_time_t	boundary;
+	OffsetSpan *span;
+	TimestampTz end;
+	int			found;
+
+	for (int i = 0; i < cache->nspans; i++)
+		if (ts >= cache->spans[i].start && ts < cache->spans[i].end)
+			return cache->spans[i].offset;
+
+	found = pg_next_dst_boundary(&t, &before_gmtoff, &before_isdst, &boundary,
+								 &after_gmtoff, &after_isdst, cache->tz);
+	if (found < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("could not determine the time zone offset")));
+	end = found ? time_t_to_timestamptz(boundary) : DT_NOEND;
+
+	/* grow a span that ends at the same boundary, or take a free slot */
+	for (int i = 0; i < cache->nspans; i++)
+		if (cache->spans[i].end == end &&
+			cache->spans[i].offset == (int64) before_gmtoff * USECS_PER_SEC)
+		{
+			cache->spans[i].start = Min(cache->spans[i].start, ts);
+			return cache->spans[i].offset;
+		}
+	if (cache->nspans < DAY_CACHE_SPANS)
+		span = &cache->spans[cache->nspans++];
+	else
+	{
+		span = &cache->spans[cache->next_victim];
+		cache->next_victim = (cache->next_victim + 1) % DAY_CACHE_SPANS;
+	}
+	span->start = ts;
+	span->end = end;
+	span->offset = (int64) before_gmtoff * USECS_PER_SEC;
+	return span->offset;
+}
+
+/*
+ * The local (session TimeZone) date of a timestamp.
  */
 static DateADT
 local_day(TimestampTz ts, DayCache *cache)
 {
-	struct pg_tm tm;
-	fsec_t		fsec;
-	int			tz;
-	int			overflow = 0;
-	DateADT		day;
+	if (cache->tz != session_timezone)
+	{
+		long int	gmtoff;
 
-	if (cache->valid && ts >= cache->start && ts < cache->end)
-		return cache->day;
-
-	if (timestamp2tm(ts, &tz, &tm, &fsec, NULL, NULL) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("timestamp out of range")));
-	day = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
-
-	cache->start = date2timestamptz_opt_overflow(day, &overflow);
-	cache->end = date2timestamptz_opt_overflow(day + 1, &overflow);
-	/* at the ends of the timestamp range just do not cache */
-	cache->valid = (overflow == 0 && ts >= cache->start && ts < cache->end);
-	cache->day = day;
-	return day;
+		memset(cache, 0, sizeof(DayCache));
+		cache->tz = session_timezone;
+		cache->fixed = pg_get_timezone_offset(session_timezone, &gmtoff);
+		cache->fixed_offset = (int64) gmtoff * USECS_PER_SEC;
+	}
+	if (cache->fixed)
+		return day_of(ts, cache->fixed_offset);
+	return day_of(ts, utc_offset(ts, cache));
 }
 
-static DayCache *
-get_day_cache(FunctionCallInfo fcinfo)
+/*
+ * What the transition function keeps across rows, in fn_extra: the day
+ * cache, and as_of and unit as the first row gave them, so that later rows
+ * are checked against them without touching the (rarely cached) state.
+ */
+typedef struct RfmCall
+{
+	DayCache	days;
+	bool		has_as_of;
+	TimestampTz as_of;
+	double		unit_days;
+} RfmCall;
+
+static RfmCall *
+get_call(FunctionCallInfo fcinfo)
 {
 	if (fcinfo->flinfo->fn_extra == NULL)
 		fcinfo->flinfo->fn_extra =
-			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(DayCache));
-	return (DayCache *) fcinfo->flinfo->fn_extra;
+			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RfmCall));
+	return (RfmCall *) fcinfo->flinfo->fn_extra;
 }
 
 static MemoryContext
@@ -166,66 +258,187 @@ new_state(MemoryContext aggcontext)
 	return state;
 }
 
-static int
-day_cmp(const void *a, const void *b)
+/*
+ * Numeric mode: replace the first day's revenue with a copy of value.
+ */
+static void
+set_first_day_revenue(RfmState *state, Numeric value, MemoryContext aggcontext)
 {
-	DateADT		x = *(const DateADT *) a;
-	DateADT		y = *(const DateADT *) b;
-
-	return (x > y) - (x < y);
+	if (state->first_day_revenue != NULL)
+		pfree(state->first_day_revenue);
+	state->first_day_revenue = MemoryContextAlloc(aggcontext, VARSIZE(value));
+	memcpy(state->first_day_revenue, value, VARSIZE(value));
 }
 
 /*
- * Sort the day array and drop repeats.
+ * Leave unit mode: carry the sums so far over to numeric arithmetic.
  */
 static void
-compact_days(RfmState *state)
+switch_to_numeric(RfmState *state, FunctionCallInfo fcinfo,
+				  MemoryContext aggcontext)
+{
+	if (state->numeric_mode)
+		return;
+	state->numeric_mode = true;
+	if (state->orders == 0)
+		return;
+	state->revenue =
+		call_numeric_support(numeric_avg_accum, fcinfo, 2, (Datum) 0, true,
+							 NumericGetDatum(crm_amount_numeric(state->revenue_units,
+																state->dscale)),
+							 false, NULL);
+	set_first_day_revenue(state,
+						  crm_amount_numeric(state->first_day_units, state->dscale),
+						  aggcontext);
+}
+
+/* Where an amount's day stands relative to the first purchase day */
+typedef enum DayPosition
+{
+	DAY_BEFORE_FIRST,			/* a new first day */
+	DAY_IS_FIRST,
+	DAY_AFTER_FIRST
+} DayPosition;
+
+/*
+ * Add an amount to the revenue and, when it falls on (or before) the first
+ * purchase day, to that day's revenue.
+ */
+static void
+add_amount(RfmState *state, Datum value, DayPosition position,
+		   FunctionCallInfo fcinfo, MemoryContext aggcontext)
+{
+	crm_units	units;
+	int			dscale;
+	Numeric		amount;
+
+	if (!state->numeric_mode &&
+		crm_amount_units(value, &units, &dscale) &&
+		crm_amount_sum_is_safe(state->revenue_units) &&
+		crm_amount_sum_is_safe(state->first_day_units))
+	{
+		state->revenue_units += units;
+		state->dscale = Max(state->dscale, dscale);
+		if (position == DAY_BEFORE_FIRST)
+			state->first_day_units = units;
+		else if (position == DAY_IS_FIRST)
+			state->first_day_units += units;
+		return;
+	}
+
+	amount = DatumGetNumeric(value);
+	if (NUMERIC_NOT_FINITE(amount))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("amount must be a finite number")));
+	switch_to_numeric(state, fcinfo, aggcontext);
+	state->revenue = call_numeric_support(numeric_avg_accum, fcinfo, 2,
+										  state->revenue, state->revenue == 0,
+										  NumericGetDatum(amount), false, NULL);
+	if (position == DAY_BEFORE_FIRST)
+		set_first_day_revenue(state, amount, aggcontext);
+	else if (position == DAY_IS_FIRST)
+		set_first_day_revenue(state,
+							  DatumGetNumeric(DirectFunctionCall2(numeric_add,
+																  NumericGetDatum(state->first_day_revenue),
+																  NumericGetDatum(amount))),
+							  aggcontext);
+}
+
+
+/*
+ * The set of purchase days.  Up to RFM_INLINE_DAYS distinct days live in
+ * the state itself, searched linearly; beyond that, in an open-addressing
+ * hash table of at least twice as many slots, so that each order costs
+ * O(1) however many it follows.  ndays is always the number of distinct
+ * days.
+ */
+#define DAYSET_EMPTY PG_INT32_MIN	/* no finite date has this value */
+
+static inline uint32
+dayset_slot(DateADT day, int32 nslots)
+{
+	/* Fibonacci hashing; nslots is a power of two */
+	return ((uint32) day * 2654435769U) & (uint32) (nslots - 1);
+}
+
+/* Insert a day known not to be in the (hashed) set */
+static void
+dayset_put(DateADT *slots, int32 nslots, DateADT day)
+{
+	uint32		i = dayset_slot(day, nslots);
+
+	while (slots[i] != DAYSET_EMPTY)
+		i = (i + 1) & (uint32) (nslots - 1);
+	slots[i] = day;
+}
+
+/* Copy the distinct days into out[0 .. ndays) */
+static void
+dayset_copy(const RfmState *state, DateADT *out)
 {
 	int32		n = 0;
 
-	if (state->ndays < 2)
-		return;
-	qsort(state->days, state->ndays, sizeof(DateADT), day_cmp);
-	for (int32 i = 1; i < state->ndays; i++)
-		if (state->days[i] != state->days[n])
-			state->days[++n] = state->days[i];
-	state->ndays = n + 1;
+	if (state->days == state->inline_days)
+		memcpy(out, state->days, sizeof(DateADT) * state->ndays);
+	else
+		for (int32 i = 0; i < state->maxdays; i++)
+			if (state->days[i] != DAYSET_EMPTY)
+				out[n++] = state->days[i];
 }
 
-/*
- * Make room for one more day: first by compacting, then by doubling the
- * array when it is still more than half full of distinct days.
- */
+/* Rehash into a table of nslots slots */
 static void
-reserve_day(RfmState *state, MemoryContext aggcontext)
+dayset_resize(RfmState *state, int32 nslots, MemoryContext aggcontext)
 {
-	if (state->ndays < state->maxdays)
-		return;
-	compact_days(state);
-	if (state->ndays <= state->maxdays / 2)
-		return;
-	if (state->days == state->inline_days)
-	{
-		DateADT    *days = MemoryContextAlloc(aggcontext,
-											  sizeof(DateADT) * state->maxdays * 2);
+	DateADT    *slots = MemoryContextAllocHuge(aggcontext, sizeof(DateADT) * nslots);
+	DateADT    *old = palloc(sizeof(DateADT) * Max(state->ndays, 1));
 
-		memcpy(days, state->inline_days, sizeof(DateADT) * state->ndays);
-		state->days = days;
-	}
-	else
-		state->days = repalloc_huge(state->days,
-									sizeof(DateADT) * state->maxdays * 2);
-	state->maxdays *= 2;
+	for (int32 i = 0; i < nslots; i++)
+		slots[i] = DAYSET_EMPTY;
+	dayset_copy(state, old);
+	for (int32 i = 0; i < state->ndays; i++)
+		dayset_put(slots, nslots, old[i]);
+	pfree(old);
+	if (state->days != state->inline_days)
+		pfree(state->days);
+	state->days = slots;
+	state->maxdays = nslots;
 }
 
 static void
 add_day(RfmState *state, DateADT day, MemoryContext aggcontext)
 {
 	/* orders in time order repeat the last day: skip those for free */
-	if (state->ndays > 0 && state->days[state->ndays - 1] == day)
+	if (state->ndays > 0 && state->last_added_day == day)
 		return;
-	reserve_day(state, aggcontext);
-	state->days[state->ndays++] = day;
+	state->last_added_day = day;
+
+	if (state->days == state->inline_days)
+	{
+		for (int32 i = 0; i < state->ndays; i++)
+			if (state->days[i] == day)
+				return;
+		if (state->ndays < RFM_INLINE_DAYS)
+		{
+			state->days[state->ndays++] = day;
+			return;
+		}
+		dayset_resize(state, 4 * RFM_INLINE_DAYS, aggcontext);
+	}
+	else
+	{
+		uint32		i = dayset_slot(day, state->maxdays);
+
+		for (; state->days[i] != DAYSET_EMPTY; i = (i + 1) & (uint32) (state->maxdays - 1))
+			if (state->days[i] == day)
+				return;
+		/* keep the table at most half full */
+		if (2 * (state->ndays + 1) > state->maxdays)
+			dayset_resize(state, 2 * state->maxdays, aggcontext);
+	}
+	dayset_put(state->days, state->maxdays, day);
+	state->ndays++;
 }
 
 /*
@@ -253,10 +466,10 @@ unit_in_days(Interval *unit)
 }
 
 /*
- * Record as_of and unit from a row, checking that every row agrees.
+ * Read as_of and unit from a row, checking that every row agrees.
  */
 static void
-set_as_of(RfmState *state, FunctionCallInfo fcinfo)
+check_as_of(RfmCall *call, FunctionCallInfo fcinfo)
 {
 	TimestampTz as_of;
 	double		unit_days = 1.0;
@@ -279,16 +492,16 @@ set_as_of(RfmState *state, FunctionCallInfo fcinfo)
 		unit_days = unit_in_days(PG_GETARG_INTERVAL_P(4));
 	}
 
-	if (!state->has_as_of)
+	if (!call->has_as_of)
 	{
-		state->has_as_of = true;
-		state->as_of = as_of;
-		state->unit_days = unit_days;
+		call->has_as_of = true;
+		call->as_of = as_of;
+		call->unit_days = unit_days;
 	}
-	else if (state->as_of != as_of || state->unit_days != unit_days)
+	else if (call->as_of != as_of || call->unit_days != unit_days)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("as_of and unit must be the same for every row of a group")));
+				 errmsg("as_of and unit must be the same for every row")));
 }
 
 /*
@@ -303,53 +516,42 @@ crm_rfm_accum(PG_FUNCTION_ARGS)
 	MemoryContext aggcontext = aggregate_context(fcinfo, "crm_rfm_accum");
 	RfmState   *state;
 	TimestampTz ordered_at;
-	Numeric		amount;
+	Datum		amount;
 	DateADT		day;
 
-	state = PG_ARGISNULL(0) ? new_state(aggcontext) : (RfmState *) PG_GETARG_POINTER(0);
+	RfmCall    *call = get_call(fcinfo);
+
 	if (PG_NARGS() > 3)
-		set_as_of(state, fcinfo);
+		check_as_of(call, fcinfo);
+	if (PG_ARGISNULL(0))
+	{
+		state = new_state(aggcontext);
+		state->has_as_of = call->has_as_of;
+		state->as_of = call->as_of;
+		state->unit_days = call->has_as_of ? call->unit_days : 1.0;
+	}
+	else
+		state = (RfmState *) PG_GETARG_POINTER(0);
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_POINTER(state);
 	ordered_at = PG_GETARG_TIMESTAMPTZ(1);
-	amount = PG_GETARG_NUMERIC(2);
+	amount = PG_GETARG_DATUM(2);	/* read in place; see crm_amount_units */
 	if (TIMESTAMP_NOT_FINITE(ordered_at))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("ordered_at cannot be infinity")));
-	if (NUMERIC_NOT_FINITE(amount))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("amount must be a finite number")));
 
-	day = local_day(ordered_at, get_day_cache(fcinfo));
-
-	state->revenue = call_numeric_support(numeric_avg_accum, fcinfo, 2,
-										  state->revenue, state->revenue == 0,
-										  NumericGetDatum(amount), false, NULL);
-
+	day = local_day(ordered_at, &call->days);
 	if (state->orders == 0 || day < state->first_day)
 	{
-		MemoryContext old = MemoryContextSwitchTo(aggcontext);
-
-		if (state->first_day_revenue)
-			pfree(state->first_day_revenue);
+		add_amount(state, amount, DAY_BEFORE_FIRST, fcinfo, aggcontext);
 		state->first_day = day;
-		state->first_day_revenue = DatumGetNumericCopy(NumericGetDatum(amount));
-		MemoryContextSwitchTo(old);
 	}
-	else if (day == state->first_day)
-	{
-		MemoryContext old = MemoryContextSwitchTo(aggcontext);
-		Numeric		sum = DatumGetNumeric(DirectFunctionCall2(numeric_add,
-															  NumericGetDatum(state->first_day_revenue),
-															  NumericGetDatum(amount)));
-
-		pfree(state->first_day_revenue);
-		state->first_day_revenue = sum;
-		MemoryContextSwitchTo(old);
-	}
+	else
+		add_amount(state, amount,
+				   day == state->first_day ? DAY_IS_FIRST : DAY_AFTER_FIRST,
+				   fcinfo, aggcontext);
 
 	if (state->orders == 0 || ordered_at < state->first_at)
 		state->first_at = ordered_at;
@@ -371,7 +573,6 @@ crm_rfm_combine(PG_FUNCTION_ARGS)
 	MemoryContext aggcontext = aggregate_context(fcinfo, "crm_rfm_combine");
 	RfmState   *a = PG_ARGISNULL(0) ? NULL : (RfmState *) PG_GETARG_POINTER(0);
 	RfmState   *b = PG_ARGISNULL(1) ? NULL : (RfmState *) PG_GETARG_POINTER(1);
-	MemoryContext old;
 
 	if (b == NULL)
 		PG_RETURN_POINTER(a);
@@ -389,48 +590,103 @@ crm_rfm_combine(PG_FUNCTION_ARGS)
 		else if (a->as_of != b->as_of || a->unit_days != b->unit_days)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("as_of and unit must be the same for every row of a group")));
+					 errmsg("as_of and unit must be the same for every row")));
 	}
 	if (b->orders == 0)
 		PG_RETURN_POINTER(a);
 
-	old = MemoryContextSwitchTo(aggcontext);
-	if (a->orders == 0 || b->first_day < a->first_day)
+	if (!a->numeric_mode && !b->numeric_mode &&
+		crm_amount_sum_is_safe(a->revenue_units) &&
+		crm_amount_sum_is_safe(b->revenue_units) &&
+		crm_amount_sum_is_safe(a->first_day_units) &&
+		crm_amount_sum_is_safe(b->first_day_units))
 	{
-		if (a->first_day_revenue)
-			pfree(a->first_day_revenue);
-		a->first_day = b->first_day;
-		a->first_day_revenue = DatumGetNumericCopy(NumericGetDatum(b->first_day_revenue));
+		/* both below 10^37, so the sums stay below int128's 1.7 x 10^38 */
+		a->revenue_units += b->revenue_units;
+		if (a->orders == 0 || b->first_day < a->first_day)
+			a->first_day_units = b->first_day_units;
+		else if (b->first_day == a->first_day)
+			a->first_day_units += b->first_day_units;
+		a->dscale = Max(a->dscale, b->dscale);
 	}
-	else if (b->first_day == a->first_day)
-		a->first_day_revenue =
-			DatumGetNumeric(DirectFunctionCall2(numeric_add,
-												NumericGetDatum(a->first_day_revenue),
-												NumericGetDatum(b->first_day_revenue)));
-	MemoryContextSwitchTo(old);
+	else
+	{
+		Datum		b_revenue = b->revenue;
+		Numeric		b_first_day_revenue = b->first_day_revenue;
 
-	a->revenue = call_numeric_support(numeric_avg_combine, fcinfo, 2,
-									  a->revenue, a->revenue == 0,
-									  b->revenue, b->revenue == 0, NULL);
+		switch_to_numeric(a, fcinfo, aggcontext);
+		if (!b->numeric_mode)
+		{
+			b_revenue = call_numeric_support(numeric_avg_accum, fcinfo, 2,
+											 (Datum) 0, true,
+											 NumericGetDatum(crm_amount_numeric(b->revenue_units, b->dscale)),
+											 false, NULL);
+			b_first_day_revenue = crm_amount_numeric(b->first_day_units, b->dscale);
+		}
+		if (a->orders == 0 || b->first_day < a->first_day)
+			set_first_day_revenue(a, b_first_day_revenue, aggcontext);
+		else if (b->first_day == a->first_day)
+			set_first_day_revenue(a,
+								  DatumGetNumeric(DirectFunctionCall2(numeric_add,
+																	  NumericGetDatum(a->first_day_revenue),
+																	  NumericGetDatum(b_first_day_revenue))),
+								  aggcontext);
+		a->revenue = call_numeric_support(numeric_avg_combine, fcinfo, 2,
+										  a->revenue, a->revenue == 0,
+										  b_revenue, false, NULL);
+	}
+	if (a->orders == 0 || b->first_day < a->first_day)
+		a->first_day = b->first_day;
 	if (a->orders == 0 || b->first_at < a->first_at)
 		a->first_at = b->first_at;
 	if (a->orders == 0 || b->last_at > a->last_at)
 		a->last_at = b->last_at;
 	a->orders += b->orders;
-	for (int32 i = 0; i < b->ndays; i++)
+	if (b->ndays > 0)
 	{
-		reserve_day(a, aggcontext);
-		a->days[a->ndays++] = b->days[i];
+		DateADT    *days = palloc(sizeof(DateADT) * b->ndays);
+
+		dayset_copy(b, days);
+		for (int32 i = 0; i < b->ndays; i++)
+			add_day(a, days[i], aggcontext);
+		pfree(days);
 	}
 
 	PG_RETURN_POINTER(a);
 }
 
+/* A unit count as two 64-bit halves, high first */
+static void
+send_units(StringInfo buf, crm_units units)
+{
+#ifdef HAVE_INT128
+	pq_sendint64(buf, (int64) (units >> 64));
+	pq_sendint64(buf, (int64) (uint64) units);
+#else
+	pq_sendint64(buf, units < 0 ? -1 : 0);
+	pq_sendint64(buf, units);
+#endif
+}
+
+static crm_units
+get_units(StringInfo buf)
+{
+	int64		high = pq_getmsgint64(buf);
+	uint64		low = (uint64) pq_getmsgint64(buf);
+
+#ifdef HAVE_INT128
+	return ((int128) high << 64) | low;
+#else
+	return (int64) low;
+#endif
+}
+
 /*
  * crm_rfm_serialize(state) -> bytea
  *
- * Layout: version byte, scalar fields, the first day's revenue as text,
- * core's serialised revenue accumulator, then the distinct days.
+ * Layout: version byte, scalar fields, the revenue sums (two 128-bit unit
+ * counts as 64-bit halves in unit mode; the first day's revenue as text and
+ * core's serialised accumulator in numeric mode), then the distinct days.
  */
 PG_FUNCTION_INFO_V1(crm_rfm_serialize);
 Datum
@@ -438,11 +694,9 @@ crm_rfm_serialize(PG_FUNCTION_ARGS)
 {
 	RfmState   *state;
 	StringInfoData buf;
-	bytea	   *revenue;
 
 	aggregate_context(fcinfo, "crm_rfm_serialize");
 	state = (RfmState *) PG_GETARG_POINTER(0);
-	compact_days(state);
 
 	pq_begintypsend(&buf);
 	pq_sendbyte(&buf, RFM_STATE_VERSION);
@@ -453,12 +707,19 @@ crm_rfm_serialize(PG_FUNCTION_ARGS)
 	pq_sendbyte(&buf, state->has_as_of);
 	pq_sendint64(&buf, state->as_of);
 	pq_sendfloat8(&buf, state->unit_days);
-	if (state->orders > 0)
+	pq_sendbyte(&buf, state->numeric_mode);
+	if (!state->numeric_mode)
 	{
-		char	   *text = DatumGetCString(DirectFunctionCall1(numeric_out,
-															   NumericGetDatum(state->first_day_revenue)));
+		send_units(&buf, state->revenue_units);
+		send_units(&buf, state->first_day_units);
+		pq_sendint16(&buf, state->dscale);
+	}
+	else if (state->orders > 0)
+	{
+		bytea	   *revenue;
 
-		pq_sendstring(&buf, text);
+		pq_sendstring(&buf, DatumGetCString(DirectFunctionCall1(numeric_out,
+																NumericGetDatum(state->first_day_revenue))));
 		revenue = DatumGetByteaPP(call_numeric_support(numeric_avg_serialize,
 													   fcinfo, 1,
 													   state->revenue, false,
@@ -467,8 +728,15 @@ crm_rfm_serialize(PG_FUNCTION_ARGS)
 		pq_sendbytes(&buf, VARDATA_ANY(revenue), VARSIZE_ANY_EXHDR(revenue));
 	}
 	pq_sendint32(&buf, state->ndays);
-	for (int32 i = 0; i < state->ndays; i++)
-		pq_sendint32(&buf, state->days[i]);
+	if (state->ndays > 0)
+	{
+		DateADT    *days = palloc(sizeof(DateADT) * state->ndays);
+
+		dayset_copy(state, days);
+		for (int32 i = 0; i < state->ndays; i++)
+			pq_sendint32(&buf, days[i]);
+		pfree(days);
+	}
 
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
@@ -486,8 +754,11 @@ crm_rfm_deserialize(PG_FUNCTION_ARGS)
 	RfmState   *state;
 	int32		ndays;
 
-	initStringInfo(&buf);
-	appendBinaryStringInfo(&buf, VARDATA_ANY(sstate), VARSIZE_ANY_EXHDR(sstate));
+	/* read in place: the bytea outlives this call */
+	buf.data = VARDATA_ANY(sstate);
+	buf.len = VARSIZE_ANY_EXHDR(sstate);
+	buf.maxlen = buf.len;
+	buf.cursor = 0;
 
 	if (pq_getmsgbyte(&buf) != RFM_STATE_VERSION)
 		ereport(ERROR,
@@ -501,18 +772,25 @@ crm_rfm_deserialize(PG_FUNCTION_ARGS)
 	state->has_as_of = pq_getmsgbyte(&buf) != 0;
 	state->as_of = pq_getmsgint64(&buf);
 	state->unit_days = pq_getmsgfloat8(&buf);
-	if (state->orders > 0)
+	state->numeric_mode = pq_getmsgbyte(&buf) != 0;
+	if (!state->numeric_mode)
+	{
+		state->revenue_units = get_units(&buf);
+		state->first_day_units = get_units(&buf);
+		state->dscale = pq_getmsgint(&buf, 2);
+	}
+	else if (state->orders > 0)
 	{
 		const char *text = pq_getmsgstring(&buf);
 		int32		len = pq_getmsgint(&buf, 4);
 		bytea	   *revenue;
-		MemoryContext old = MemoryContextSwitchTo(aggcontext);
 
-		state->first_day_revenue =
-			DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(text),
-												ObjectIdGetDatum(InvalidOid),
-												Int32GetDatum(-1)));
-		MemoryContextSwitchTo(old);
+		set_first_day_revenue(state,
+							  DatumGetNumeric(DirectFunctionCall3(numeric_in,
+																  CStringGetDatum(text),
+																  ObjectIdGetDatum(InvalidOid),
+																  Int32GetDatum(-1))),
+							  aggcontext);
 		if (len < 0 || len > buf.len - buf.cursor)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
@@ -530,14 +808,32 @@ crm_rfm_deserialize(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid crm_rfm state")));
 	for (int32 i = 0; i < ndays; i++)
-	{
-		reserve_day(state, aggcontext);
-		state->days[state->ndays++] = pq_getmsgint(&buf, 4);
-	}
+		add_day(state, pq_getmsgint(&buf, 4), aggcontext);
 	pq_getmsgend(&buf);
-	pfree(buf.data);
 
 	PG_RETURN_POINTER(state);
+}
+
+/*
+ * Ensure the crm_rfm type is the one this library fills in; a mismatch
+ * means the SQL objects and the library come from different versions.
+ */
+static void
+check_result_type(TupleDesc tupdesc)
+{
+	static const Oid expected[] = {
+		INT8OID, NUMERICOID, TIMESTAMPTZOID, TIMESTAMPTZOID, FLOAT8OID,
+		INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8OID
+	};
+	bool		ok = tupdesc->natts == lengthof(expected);
+
+	for (int i = 0; ok && i < tupdesc->natts; i++)
+		ok = TupleDescAttr(tupdesc, i)->atttypid == expected[i];
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("type crm_rfm does not match the crm library"),
+				 errhint("Run ALTER EXTENSION crm UPDATE, or reinstall the extension.")));
 }
 
 /*
@@ -551,12 +847,11 @@ crm_rfm_final(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Datum		values[9];
 	bool		nulls[9] = {false};
-	DayCache	cache = {false};
+	DayCache	cache = {0};
 	TimestampTz as_of;
 	DateADT		as_of_day;
 	DateADT		last_day;
 	int32		frequency;
-	bool		isnull;
 	Datum		revenue;
 
 	aggregate_context(fcinfo, "crm_rfm_final");
@@ -566,9 +861,18 @@ crm_rfm_final(PG_FUNCTION_ARGS)
 	if (state->orders == 0)
 		PG_RETURN_NULL();
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "crm_rfm_final must return a composite type");
-	tupdesc = BlessTupleDesc(tupdesc);
+	tupdesc = (TupleDesc) fcinfo->flinfo->fn_extra;
+	if (tupdesc == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "crm_rfm_final must return a composite type");
+		check_result_type(tupdesc);
+		tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
+		MemoryContextSwitchTo(old);
+		fcinfo->flinfo->fn_extra = tupdesc;
+	}
 
 	/* without an explicit as_of, judge at the start of the transaction */
 	as_of = state->has_as_of ? state->as_of : GetCurrentTransactionStartTimestamp();
@@ -580,12 +884,19 @@ crm_rfm_final(PG_FUNCTION_ARGS)
 				 errmsg("as_of must not be earlier than the day of the last order"),
 				 errhint("Restrict the orders to those on or before as_of.")));
 
-	compact_days(state);
 	frequency = state->ndays - 1;
-	revenue = call_numeric_support(numeric_sum, fcinfo, 1,
-								   state->revenue, false, (Datum) 0, true,
-								   &isnull);
-	Assert(!isnull);
+	if (!state->numeric_mode)
+		revenue = NumericGetDatum(crm_amount_numeric(state->revenue_units,
+													 state->dscale));
+	else
+	{
+		bool		isnull;
+
+		revenue = call_numeric_support(numeric_sum, fcinfo, 1,
+									   state->revenue, false, (Datum) 0, true,
+									   &isnull);
+		Assert(!isnull);
+	}
 
 	values[0] = Int64GetDatum(state->orders);
 	values[1] = revenue;
@@ -595,17 +906,19 @@ crm_rfm_final(PG_FUNCTION_ARGS)
 	values[5] = Int32GetDatum(frequency);
 	values[6] = Float8GetDatum((last_day - state->first_day) / state->unit_days);
 	values[7] = Float8GetDatum((as_of_day - state->first_day) / state->unit_days);
-	if (frequency > 0)
+	if (frequency == 0)
+		nulls[8] = true;
+	else if (!state->numeric_mode)
+		values[8] = Float8GetDatum((double) (state->revenue_units - state->first_day_units)
+								   / pow(10, CRM_AMOUNT_SCALE) / frequency);
+	else
 	{
 		Datum		repeat = DirectFunctionCall2(numeric_sub, revenue,
 												 NumericGetDatum(state->first_day_revenue));
 
-		values[8] = DirectFunctionCall2(numeric_div, repeat,
-										DirectFunctionCall1(int4_numeric,
-															Int32GetDatum(frequency)));
+		values[8] = Float8GetDatum(DatumGetFloat8(DirectFunctionCall1(numeric_float8, repeat))
+								   / frequency);
 	}
-	else
-		nulls[8] = true;
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

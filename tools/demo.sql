@@ -19,45 +19,48 @@ ANALYZE crm_demo.orders;
 -- The data ends on 1998-06-30; the demo judges every customer on that day.
 \set as_of '''1998-06-30'''
 
--- One row per customer with everything the report needs.
+-- One row per customer with everything the report needs: crm_rfm gives
+-- the order figures in one pass, crm_tier_thresholds the value cut points
+-- of the pyramid.
 CREATE TABLE crm_demo.customers AS
 WITH per_customer AS (
     SELECT customer_id,
-           count(*)                          AS orders,
-           sum(amount)::float8               AS revenue,
-           min(ordered_at)::timestamptz      AS first_at,
-           max(ordered_at)::timestamptz      AS last_at,
+           crm_rfm(ordered_at::timestamptz, amount, :as_of) AS r,
            count(DISTINCT date_trunc('quarter', ordered_at)) AS quarters_bought
     FROM crm_demo.orders
     GROUP BY customer_id
 ), measured AS (
-    SELECT *,
+    SELECT customer_id, (r).orders, (r).revenue::float8 AS revenue,
+           (r).first_at, (r).last_at,
            -- repeat rate: share of the quarters after the first one in
            -- which the customer bought again
            (quarters_bought - 1)::float8
              / greatest(1, (extract(year FROM age(date_trunc('quarter', :as_of::date),
-                                                  date_trunc('quarter', first_at)))::int * 4
+                                                  date_trunc('quarter', (r).first_at)))::int * 4
                            + extract(month FROM age(date_trunc('quarter', :as_of::date),
-                                                    date_trunc('quarter', first_at)))::int / 3))
-             AS repeat_rate,
-           crm_lifecycle_stage(orders, first_at, last_at, :as_of) AS stage,
-           rank() OVER (ORDER BY revenue DESC) AS value_rank,
-           count(*) OVER () AS customers
+                                                    date_trunc('quarter', (r).first_at)))::int / 3))
+             AS repeat_rate
     FROM per_customer
+), thresholds AS (
+    SELECT crm_tier_thresholds(revenue) AS t FROM measured
 )
-SELECT customer_id, orders, revenue, first_at, last_at, repeat_rate, stage,
-       crm_tier(value_rank, customers) AS tier,
+SELECT customer_id, orders, revenue, first_at, last_at, repeat_rate,
+       crm_lifecycle_stage(orders, first_at, last_at, :as_of) AS stage,
+       crm_tier_of(revenue, thresholds.t) AS tier,
        -- CDNOW records behaviour only: no survey, promotion or alternative,
        -- so only the behavioural loyalty types can appear.
-       crm_loyalty_type(least(repeat_rate, 1)) AS loyalty,
-       -- CLV: 30% margin on the customer's yearly spend so far, retained
-       -- with a probability that depends on the lifecycle stage, 10% discount.
-       crm_clv(0.3 * revenue / greatest(1, extract(epoch FROM :as_of::timestamptz - first_at) / (365.25 * 86400)),
-               CASE stage WHEN 'maturity' THEN 0.8 WHEN 'growth' THEN 0.7
-                          WHEN 'acquisition' THEN 0.5 WHEN 'decline' THEN 0.3
-                          ELSE 0 END,
-               0.1) AS clv
-FROM measured;
+       crm_loyalty_type(least(repeat_rate, 1)) AS loyalty
+FROM measured, thresholds;
+
+-- CLV: 30% margin on the customer's yearly spend so far, retained with a
+-- probability that depends on the lifecycle stage, 10% discount a year.
+ALTER TABLE crm_demo.customers ADD COLUMN clv float8;
+UPDATE crm_demo.customers SET clv =
+    crm_clv(0.3 * revenue / greatest(1, extract(epoch FROM :as_of::timestamptz - first_at) / (365.25 * 86400)),
+            CASE stage WHEN 'maturity' THEN 0.8 WHEN 'growth' THEN 0.7
+                       WHEN 'acquisition' THEN 0.5 WHEN 'decline' THEN 0.3
+                       ELSE 0 END,
+            0.1);
 
 \pset footer off
 \echo
@@ -67,14 +70,15 @@ SELECT count(DISTINCT customer_id) AS customers, count(*) AS orders,
        sum(amount) AS revenue
 FROM crm_demo.orders;
 \echo 'Customer pyramid (customers ranked by revenue; ties share a tier)'
-SELECT tier,
-       count(*) AS customers,
-       round(100.0 * count(*) / sum(count(*)) OVER (), 2) AS "% of customers",
-       round(sum(revenue)::numeric, 2) AS revenue,
-       round((100 * sum(revenue) / sum(sum(revenue)) OVER ())::numeric, 2) AS "% of revenue"
-FROM crm_demo.customers
-GROUP BY tier
-ORDER BY tier DESC;
+SELECT p.tier, p.customers,
+       round((100 * p.customer_share)::numeric, 2) AS "% of customers",
+       round(p.value::numeric, 2) AS revenue,
+       round((100 * p.value_share)::numeric, 2) AS "% of revenue",
+       round(p.lowest_value::numeric, 2) AS "from"
+FROM unnest((SELECT crm_pyramid(revenue) FROM crm_demo.customers)) p;
+
+SELECT round((100 * crm_pareto_share(revenue))::numeric, 1) AS "% of revenue from the top 20% of customers"
+FROM crm_demo.customers;
 
 \echo 'Loyalty mix (repeat rate = share of later quarters with a purchase)'
 SELECT loyalty,

@@ -10,7 +10,7 @@ CREATE TYPE crm_rfm AS (
     frequency        integer,
     recency          float8,
     t                float8,
-    avg_repeat_value numeric
+    avg_repeat_value float8
 );
 COMMENT ON TYPE crm_rfm IS
 'Per-customer summary computed by the crm_rfm aggregate: RFM figures and the frequency / recency / t summary of the probabilistic models';
@@ -22,7 +22,7 @@ COMMENT ON COLUMN crm_rfm.since_last IS 'Time from the day of the last order to 
 COMMENT ON COLUMN crm_rfm.frequency IS 'Number of purchase days after the first purchase day (repeat purchases; several orders on one day count once)';
 COMMENT ON COLUMN crm_rfm.recency IS 'Time from the first to the last purchase day, in the unit (model recency, not the R of RFM)';
 COMMENT ON COLUMN crm_rfm.t IS 'Time from the first purchase day to as_of, in the unit (the customer''s age)';
-COMMENT ON COLUMN crm_rfm.avg_repeat_value IS 'Mean over repeat purchase days of each day''s total; NULL without repeat purchases';
+COMMENT ON COLUMN crm_rfm.avg_repeat_value IS 'Mean over repeat purchase days of each day''s total (the zbar of the Gamma-Gamma model); NULL without repeat purchases';
 
 CREATE FUNCTION crm_rfm_accum(internal, timestamptz, numeric)
 RETURNS internal
@@ -74,21 +74,21 @@ COMMENT ON FUNCTION crm_rfm_final(internal) IS
 'Final function of crm_rfm: the crm_rfm summary';
 
 CREATE AGGREGATE crm_rfm(ordered_at timestamptz, amount numeric) (
-    SFUNC = crm_rfm_accum, STYPE = internal, FINALFUNC = crm_rfm_final,
+    SFUNC = crm_rfm_accum, STYPE = internal, SSPACE = 400, FINALFUNC = crm_rfm_final,
     COMBINEFUNC = crm_rfm_combine, SERIALFUNC = crm_rfm_serialize,
     DESERIALFUNC = crm_rfm_deserialize, PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm_rfm(timestamptz, numeric) IS
 'RFM figures and model summary of a customer''s orders, judged at the start of the transaction, times in days; purchase days follow the session TimeZone; rows with NULL ordered_at or amount are skipped';
 
 CREATE AGGREGATE crm_rfm(ordered_at timestamptz, amount numeric, as_of timestamptz) (
-    SFUNC = crm_rfm_accum, STYPE = internal, FINALFUNC = crm_rfm_final,
+    SFUNC = crm_rfm_accum, STYPE = internal, SSPACE = 400, FINALFUNC = crm_rfm_final,
     COMBINEFUNC = crm_rfm_combine, SERIALFUNC = crm_rfm_serialize,
     DESERIALFUNC = crm_rfm_deserialize, PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm_rfm(timestamptz, numeric, timestamptz) IS
 'RFM figures and model summary of a customer''s orders, judged at as_of, times in days; purchase days follow the session TimeZone';
 
 CREATE AGGREGATE crm_rfm(ordered_at timestamptz, amount numeric, as_of timestamptz, unit interval) (
-    SFUNC = crm_rfm_accum, STYPE = internal, FINALFUNC = crm_rfm_final,
+    SFUNC = crm_rfm_accum, STYPE = internal, SSPACE = 400, FINALFUNC = crm_rfm_final,
     COMBINEFUNC = crm_rfm_combine, SERIALFUNC = crm_rfm_serialize,
     DESERIALFUNC = crm_rfm_deserialize, PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm_rfm(timestamptz, numeric, timestamptz, interval) IS

@@ -92,42 +92,42 @@ COMMENT ON FUNCTION crm_pyramid_final(internal) IS
 'Final function of crm_pyramid';
 
 CREATE AGGREGATE crm_tier_thresholds(value float8) (
-    SFUNC = crm_value_accum, STYPE = internal, FINALFUNC = crm_tier_thresholds_final,
+    SFUNC = crm_value_accum, STYPE = internal, SSPACE = 1024, FINALFUNC = crm_tier_thresholds_final,
     COMBINEFUNC = crm_value_combine, SERIALFUNC = crm_value_serialize,
     DESERIALFUNC = crm_value_deserialize, PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm_tier_thresholds(float8) IS
 'Value thresholds of the pyramid with the default cuts 1% / 5% / 20%: the lowest value of the vip, major and ordinary tiers (Infinity for a tier nobody reaches), so that crm_tier_of(value, thresholds) equals crm_tier(rank() OVER (ORDER BY value DESC), count(*) OVER ()); NULL values are skipped';
 
 CREATE AGGREGATE crm_tier_thresholds(value float8, cuts float8[]) (
-    SFUNC = crm_value_accum, STYPE = internal, FINALFUNC = crm_tier_thresholds_final,
+    SFUNC = crm_value_accum, STYPE = internal, SSPACE = 1024, FINALFUNC = crm_tier_thresholds_final,
     COMBINEFUNC = crm_value_combine, SERIALFUNC = crm_value_serialize,
     DESERIALFUNC = crm_value_deserialize, PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm_tier_thresholds(float8, float8[]) IS
 'Value thresholds of the pyramid with custom cuts (three strictly increasing cumulative fractions in (0,1]); NULL values are skipped';
 
 CREATE AGGREGATE crm_pareto_share(value float8) (
-    SFUNC = crm_pareto_accum, STYPE = internal, FINALFUNC = crm_pareto_share_final,
+    SFUNC = crm_pareto_accum, STYPE = internal, SSPACE = 1024, FINALFUNC = crm_pareto_share_final,
     COMBINEFUNC = crm_value_combine, SERIALFUNC = crm_value_serialize,
     DESERIALFUNC = crm_value_deserialize, PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm_pareto_share(float8) IS
 'Share of the total value brought by the top 20% of customers (the 80/20 check), 0 to 1; values must not be negative; NULL when the total is 0';
 
 CREATE AGGREGATE crm_pareto_share(value float8, top_fraction float8) (
-    SFUNC = crm_pareto_accum, STYPE = internal, FINALFUNC = crm_pareto_share_final,
+    SFUNC = crm_pareto_accum, STYPE = internal, SSPACE = 1024, FINALFUNC = crm_pareto_share_final,
     COMBINEFUNC = crm_value_combine, SERIALFUNC = crm_value_serialize,
     DESERIALFUNC = crm_value_deserialize, PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm_pareto_share(float8, float8) IS
 'Share of the total value brought by the top_fraction of customers, read off the Lorenz curve (interpolated between customers); values must not be negative; NULL when the total is 0';
 
 CREATE AGGREGATE crm_pyramid(value float8) (
-    SFUNC = crm_value_accum, STYPE = internal, FINALFUNC = crm_pyramid_final,
+    SFUNC = crm_value_accum, STYPE = internal, SSPACE = 1024, FINALFUNC = crm_pyramid_final,
     COMBINEFUNC = crm_value_combine, SERIALFUNC = crm_value_serialize,
     DESERIALFUNC = crm_value_deserialize, PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm_pyramid(float8) IS
 'The customer pyramid with the default cuts: one crm_pyramid_tier per tier, vip first, with customers, value and their shares; read it with SELECT p.* FROM unnest((SELECT crm_pyramid(value) FROM ...)) p';
 
 CREATE AGGREGATE crm_pyramid(value float8, cuts float8[]) (
-    SFUNC = crm_value_accum, STYPE = internal, FINALFUNC = crm_pyramid_final,
+    SFUNC = crm_value_accum, STYPE = internal, SSPACE = 1024, FINALFUNC = crm_pyramid_final,
     COMBINEFUNC = crm_value_combine, SERIALFUNC = crm_value_serialize,
     DESERIALFUNC = crm_value_deserialize, PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm_pyramid(float8, float8[]) IS
