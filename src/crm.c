@@ -93,6 +93,23 @@ crm_check_not_null(FunctionCallInfo fcinfo, int argno, const char *name)
 }
 
 /*
+ * The aggregate memory context of a support function of one of our
+ * aggregates; calling one outside an aggregate is an error, not undefined
+ * behaviour.
+ */
+MemoryContext
+crm_aggregate_context(FunctionCallInfo fcinfo, const char *fname)
+{
+	MemoryContext aggcontext;
+
+	if (!AggCheckCallContext(fcinfo, &aggcontext))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s called in non-aggregate context", fname)));
+	return aggcontext;
+}
+
+/*
  * Copy a one-dimensional float8[] of exactly nelems non-NULL elements into
  * values.  Elements must be finite, or with allow_infinity at least not NaN.
  */

@@ -23,6 +23,10 @@ extern void crm_get_float8_array(ArrayType *array, const char *name,
 								 int nelems, bool allow_infinity,
 								 double *values);
 
+/* The aggregate memory context; an error outside an aggregate */
+extern MemoryContext crm_aggregate_context(FunctionCallInfo fcinfo,
+										   const char *fname);
+
 /* Enum label OIDs: by type and name, or of the calling function's result */
 extern Datum crm_enum_label(Oid enumtype, const char *label);
 extern Datum crm_enum_result(FunctionCallInfo fcinfo,

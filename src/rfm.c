@@ -210,18 +210,6 @@ get_call(FunctionCallInfo fcinfo)
 	return (RfmCall *) fcinfo->flinfo->fn_extra;
 }
 
-static MemoryContext
-aggregate_context(FunctionCallInfo fcinfo, const char *fname)
-{
-	MemoryContext aggcontext;
-
-	if (!AggCheckCallContext(fcinfo, &aggcontext))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%s called in non-aggregate context", fname)));
-	return aggcontext;
-}
-
 /*
  * Call one of core's numeric sum support functions (numeric_avg_accum and
  * friends) on behalf of our aggregate: they need the aggregate context,
@@ -513,7 +501,7 @@ PG_FUNCTION_INFO_V1(crm_rfm_accum);
 Datum
 crm_rfm_accum(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = aggregate_context(fcinfo, "crm_rfm_accum");
+	MemoryContext aggcontext = crm_aggregate_context(fcinfo, "crm_rfm_accum");
 	RfmState   *state;
 	TimestampTz ordered_at;
 	Datum		amount;
@@ -570,7 +558,7 @@ PG_FUNCTION_INFO_V1(crm_rfm_combine);
 Datum
 crm_rfm_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = aggregate_context(fcinfo, "crm_rfm_combine");
+	MemoryContext aggcontext = crm_aggregate_context(fcinfo, "crm_rfm_combine");
 	RfmState   *a = PG_ARGISNULL(0) ? NULL : (RfmState *) PG_GETARG_POINTER(0);
 	RfmState   *b = PG_ARGISNULL(1) ? NULL : (RfmState *) PG_GETARG_POINTER(1);
 
@@ -695,7 +683,7 @@ crm_rfm_serialize(PG_FUNCTION_ARGS)
 	RfmState   *state;
 	StringInfoData buf;
 
-	aggregate_context(fcinfo, "crm_rfm_serialize");
+	crm_aggregate_context(fcinfo, "crm_rfm_serialize");
 	state = (RfmState *) PG_GETARG_POINTER(0);
 
 	pq_begintypsend(&buf);
@@ -748,7 +736,7 @@ PG_FUNCTION_INFO_V1(crm_rfm_deserialize);
 Datum
 crm_rfm_deserialize(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = aggregate_context(fcinfo, "crm_rfm_deserialize");
+	MemoryContext aggcontext = crm_aggregate_context(fcinfo, "crm_rfm_deserialize");
 	bytea	   *sstate = PG_GETARG_BYTEA_PP(0);
 	StringInfoData buf;
 	RfmState   *state;
@@ -854,7 +842,7 @@ crm_rfm_final(PG_FUNCTION_ARGS)
 	int32		frequency;
 	Datum		revenue;
 
-	aggregate_context(fcinfo, "crm_rfm_final");
+	crm_aggregate_context(fcinfo, "crm_rfm_final");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	state = (RfmState *) PG_GETARG_POINTER(0);

@@ -57,18 +57,6 @@ typedef struct ValueState
 	double	   *values;
 } ValueState;
 
-static MemoryContext
-aggregate_context(FunctionCallInfo fcinfo, const char *fname)
-{
-	MemoryContext aggcontext;
-
-	if (!AggCheckCallContext(fcinfo, &aggcontext))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%s called in non-aggregate context", fname)));
-	return aggcontext;
-}
-
 static ValueState *
 new_state(MemoryContext aggcontext, int64 capacity)
 {
@@ -119,7 +107,7 @@ set_params(ValueState *state, ValueParam kind, const double *params)
 static ValueState *
 get_state(FunctionCallInfo fcinfo, const char *fname)
 {
-	MemoryContext aggcontext = aggregate_context(fcinfo, fname);
+	MemoryContext aggcontext = crm_aggregate_context(fcinfo, fname);
 
 	if (PG_ARGISNULL(0))
 		return new_state(aggcontext, 0);
@@ -166,7 +154,7 @@ crm_value_accum(PG_FUNCTION_ARGS)
 			VARSIZE(state->raw_cuts) != VARSIZE(array) ||
 			memcmp(state->raw_cuts, array, VARSIZE(array)) != 0)
 		{
-			MemoryContext aggcontext = aggregate_context(fcinfo, "crm_value_accum");
+			MemoryContext aggcontext = crm_aggregate_context(fcinfo, "crm_value_accum");
 
 			crm_get_cuts(array, cuts);
 			set_params(state, VALUE_PARAM_CUTS, cuts);
@@ -218,7 +206,7 @@ PG_FUNCTION_INFO_V1(crm_value_combine);
 Datum
 crm_value_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = aggregate_context(fcinfo, "crm_value_combine");
+	MemoryContext aggcontext = crm_aggregate_context(fcinfo, "crm_value_combine");
 	ValueState *a = PG_ARGISNULL(0) ? NULL : (ValueState *) PG_GETARG_POINTER(0);
 	ValueState *b = PG_ARGISNULL(1) ? NULL : (ValueState *) PG_GETARG_POINTER(1);
 
@@ -247,7 +235,7 @@ crm_value_serialize(PG_FUNCTION_ARGS)
 	ValueState *state;
 	StringInfoData buf;
 
-	aggregate_context(fcinfo, "crm_value_serialize");
+	crm_aggregate_context(fcinfo, "crm_value_serialize");
 	state = (ValueState *) PG_GETARG_POINTER(0);
 
 	if (state->n > (MaxAllocSize - 1024) / sizeof(double))
@@ -275,7 +263,7 @@ PG_FUNCTION_INFO_V1(crm_value_deserialize);
 Datum
 crm_value_deserialize(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = aggregate_context(fcinfo, "crm_value_deserialize");
+	MemoryContext aggcontext = crm_aggregate_context(fcinfo, "crm_value_deserialize");
 	bytea	   *sstate = PG_GETARG_BYTEA_PP(0);
 	StringInfoData buf;
 	ValueState *state;
@@ -400,7 +388,7 @@ get_final_state(FunctionCallInfo fcinfo, const char *fname)
 {
 	ValueState *state;
 
-	aggregate_context(fcinfo, fname);
+	crm_aggregate_context(fcinfo, fname);
 	if (PG_ARGISNULL(0))
 		return NULL;
 	state = (ValueState *) PG_GETARG_POINTER(0);
