@@ -190,13 +190,16 @@ local_day(TimestampTz ts, DayCache *cache)
 
 /*
  * What the transition function keeps across rows, in fn_extra: the day
- * cache, and as_of and unit as the first row gave them, so that later rows
- * are checked against them without touching the (rarely cached) state.
+ * cache, and as_of and unit as the first row gave them.  While every row
+ * repeats them (the usual constant as_of), every state holds them too and
+ * rows need not be checked against their state's copy, which lives outside
+ * the state's first cache line.
  */
 typedef struct RfmCall
 {
 	DayCache	days;
 	bool		has_as_of;
+	bool		uniform;		/* every row so far had as_of and unit */
 	TimestampTz as_of;
 	double		unit_days;
 } RfmCall;
@@ -454,42 +457,37 @@ unit_in_days(Interval *unit)
 }
 
 /*
- * Read as_of and unit from a row, checking that every row agrees.
+ * Read and check as_of and unit from a row.
  */
 static void
-check_as_of(RfmCall *call, FunctionCallInfo fcinfo)
+get_as_of(FunctionCallInfo fcinfo, TimestampTz *as_of, double *unit_days)
 {
-	TimestampTz as_of;
-	double		unit_days = 1.0;
-
 	if (PG_ARGISNULL(3))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("as_of must not be null")));
-	as_of = PG_GETARG_TIMESTAMPTZ(3);
-	if (TIMESTAMP_NOT_FINITE(as_of))
+	*as_of = PG_GETARG_TIMESTAMPTZ(3);
+	if (TIMESTAMP_NOT_FINITE(*as_of))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("as_of cannot be infinity")));
+	*unit_days = 1.0;
 	if (PG_NARGS() > 4)
 	{
 		if (PG_ARGISNULL(4))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("unit must not be null")));
-		unit_days = unit_in_days(PG_GETARG_INTERVAL_P(4));
+		*unit_days = unit_in_days(PG_GETARG_INTERVAL_P(4));
 	}
+}
 
-	if (!call->has_as_of)
-	{
-		call->has_as_of = true;
-		call->as_of = as_of;
-		call->unit_days = unit_days;
-	}
-	else if (call->as_of != as_of || call->unit_days != unit_days)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("as_of and unit must be the same for every row")));
+static void
+as_of_mismatch(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("as_of and unit must be the same for every row of a group")));
 }
 
 /*
@@ -508,18 +506,36 @@ crm_rfm_accum(PG_FUNCTION_ARGS)
 	DateADT		day;
 
 	RfmCall    *call = get_call(fcinfo);
+	TimestampTz as_of = 0;
+	double		unit_days = 1.0;
 
 	if (PG_NARGS() > 3)
-		check_as_of(call, fcinfo);
+	{
+		get_as_of(fcinfo, &as_of, &unit_days);
+		if (!call->has_as_of)
+		{
+			call->has_as_of = call->uniform = true;
+			call->as_of = as_of;
+			call->unit_days = unit_days;
+		}
+		else if (call->as_of != as_of || call->unit_days != unit_days)
+			call->uniform = false;
+	}
 	if (PG_ARGISNULL(0))
 	{
 		state = new_state(aggcontext);
-		state->has_as_of = call->has_as_of;
-		state->as_of = call->as_of;
-		state->unit_days = call->has_as_of ? call->unit_days : 1.0;
+		state->has_as_of = PG_NARGS() > 3;
+		state->as_of = as_of;
+		state->unit_days = unit_days;
 	}
 	else
+	{
 		state = (RfmState *) PG_GETARG_POINTER(0);
+		/* as_of may differ between groups, never within one */
+		if (PG_NARGS() > 3 && !call->uniform &&
+			(state->as_of != as_of || state->unit_days != unit_days))
+			as_of_mismatch();
+	}
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_POINTER(state);
@@ -576,9 +592,7 @@ crm_rfm_combine(PG_FUNCTION_ARGS)
 			a->unit_days = b->unit_days;
 		}
 		else if (a->as_of != b->as_of || a->unit_days != b->unit_days)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("as_of and unit must be the same for every row")));
+			as_of_mismatch();
 	}
 	if (b->orders == 0)
 		PG_RETURN_POINTER(a);

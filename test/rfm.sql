@@ -7,7 +7,7 @@ SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(44);
+SELECT plan(45);
 
 -- Customer 1: 10 + 5 on Jan 1, 20 on Jan 8, 30 + 10 on Jan 22; judged on
 -- Jan 29: 5 orders, 75 revenue, 2 repeat days, recency 21 days, t 28 days,
@@ -91,7 +91,13 @@ SET TimeZone = 'UTC';
 SELECT throws_ok($$SELECT crm_rfm(ordered_at, amount, '2024-01-20') FROM hand WHERE customer = 1$$,
                  '22023', 'as_of must not be earlier than the day of the last order', 'as_of before the last order');
 SELECT throws_ok($$SELECT crm_rfm(ordered_at, amount, ordered_at + interval '1 day') FROM hand WHERE customer = 1$$,
-                 '22023', 'as_of and unit must be the same for every row', 'as_of varying by row');
+                 '22023', 'as_of and unit must be the same for every row of a group', 'as_of varying within a group');
+SELECT results_eq($$SELECT customer, (crm_rfm(ordered_at, amount,
+                                              CASE customer WHEN 1 THEN timestamptz '2024-01-29'
+                                                            ELSE timestamptz '2024-02-05' END)).t
+                     FROM hand WHERE customer IN (1, 2) GROUP BY customer ORDER BY customer$$,
+                   $$VALUES (1, 28::float8), (2, 31::float8)$$,
+                   'as_of may differ between groups: each customer judged at its own date');
 SELECT throws_ok($$SELECT crm_rfm(ordered_at, amount, '2024-02-01', '0 days') FROM hand$$,
                  '22003', 'unit must be a positive interval', 'zero unit');
 SELECT throws_ok($$SELECT crm_rfm(ordered_at, amount, '2024-02-01', '-1 week') FROM hand$$,
