@@ -18,7 +18,7 @@ ensure_packages() {
 	[ -x "$PG_CONFIG" ] || missing+=("postgresql-server-dev-$PG_MAJOR")
 	[ -x "/usr/lib/postgresql/$PG_MAJOR/bin/postgres" ] || missing+=("postgresql-$PG_MAJOR")
 	command -v pg_virtualenv >/dev/null || missing+=(postgresql-common)
-	command -v make >/dev/null && command -v gcc >/dev/null || missing+=(make gcc)
+	command -v make >/dev/null && command -v gcc >/dev/null || missing+=(build-essential)
 	if [ "${1:-}" = test ]; then
 		[ -f "/usr/share/postgresql/$PG_MAJOR/extension/pgtap.control" ] ||
 			missing+=("postgresql-$PG_MAJOR-pgtap")
