@@ -7,7 +7,7 @@ SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(45);
+SELECT plan(46);
 
 -- Customer 1: 10 + 5 on Jan 1, 20 on Jan 8, 30 + 10 on Jan 22; judged on
 -- Jan 29: 5 orders, 75 revenue, 2 repeat days, recency 21 days, t 28 days,
@@ -221,6 +221,25 @@ RESET max_parallel_workers_per_gather;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
+
+-- Amounts of every shape the int128 path reads (amount.c): scales 0..8,
+-- magnitudes up to 10^19, base-10000 digit boundaries, negatives, zero --
+-- and beyond it (more decimals, 10^20 and up) the numeric fallback.  The
+-- revenue must equal sum() exactly, scale included.
+CREATE TEMP TABLE shapes AS
+SELECT g % 40 AS customer, timestamptz '2024-01-01' + (g % 17) * interval '1 day' AS ordered_at,
+       CASE WHEN g % 3 = 0 THEN -1 ELSE 1 END
+       * round((((g * 7919) % 1000003) / 1000003.0 * 10 ^ ((g % 20)))::numeric, g % 9) AS amount
+FROM generate_series(1, 20000) g
+UNION ALL
+SELECT 40 + i, '2024-01-01', v::numeric
+FROM unnest(ARRAY['0', '0.00000001', '9999.9999', '10000', '10000.0001', '99999999.99999999',
+                  '-0.0001', '1234567890123456789.12345678', '99999999999999999999.99999999',
+                  '100000000000000000000', '0.000000001', '-1e25', '12.5000']) WITH ORDINALITY AS u(v, i);
+SELECT is_empty($$SELECT customer FROM shapes GROUP BY customer
+                  HAVING (crm_rfm(ordered_at, amount, '2024-02-01')).revenue IS DISTINCT FROM sum(amount)
+                      OR scale((crm_rfm(ordered_at, amount, '2024-02-01')).revenue) IS DISTINCT FROM scale(sum(amount))$$,
+                'sums of amounts of every shape equal sum(), value and scale');
 
 -- One customer with 100,000 orders over 1,000 days, shuffled: the day set
 -- holds 1,000 entries and each order costs O(1).
