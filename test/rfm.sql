@@ -157,16 +157,7 @@ SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
-CREATE FUNCTION pg_temp.plan_of(query text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    line text;
-    plan text := '';
-BEGIN
-    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
-        plan := plan || line || E'\n';
-    END LOOP;
-    RETURN plan;
-END $$;
+\ir lib/plan_of.sql
 SELECT matches(pg_temp.plan_of($$SELECT customer, crm_rfm(ordered_at, amount, '2024-03-01') FROM rfm_orders GROUP BY customer$$),
                'Partial (Hash|Group)Aggregate', 'grouped crm_rfm is planned as a partial aggregate');
 SELECT matches(pg_temp.plan_of($$SELECT customer, crm_rfm(ordered_at, amount, '2024-03-01') FROM rfm_orders GROUP BY customer$$),

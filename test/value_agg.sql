@@ -121,16 +121,7 @@ CREATE TABLE big_values AS
 SELECT (exp(((i * 7919) % 1000) / 150.0) + (i % 7))::float8 AS v, i % 10 AS segment
 FROM generate_series(1::bigint, 300000) i;
 ANALYZE big_values;
-CREATE FUNCTION pg_temp.plan_of(query text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    line text;
-    plan text := '';
-BEGIN
-    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
-        plan := plan || line || E'\n';
-    END LOOP;
-    RETURN plan;
-END $$;
+\ir lib/plan_of.sql
 SET max_parallel_workers_per_gather = 0;
 CREATE TEMP TABLE serial_results AS
 SELECT crm_tier_thresholds(v) AS th, crm_tier_thresholds(v, '{0.1, 0.3, 0.6}') AS th_custom,
