@@ -15,7 +15,10 @@ as_root() {
 # Debian packages: the server, its build headers, pgTAP and pg_prove.
 ensure_packages() {
 	local missing=()
-	[ -x "$PG_CONFIG" ] || missing+=("postgresql-server-dev-$PG_MAJOR")
+	# pg_config ships with the server package; the headers do not.
+	[ -f "/usr/include/postgresql/$PG_MAJOR/server/postgres.h" ] &&
+		[ -f "/usr/lib/postgresql/$PG_MAJOR/lib/pgxs/src/makefiles/pgxs.mk" ] ||
+		missing+=("postgresql-server-dev-$PG_MAJOR")
 	[ -x "/usr/lib/postgresql/$PG_MAJOR/bin/postgres" ] || missing+=("postgresql-$PG_MAJOR")
 	command -v pg_virtualenv >/dev/null || missing+=(postgresql-common)
 	command -v make >/dev/null && command -v gcc >/dev/null || missing+=(build-essential)
