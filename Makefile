@@ -1,17 +1,22 @@
 EXTENSION = crm
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 MODULE_big = crm
 OBJS = src/crm.o src/clv.o src/tier.o src/loyalty.o src/relationship.o \
 	src/rfm.o src/amount.o src/value_agg.o \
-	src/lifecycle.o src/rfm_score.o
+	src/lifecycle.o src/rfm_score.o \
+	src/track.o src/track_sql.o src/track_trigger.o
 
 # The install script is assembled from one SQL file per concern, in this order.
 SQL_SOURCES = src/sql/header.sql src/sql/types.sql src/sql/clv.sql \
 	src/sql/tier.sql src/sql/loyalty.sql src/sql/relationship.sql \
 	src/sql/lifecycle.sql src/sql/rfm_score.sql src/sql/rfm.sql \
-	src/sql/value_agg.sql
-DATA_built = crm--$(EXTVERSION).sql
+	src/sql/value_agg.sql src/sql/track.sql
+# What 0.2.0 adds to 0.1.0; frozen into src/sql/releases/ when 0.2.0 ships.
+SQL_NEW_IN_0_2_0 = src/sql/upgrade_header.sql src/sql/track.sql
+DATA_built = crm--$(EXTVERSION).sql crm--0.1.0--0.2.0.sql
+# Install scripts of released versions and frozen upgrade scripts
+DATA = $(wildcard src/sql/releases/crm--*.sql)
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --load-extension=crm
@@ -21,4 +26,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 crm--$(EXTVERSION).sql: $(SQL_SOURCES)
+	cat $^ > $@
+
+crm--0.1.0--0.2.0.sql: $(SQL_NEW_IN_0_2_0)
 	cat $^ > $@

@@ -4,7 +4,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(46);
+SELECT plan(55);
 
 SELECT has_extension('crm');
 
@@ -48,6 +48,18 @@ SELECT isnt_strict('crm_lifecycle_stage', ARRAY['bigint', 'timestamp with time z
 SELECT is_strict('crm_rfm_score', ARRAY['double precision', 'double precision[]', 'boolean']);
 SELECT is_strict('crm_rfm_segment', ARRAY['integer', 'integer', 'integer', 'boolean']);
 
+-- Tracking functions and triggers: they change tables, so they are neither
+-- immutable nor parallel safe; the trigger functions take no NULL checks.
+CREATE FUNCTION pg_temp.tracking_functions() RETURNS text[] LANGUAGE sql AS
+$$SELECT ARRAY['crm_track', 'crm_untrack', 'crm_refresh', 'crm_verify',
+               'crm_orders_trigger', 'crm_history_trigger']$$;
+SELECT volatility_is('crm_days_union', ARRAY['date[]', 'date[]'], 'immutable');
+SELECT isnt_strict('crm_days_union', ARRAY['date[]', 'date[]']);
+SELECT isnt_strict('crm_track', ARRAY['regclass', 'name', 'name', 'name', 'name', 'double precision[]', 'numeric', 'numeric[]', 'timestamp with time zone', 'text', 'boolean', 'name']);
+SELECT is_strict('crm_untrack', ARRAY['regclass']);
+SELECT is_strict('crm_refresh', ARRAY['regclass']);
+SELECT is_strict('crm_verify', ARRAY['regclass']);
+
 -- Catalog-wide checks over every object the extension owns.
 CREATE TEMP VIEW ext_members AS
 SELECT d.classid, d.objid, pg_describe_object(d.classid, d.objid, 0) AS object
@@ -57,7 +69,7 @@ WHERE e.extname = 'crm' AND d.deptype = 'e';
 
 SELECT is((SELECT count(*) FROM ext_members m JOIN pg_proc p ON p.oid = m.objid
            WHERE m.classid = 'pg_proc'::regclass AND p.prokind = 'f'),
-          30::bigint, 'the extension has 30 functions (13 scalar, 17 aggregate support)');
+          37::bigint, 'the extension has 37 functions (14 scalar, 17 aggregate support, 4 tracking, 2 triggers)');
 SELECT is((SELECT count(*) FROM ext_members m JOIN pg_proc p ON p.oid = m.objid
            WHERE m.classid = 'pg_proc'::regclass AND p.prokind = 'a'),
           9::bigint, 'the extension has 9 aggregates');
@@ -75,8 +87,12 @@ SELECT is_empty($$SELECT t.typname || '.' || att.attname FROM pg_type t
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
                   JOIN ext_members m ON m.objid = p.oid AND m.classid = 'pg_proc'::regclass
                   WHERE p.prokind = 'f' AND p.provolatile <> 'i'
-                    AND p.proname NOT IN ('crm_rfm_accum', 'crm_rfm_final')$$,
-                'every function is IMMUTABLE except those of crm_rfm');
+                    AND p.proname NOT IN ('crm_rfm_accum', 'crm_rfm_final')
+                    AND p.proname NOT IN (SELECT unnest(pg_temp.tracking_functions()))$$,
+                'every function is IMMUTABLE except those of crm_rfm and of tracking');
+SELECT is((SELECT array_agg(DISTINCT p.provolatile::text || p.proparallel::text) FROM pg_proc p
+           WHERE p.proname IN (SELECT unnest(pg_temp.tracking_functions()))), '{vu}',
+          'the tracking functions and triggers are VOLATILE and PARALLEL UNSAFE (they write)');
 SELECT is((SELECT array_agg(DISTINCT p.provolatile) FROM pg_proc p
            WHERE p.proname IN ('crm_rfm_accum', 'crm_rfm_final')), '{s}'::"char"[],
           'crm_rfm''s transition and final functions are STABLE (they read TimeZone and the transaction time)');
@@ -85,8 +101,17 @@ SELECT is_empty($$SELECT object FROM ext_members
                 'every object of the extension has a COMMENT');
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
                   JOIN ext_members m ON m.objid = p.oid AND m.classid = 'pg_proc'::regclass
-                  WHERE p.proparallel <> 's'$$,
-                'every function is PARALLEL SAFE');
+                  WHERE p.proparallel <> 's'
+                    AND p.proname NOT IN (SELECT unnest(pg_temp.tracking_functions()))$$,
+                'every function but those of tracking is PARALLEL SAFE');
+SELECT is_empty($$SELECT a.attname FROM pg_attribute a
+                  WHERE a.attrelid = 'crm_tracking'::regclass AND a.attnum > 0
+                    AND NOT a.attisdropped AND col_description(a.attrelid, a.attnum) IS NULL$$,
+                'every column of crm_tracking has a COMMENT');
+SELECT ok((SELECT array_agg(c.relname ORDER BY c.relname) FROM pg_extension e,
+                  unnest(e.extconfig) AS x(oid) JOIN pg_class c ON c.oid = x.oid
+           WHERE e.extname = 'crm') = '{crm_tracking,crm_tracking_id_seq}',
+          'crm_tracking and its sequence are extension configuration: pg_dump keeps their rows');
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
                   JOIN ext_members m ON m.objid = p.oid AND m.classid = 'pg_proc'::regclass
                   WHERE p.prosecdef$$,

@@ -1,0 +1,128 @@
+
+-- Live tracking of an orders table (src/track.c, src/track_trigger.c)
+
+CREATE SEQUENCE crm_tracking_id_seq AS integer;
+COMMENT ON SEQUENCE crm_tracking_id_seq IS 'Identifiers of tracked orders tables';
+
+CREATE TABLE crm_tracking (
+    id integer PRIMARY KEY DEFAULT nextval('crm_tracking_id_seq'),
+    orders_schema name NOT NULL,
+    orders_table name NOT NULL,
+    customer_column name NOT NULL,
+    amount_column name NOT NULL,
+    ordered_at_column name NOT NULL,
+    promo_column name,
+    customer_type text NOT NULL,
+    prefix name NOT NULL,
+    time_zone text NOT NULL,
+    cuts float8[] NOT NULL,
+    thresholds float8[],
+    points_per_unit numeric NOT NULL CHECK (points_per_unit >= 0),
+    tier_multipliers numeric[] NOT NULL
+        CHECK (cardinality(tier_multipliers) = 4 AND 0 <= ALL (tier_multipliers)),
+    as_of timestamptz,
+    notify boolean NOT NULL,
+    tracked_at timestamptz NOT NULL DEFAULT now(),
+    refreshed_at timestamptz,
+    UNIQUE (orders_schema, orders_table),
+    UNIQUE (orders_schema, prefix)
+);
+ALTER SEQUENCE crm_tracking_id_seq OWNED BY crm_tracking.id;
+COMMENT ON TABLE crm_tracking IS
+'One row per orders table tracked with crm_track: its columns, where the state lives, and the settings the triggers, crm_refresh and the views read';
+COMMENT ON COLUMN crm_tracking.id IS 'Tracking identifier, passed to the triggers';
+COMMENT ON COLUMN crm_tracking.orders_schema IS 'Schema of the tracked orders table; the state, history and views live there too';
+COMMENT ON COLUMN crm_tracking.orders_table IS 'Name of the tracked orders table';
+COMMENT ON COLUMN crm_tracking.customer_column IS 'Orders column holding the customer key';
+COMMENT ON COLUMN crm_tracking.amount_column IS 'Orders column holding the order amount; negative amounts are refunds';
+COMMENT ON COLUMN crm_tracking.ordered_at_column IS 'Orders column holding the order time (timestamptz)';
+COMMENT ON COLUMN crm_tracking.promo_column IS 'Optional boolean orders column marking promotional orders';
+COMMENT ON COLUMN crm_tracking.customer_type IS 'Type of the customer key';
+COMMENT ON COLUMN crm_tracking.prefix IS 'Name prefix of the state and history tables and of the views';
+COMMENT ON COLUMN crm_tracking.time_zone IS 'Time zone whose calendar days are the purchase days';
+COMMENT ON COLUMN crm_tracking.cuts IS 'Pyramid cuts: cumulative customer fractions ending the vip, major and ordinary tiers';
+COMMENT ON COLUMN crm_tracking.thresholds IS 'Lowest revenue of the vip, major and ordinary tiers, as of the last crm_refresh';
+COMMENT ON COLUMN crm_tracking.points_per_unit IS 'Loyalty points earned per unit of amount';
+COMMENT ON COLUMN crm_tracking.tier_multipliers IS 'Points multiplier of the small, ordinary, major and vip tiers, in that order';
+COMMENT ON COLUMN crm_tracking.as_of IS 'Fixed time at which time-dependent stages are evaluated; NULL means now()';
+COMMENT ON COLUMN crm_tracking.notify IS 'Whether status changes are sent with pg_notify on channel crm_status';
+COMMENT ON COLUMN crm_tracking.tracked_at IS 'When tracking started';
+COMMENT ON COLUMN crm_tracking.refreshed_at IS 'When the tier thresholds were last recomputed';
+
+-- pg_dump keeps the rows of this table (and the sequence position) with the
+-- extension; the state and history tables are ordinary tables, dumped with
+-- their data, and the triggers are dumped with the orders table.
+SELECT pg_catalog.pg_extension_config_dump('crm_tracking', '');
+SELECT pg_catalog.pg_extension_config_dump('crm_tracking_id_seq', '');
+
+-- Every role may read the settings (the triggers run as whoever writes to the
+-- orders table); only the owner of an orders table may change its row.
+GRANT SELECT, INSERT, UPDATE, DELETE ON crm_tracking TO PUBLIC;
+GRANT USAGE ON SEQUENCE crm_tracking_id_seq TO PUBLIC;
+ALTER TABLE crm_tracking ENABLE ROW LEVEL SECURITY;
+CREATE POLICY crm_tracking_read ON crm_tracking FOR SELECT USING (true);
+CREATE POLICY crm_tracking_owner ON crm_tracking FOR ALL
+    USING (pg_catalog.pg_has_role(
+        (SELECT c.relowner FROM pg_catalog.pg_class c
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = orders_schema AND c.relname = orders_table), 'USAGE'));
+
+CREATE FUNCTION crm_track(orders regclass,
+                          customer_column name,
+                          amount_column name,
+                          ordered_at_column name,
+                          promo_column name DEFAULT NULL,
+                          cuts float8[] DEFAULT '{0.01,0.05,0.20}',
+                          points_per_unit numeric DEFAULT 1,
+                          tier_multipliers numeric[] DEFAULT '{1,1,1,1}',
+                          as_of timestamptz DEFAULT NULL,
+                          time_zone text DEFAULT NULL,
+                          notify boolean DEFAULT true,
+                          prefix name DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'crm_track'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION crm_track(regclass, name, name, name, name, float8[], numeric, numeric[], timestamptz, text, boolean, name) IS
+'Start tracking an orders table: creates <prefix>_state (one row per customer), <prefix>_history (status changes) and the views <prefix>_segments, _pyramid, _loyalty_mix, _lifecycle_mix and _alerts next to it (prefix defaults to <table>_crm), fills the state from the existing orders in one pass, and adds triggers that keep it current; returns the number of customers. Only the owner of the table may track it';
+
+CREATE FUNCTION crm_untrack(orders regclass)
+RETURNS void
+AS 'MODULE_PATHNAME', 'crm_untrack'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION crm_untrack(regclass) IS
+'Stop tracking an orders table: drops its triggers, views, state and history tables and its crm_tracking row, leaving the orders table as it was';
+
+CREATE FUNCTION crm_refresh(orders regclass)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'crm_refresh'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION crm_refresh(regclass) IS
+'Recompute the tier thresholds of a tracked orders table from all customers, then re-tier everyone and re-evaluate lifecycle stages at the current time in one statement (changes go to the history); returns the number of customers whose status changed';
+
+CREATE FUNCTION crm_verify(orders regclass)
+RETURNS TABLE (customer text, field text, tracked text, recomputed text)
+AS 'MODULE_PATHNAME', 'crm_verify'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION crm_verify(regclass) IS
+'Recompute every customer of a tracked orders table from the orders themselves (with crm_rfm) and return each difference from the tracked state: no rows means nothing was lost';
+
+CREATE FUNCTION crm_days_union(days date[], more date[])
+RETURNS date[]
+AS 'MODULE_PATHNAME', 'crm_days_union'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION crm_days_union(date[], date[]) IS
+'Sorted union without duplicates of two sets of days; NULL elements are dropped and a NULL array counts as empty';
+
+CREATE FUNCTION crm_orders_trigger()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'crm_orders_trigger'
+LANGUAGE C;
+COMMENT ON FUNCTION crm_orders_trigger() IS
+'Statement trigger that crm_track puts on a tracked orders table: folds inserted orders into the customer state and recomputes the customers touched by updates, deletes and truncation';
+
+CREATE FUNCTION crm_history_trigger()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'crm_history_trigger'
+LANGUAGE C;
+COMMENT ON FUNCTION crm_history_trigger() IS
+'Statement trigger that crm_track puts on a customer state table: records every change of tier, loyalty type or lifecycle stage in the history table and announces it with pg_notify on channel crm_status';

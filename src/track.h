@@ -1,0 +1,65 @@
+/*
+ * track.h
+ *		What the tracking functions (track.c), the SQL they run
+ *		(track_sql.c) and the triggers (track_trigger.c) share.
+ */
+#ifndef CRM_TRACK_H
+#define CRM_TRACK_H
+
+#include "postgres.h"
+
+/*
+ * A tracked orders table as its crm_tracking row describes it, with every
+ * name already quoted for use in SQL text.
+ */
+typedef struct TrackInfo
+{
+	int32		id;
+	const char *ext_schema;		/* schema of the extension, quoted */
+	const char *schema;			/* schema of the orders table, unquoted */
+	const char *orders;			/* orders table, qualified and quoted */
+	const char *label_plain;	/* orders table, qualified, for messages */
+	const char *label;			/* the same as an SQL string literal */
+	const char *state;			/* state table, qualified and quoted */
+	const char *history;		/* history table, qualified and quoted */
+	const char *prefix;			/* name prefix, unquoted */
+	const char *customer;		/* orders columns, quoted */
+	const char *amount;
+	const char *ordered_at;
+	const char *promo;			/* NULL when promotions are not tracked */
+	const char *customer_type;	/* type of the customer key, as SQL */
+	const char *time_zone;		/* as an SQL string literal */
+	const char *time_zone_name;	/* the same as a TimeZone setting */
+	Oid			ordered_at_type;	/* timestamptz, timestamp or date */
+} TrackInfo;
+
+/* The statements of track_sql.c, each an SQL text for one TrackInfo */
+typedef enum TrackSql
+{
+	TRACK_SQL_BACKFILL,			/* fill the state from all orders */
+	TRACK_SQL_THRESHOLDS,		/* recompute and store the tier thresholds */
+	TRACK_SQL_RETIER,			/* re-tier and re-stage every customer */
+	TRACK_SQL_INSERT,			/* fold inserted orders (crm_new) in */
+	TRACK_SQL_UPDATE_NEW_KEYS,	/* rows for customers an UPDATE brings */
+	TRACK_SQL_UPDATE_LOCK,		/* lock customers of crm_old and crm_new */
+	TRACK_SQL_UPDATE_RECOMPUTE, /* recompute them from the orders */
+	TRACK_SQL_DELETE_LOCK,		/* lock customers of crm_old */
+	TRACK_SQL_DELETE_RECOMPUTE, /* recompute them from the orders */
+	TRACK_SQL_TRUNCATE,			/* every customer back to no orders */
+	TRACK_SQL_HISTORY_INSERT,	/* history of new state rows */
+	TRACK_SQL_HISTORY_UPDATE,	/* history of changed state rows */
+	TRACK_SQL_VERIFY,			/* differences between state and orders */
+	TRACK_SQL_STATE_TABLE,		/* DDL: state table */
+	TRACK_SQL_HISTORY_TABLE,	/* DDL: history table */
+	TRACK_SQL_TRIGGERS,			/* DDL: triggers on orders and state */
+	TRACK_SQL_VIEWS,			/* DDL: the BI views */
+	TRACK_SQL_DROP,				/* DDL: everything crm_track created */
+	TRACK_SQL_COUNT
+} TrackSql;
+
+extern char *crm_track_sql(const TrackInfo *info, TrackSql which);
+
+/* track.c */
+extern TrackInfo *crm_track_info(int32 id, Oid fn_oid);
+
+#endif							/* CRM_TRACK_H */
