@@ -261,21 +261,21 @@ static const char history_sql[] =
 static const char history_insert_changes[] =
 "SELECT n.customer, v.status, v.old_value, v.new_value\n"
 "  FROM crm_new n CROSS JOIN LATERAL (VALUES\n"
-"       ('tier', 'small', n.tier::text),\n"
-"       ('loyalty', 'none', n.loyalty::text),\n"
-"       ('lifecycle', 'prospect', n.lifecycle::text)) AS v(status, old_value, new_value)\n"
+"       (1, 'tier', 'small', n.tier::text),\n"
+"       (2, 'loyalty', 'none', n.loyalty::text),\n"
+"       (3, 'lifecycle', 'prospect', n.lifecycle::text)) AS v(ord, status, old_value, new_value)\n"
 "  WHERE v.old_value IS DISTINCT FROM v.new_value\n"
-"  ORDER BY n.customer";
+"  ORDER BY n.customer, v.ord";
 
 static const char history_update_changes[] =
 "SELECT n.customer, v.status, v.old_value, v.new_value\n"
 "  FROM crm_old o JOIN crm_new n ON n.customer = o.customer\n"
 "  CROSS JOIN LATERAL (VALUES\n"
-"       ('tier', o.tier::text, n.tier::text),\n"
-"       ('loyalty', o.loyalty::text, n.loyalty::text),\n"
-"       ('lifecycle', o.lifecycle::text, n.lifecycle::text)) AS v(status, old_value, new_value)\n"
+"       (1, 'tier', o.tier::text, n.tier::text),\n"
+"       (2, 'loyalty', o.loyalty::text, n.loyalty::text),\n"
+"       (3, 'lifecycle', o.lifecycle::text, n.lifecycle::text)) AS v(ord, status, old_value, new_value)\n"
 "  WHERE v.old_value IS DISTINCT FROM v.new_value\n"
-"  ORDER BY n.customer";
+"  ORDER BY n.customer, v.ord";
 
 /*
  * Differences between the state and a recomputation from the orders with

@@ -1,0 +1,253 @@
+-- Live tracking: crm_track backfills, then every DML path (single and
+-- multi-row INSERT, COPY, amount and customer UPDATE, DELETE, refunds,
+-- NULLs, savepoint rollback, TRUNCATE) keeps the state equal to values
+-- worked out by hand below, the history records each status change, and
+-- crm_verify finds nothing.  All times UTC; judged at a fixed as_of.
+BEGIN;
+SET client_min_messages = warning;
+SET TimeZone = 'UTC';
+SET check_function_bodies = off;  -- the helpers name tables crm_track creates
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION IF NOT EXISTS crm;
+SELECT plan(54);
+
+CREATE TABLE shop_orders (
+    id serial PRIMARY KEY,
+    customer_id int,
+    amount numeric(12, 2),
+    ordered_at timestamptz,
+    promo boolean NOT NULL DEFAULT false,
+    note text
+);
+INSERT INTO shop_orders (customer_id, amount, ordered_at, promo) VALUES
+    (1, 10.00, '2024-01-01 10:00', false),
+    (1, 5.00, '2024-01-01 12:00', true),
+    (2, 7.00, '2024-01-03 00:00', false),
+    (NULL, 3.00, '2024-01-04', false),       -- no customer: not counted
+    (3, NULL, '2024-01-05', false);          -- no amount: not counted
+
+-- One state row as text: the figures the tests below work out by hand
+CREATE FUNCTION pg_temp.st(c int) RETURNS text LANGUAGE sql AS $$
+    SELECT format('%s orders, %s revenue, %s promo, %s..%s, days %s, first day %s, %s points, %s, %s, %s',
+                  orders, revenue, promo_orders, to_char(first_at, 'MM-DD HH24:MI'),
+                  to_char(last_at, 'MM-DD HH24:MI'), purchase_days, first_day_revenue, points,
+                  tier, lifecycle, loyalty)
+    FROM shop_orders_crm_state WHERE customer = c $$;
+-- History rows of a customer as text, oldest first
+CREATE FUNCTION pg_temp.hist(c int) RETURNS text LANGUAGE sql AS $$
+    SELECT string_agg(format('%s %s->%s', status, old_value, new_value), '; ' ORDER BY id)
+    FROM shop_orders_crm_history WHERE customer = c $$;
+
+-- Backfill: customers 1 and 2 (the NULL rows count for nobody).  Points:
+-- 2 per unit, small tier x1.  Fewer than 100 customers leave every upper
+-- tier empty.  Customer 1's two orders are 2 hours apart: one occasion, so
+-- acquisition (59.5 days idle on 2024-03-01, less than 365).
+SELECT is(crm_track('shop_orders', 'customer_id', 'amount', 'ordered_at',
+                    promo_column => 'promo', time_zone => 'UTC', as_of => '2024-03-01',
+                    points_per_unit => 2, tier_multipliers => '{1,1,1,3}'),
+          2::bigint, 'crm_track backfills two customers');
+SELECT is(pg_temp.st(1),
+          '2 orders, 15.00 revenue, 1 promo, 01-01 10:00..01-01 12:00, days {2024-01-01}, first day 15.00, 30.00 points, small, acquisition, none',
+          'backfill: customer 1');
+SELECT is(pg_temp.st(2),
+          '1 orders, 7.00 revenue, 0 promo, 01-03 00:00..01-03 00:00, days {2024-01-03}, first day 7.00, 14.00 points, small, acquisition, none',
+          'backfill: customer 2');
+SELECT is((SELECT count(*) FROM shop_orders_crm_state WHERE customer = 3), 0::bigint,
+          'an order without amount makes no customer');
+SELECT is((SELECT count(*) FROM shop_orders_crm_history), 0::bigint,
+          'the backfill records no history: it starts with tracking');
+SELECT is((SELECT thresholds FROM crm_tracking WHERE orders_table = 'shop_orders'),
+          '{Infinity,Infinity,Infinity}'::float8[], 'thresholds of 2 customers: upper tiers empty');
+
+-- Single-row INSERT: customer 1 buys 20.00 on promotion on Feb 1.  Span
+-- 30 d 23 h over 2 gaps = 15.48 d; idle 28.6 d < 2 gaps: growth.  Repeat
+-- rate 1 of 2 days = 0.5 (high), promo share 2/3: incentive.
+INSERT INTO shop_orders (customer_id, amount, ordered_at, promo) VALUES (1, 20.00, '2024-02-01 09:00', true);
+SELECT is(pg_temp.st(1),
+          '3 orders, 35.00 revenue, 2 promo, 01-01 10:00..02-01 09:00, days {2024-01-01,2024-02-01}, first day 15.00, 70.00 points, small, growth, incentive',
+          'single-row insert folds the order in');
+SELECT is(pg_temp.hist(1), 'loyalty none->incentive; lifecycle acquisition->growth',
+          'the history records both changes');
+
+-- Multi-row INSERT: a new customer 4 (two orders on one day) and an order
+-- of customer 2 on the day before their first: a new first purchase day,
+-- whose revenue becomes the first-day revenue.
+INSERT INTO shop_orders (customer_id, amount, ordered_at) VALUES
+    (4, 1.50, '2024-02-10 08:00'), (4, 2.50, '2024-02-10 20:00'), (2, 4.00, '2024-01-02 23:30');
+SELECT is(pg_temp.st(4),
+          '2 orders, 4.00 revenue, 0 promo, 02-10 08:00..02-10 20:00, days {2024-02-10}, first day 4.00, 8.00 points, small, acquisition, none',
+          'multi-row insert: new customer');
+SELECT is(pg_temp.st(2),
+          '2 orders, 11.00 revenue, 0 promo, 01-02 23:30..01-03 00:00, days {2024-01-02,2024-01-03}, first day 4.00, 22.00 points, small, acquisition, inertia',
+          'multi-row insert: an earlier order becomes the first day');
+SELECT is(pg_temp.hist(4), 'lifecycle prospect->acquisition',
+          'a new customer''s history starts from prospect');
+
+-- COPY: customer 5 buys 100.00 then gets 30.00 refunded (a refund is no
+-- order and no purchase day); customer 1 gets a free (0.00) order.
+COPY shop_orders (customer_id, amount, ordered_at, promo) FROM STDIN;
+5	100.00	2024-02-20 10:00	f
+5	-30.00	2024-02-21 10:00	f
+1	0.00	2024-02-15 00:00	f
+\.
+SELECT is(pg_temp.st(5),
+          '1 orders, 70.00 revenue, 0 promo, 02-20 10:00..02-20 10:00, days {2024-02-20}, first day 100.00, 140.00 points, small, acquisition, none',
+          'COPY with a refund: revenue net, one order, one day');
+SELECT is(pg_temp.st(1),
+          '4 orders, 35.00 revenue, 2 promo, 01-01 10:00..02-15 00:00, days {2024-01-01,2024-02-01,2024-02-15}, first day 15.00, 70.00 points, small, growth, incentive',
+          'COPY: a zero-amount order is an order');
+
+-- UPDATE of an amount: customer 5's 100.00 becomes 120.00; points follow
+-- the change in revenue.
+UPDATE shop_orders SET amount = 120.00 WHERE customer_id = 5 AND amount = 100.00;
+SELECT is(pg_temp.st(5),
+          '1 orders, 90.00 revenue, 0 promo, 02-20 10:00..02-20 10:00, days {2024-02-20}, first day 120.00, 180.00 points, small, acquisition, none',
+          'amount update recomputes the customer');
+
+-- UPDATE of the customer: customer 2's Jan 2 order moves to new customer 6.
+UPDATE shop_orders SET customer_id = 6 WHERE customer_id = 2 AND ordered_at = '2024-01-02 23:30';
+SELECT is(pg_temp.st(2),
+          '1 orders, 7.00 revenue, 0 promo, 01-03 00:00..01-03 00:00, days {2024-01-03}, first day 7.00, 14.00 points, small, acquisition, none',
+          'customer change: the old customer loses the order');
+SELECT is(pg_temp.st(6),
+          '1 orders, 4.00 revenue, 0 promo, 01-02 23:30..01-02 23:30, days {2024-01-02}, first day 4.00, 8.00 points, small, acquisition, none',
+          'customer change: the new customer gains it');
+SELECT is(pg_temp.hist(2), 'loyalty none->inertia; loyalty inertia->none',
+          'customer 2 became and stopped being a repeat buyer');
+
+-- UPDATE of a column tracking does not read changes nothing.
+UPDATE shop_orders SET note = 'checked';
+SELECT is(pg_temp.st(1),
+          '4 orders, 35.00 revenue, 2 promo, 01-01 10:00..02-15 00:00, days {2024-01-01,2024-02-01,2024-02-15}, first day 15.00, 70.00 points, small, growth, incentive',
+          'updating an untracked column keeps the figures');
+
+-- DELETE: customer 1's Feb 1 order is cancelled.  Span 44.6 d over 2 gaps,
+-- idle 15 d: growth.  Repeat 2 of 3 days, promo 1 of 3: inertia.
+DELETE FROM shop_orders WHERE customer_id = 1 AND amount = 20.00;
+SELECT is(pg_temp.st(1),
+          '3 orders, 15.00 revenue, 1 promo, 01-01 10:00..02-15 00:00, days {2024-01-01,2024-02-15}, first day 15.00, 30.00 points, small, growth, inertia',
+          'delete recomputes the customer and takes the points back');
+
+-- NULLs: an order without customer or amount changes nothing; giving the
+-- amount later counts it.
+INSERT INTO shop_orders (customer_id, amount, ordered_at) VALUES (NULL, 5, '2024-02-01'), (7, NULL, '2024-02-01');
+SELECT is((SELECT count(*) FROM shop_orders_crm_state WHERE customer = 7), 0::bigint,
+          'an order without amount is not counted');
+UPDATE shop_orders SET amount = 9 WHERE customer_id = 3;
+SELECT is(pg_temp.st(3),
+          '1 orders, 9.00 revenue, 0 promo, 01-05 00:00..01-05 00:00, days {2024-01-05}, first day 9.00, 18.00 points, small, acquisition, none',
+          'an amount given later counts the order');
+
+-- A rolled-back savepoint leaves no trace.
+SAVEPOINT before_big_order;
+INSERT INTO shop_orders (customer_id, amount, ordered_at) VALUES (1, 1000, '2024-02-28');
+SELECT is((SELECT revenue FROM shop_orders_crm_state WHERE customer = 1), 1015.00, 'the order counts inside the savepoint');
+ROLLBACK TO SAVEPOINT before_big_order;
+SELECT is((SELECT revenue FROM shop_orders_crm_state WHERE customer = 1), 15.00, 'and is gone after ROLLBACK TO SAVEPOINT');
+
+SELECT is_empty($$SELECT * FROM crm_verify('shop_orders')$$, 'crm_verify: the state matches the orders');
+
+-- crm_verify reports what differs.
+UPDATE shop_orders_crm_state SET revenue = revenue + 1, purchase_days = '{}' WHERE customer = 2;
+SELECT results_eq($$SELECT * FROM crm_verify('shop_orders')$$,
+                  $$VALUES ('2', 'frequency', '-1', '0'),
+                           ('2', 'purchase_days', '{}', '{2024-01-03}'),
+                           ('2', 'revenue', '8.00', '7.00')$$,
+                  'crm_verify lists each field that differs');
+UPDATE shop_orders_crm_state SET revenue = revenue - 1, purchase_days = '{2024-01-03}' WHERE customer = 2;
+DELETE FROM shop_orders_crm_state WHERE customer = 6;
+SELECT results_eq($$SELECT * FROM crm_verify('shop_orders')$$,
+                  $$VALUES ('6', 'customer', 'missing', 'present')$$,
+                  'crm_verify reports a customer missing from the state');
+UPDATE shop_orders SET note = NULL WHERE customer_id = 6;
+SELECT is_empty($$SELECT * FROM crm_verify('shop_orders')$$, 'touching an order of the customer restores the row');
+
+-- Survey inputs: attitude 0.9 and two referrals make customer 1 devoted.
+UPDATE shop_orders_crm_state SET attitude = 0.9, referrals = 2 WHERE customer = 1;
+SELECT is((SELECT loyalty FROM shop_orders_crm_state WHERE customer = 1), 'devoted'::crm_loyalty,
+          'the loyalty type recomputes when survey columns change');
+SELECT is((SELECT format('%s %s->%s', status, old_value, new_value) FROM shop_orders_crm_history
+           WHERE customer = 1 ORDER BY id DESC LIMIT 1), 'loyalty inertia->devoted',
+          'and the change is in the history');
+SELECT throws_ok($$UPDATE shop_orders_crm_state SET attitude = 1.5 WHERE customer = 1$$, '22003', NULL,
+                 'survey values outside [0,1] are rejected');
+
+-- Time passes: judged on 2024-06-01, the views show the stages of now
+-- without any order arriving; crm_refresh records them.  It also computes
+-- thresholds from the 6 customers: vip and major (1% and 5% of 6 round
+-- down to nobody) stay empty, ordinary is the top 20% = 1 customer: the
+-- 90.00 of customer 5.
+UPDATE crm_tracking SET as_of = '2024-06-01' WHERE orders_table = 'shop_orders';
+SELECT is((SELECT lifecycle::text FROM shop_orders_crm_segments WHERE customer = 1), 'churned',
+          'segments view: customer 1 (average gap 22 d, idle 107 d) is churned now');
+SELECT is((SELECT recorded_lifecycle::text FROM shop_orders_crm_segments WHERE customer = 1), 'growth',
+          'while the recorded stage is still growth');
+SELECT ok((SELECT loyal_customer_leaving AND NOT recorded FROM shop_orders_crm_alerts WHERE customer = 1),
+          'alerts: a loyal customer leaving, not yet recorded');
+SELECT is(crm_refresh('shop_orders'), 2::bigint,
+          'crm_refresh changes two customers: 1 churned, 5 promoted to ordinary');
+SELECT is((SELECT thresholds FROM crm_tracking WHERE orders_table = 'shop_orders'),
+          '{Infinity,Infinity,90}'::float8[], 'thresholds of 6 customers');
+SELECT is((SELECT format('%s %s->%s', status, old_value, new_value) FROM shop_orders_crm_history
+           WHERE customer = 1 ORDER BY id DESC LIMIT 1), 'lifecycle growth->churned',
+          'crm_refresh records the change');
+SELECT ok((SELECT recorded AND changed_at IS NOT NULL FROM shop_orders_crm_alerts WHERE customer = 1),
+          'alerts: now recorded, with its time');
+
+-- Tiers: 200 more customers with revenue 1 .. 200 are tiered on arrival
+-- with the stored thresholds (90 and up: ordinary); crm_refresh then sets
+-- thresholds so each customer gets the tier ranking everyone would give.
+INSERT INTO shop_orders (customer_id, amount, ordered_at)
+SELECT 1000 + i, i, '2024-02-01' FROM generate_series(1, 200) AS i;
+SELECT is((SELECT count(*) FROM shop_orders_crm_state WHERE tier = 'ordinary'), 112::bigint,
+          'new customers are tiered with the stored thresholds: 111 of them and customer 5');
+CREATE TEMP TABLE tiers_before AS SELECT customer, tier FROM shop_orders_crm_state;
+CREATE TEMP TABLE refreshed AS SELECT crm_refresh('shop_orders') AS changed;
+SELECT is((SELECT changed FROM refreshed),
+          (SELECT count(*) FROM tiers_before b JOIN shop_orders_crm_state s USING (customer)
+           WHERE s.tier <> b.tier),
+          'crm_refresh reports each customer whose tier changed');
+SELECT is_empty($$SELECT customer, tier FROM shop_orders_crm_state
+                  EXCEPT
+                  SELECT customer, crm_tier(rank() OVER (ORDER BY revenue DESC), count(*) OVER ())
+                  FROM shop_orders_crm_state$$,
+                'after crm_refresh every tier equals the tier of the customer''s rank');
+SELECT set_eq($$SELECT tier, customers FROM shop_orders_crm_pyramid WHERE customers > 0$$,
+              $$SELECT tier, count(*) FROM shop_orders_crm_state GROUP BY tier$$,
+              'the pyramid view counts the same customers per tier');
+SELECT is_empty($$SELECT customer FROM shop_orders_crm_state s
+                  WHERE s.tier::text <> coalesce((SELECT new_value FROM shop_orders_crm_history h
+                                                 WHERE h.customer = s.customer AND h.status = 'tier'
+                                                 ORDER BY h.id DESC LIMIT 1), 'small')$$,
+                'the history replays to every customer''s tier');
+SELECT is((SELECT sum(customers)::bigint FROM shop_orders_crm_loyalty_mix),
+          (SELECT count(*) FROM shop_orders_crm_state), 'loyalty mix covers every customer');
+SELECT is((SELECT sum(customer_share) FROM shop_orders_crm_lifecycle_mix), 1::float8,
+          'lifecycle mix shares add up to 1');
+
+-- A vip earns three points per unit; points of the past stay.
+SELECT is((SELECT tier FROM shop_orders_crm_state WHERE customer = 1200), 'vip'::crm_tier, 'customer 1200 is vip');
+INSERT INTO shop_orders (customer_id, amount, ordered_at) VALUES (1200, 10, '2024-02-02');
+SELECT is((SELECT points FROM shop_orders_crm_state WHERE customer = 1200), 400 + 60::numeric,
+          'a vip earns 10 x 2 x 3 points on top of 200 x 2');
+
+SELECT is_empty($$SELECT * FROM crm_verify('shop_orders')$$, 'crm_verify still finds nothing');
+
+-- TRUNCATE: every customer back to no orders, survey inputs kept.
+TRUNCATE shop_orders;
+SELECT is((SELECT count(*) FROM shop_orders_crm_state WHERE orders > 0 OR revenue <> 0 OR purchase_days <> '{}'),
+          0::bigint, 'truncate empties every customer');
+SELECT is((SELECT attitude FROM shop_orders_crm_state WHERE customer = 1), 0.9::float8,
+          'truncate keeps survey inputs');
+SELECT is_empty($$SELECT * FROM crm_verify('shop_orders')$$, 'crm_verify after truncate');
+
+-- crm_untrack drops what crm_track made and leaves the table as it was.
+SELECT lives_ok($$SELECT crm_untrack('shop_orders')$$, 'crm_untrack');
+SELECT is_empty($$SELECT tgname FROM pg_trigger WHERE tgrelid = 'shop_orders'::regclass$$,
+                'no trigger left on the orders table');
+SELECT is_empty($$SELECT relname FROM pg_class WHERE relname LIKE 'shop\_orders\_crm\_%'$$,
+                'no state, history or view left');
+SELECT is_empty($$SELECT * FROM crm_tracking$$, 'no crm_tracking row left');
+
+SELECT * FROM finish();
+ROLLBACK;
