@@ -30,3 +30,9 @@ crm--$(EXTVERSION).sql: $(SQL_SOURCES)
 
 crm--0.1.0--0.2.0.sql: $(SQL_NEW_IN_0_2_0)
 	cat $^ > $@
+
+# Objects depend on the headers they include
+$(OBJS): src/crm.h
+src/tier.o src/value_agg.o src/track.o: src/tier.h
+src/rfm.o src/amount.o: src/amount.h
+src/track.o src/track_sql.o src/track_trigger.o: src/track.h

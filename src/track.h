@@ -40,8 +40,7 @@ typedef enum TrackSql
 	TRACK_SQL_THRESHOLDS,		/* recompute and store the tier thresholds */
 	TRACK_SQL_RETIER,			/* re-tier and re-stage every customer */
 	TRACK_SQL_INSERT,			/* fold inserted orders (crm_new) in */
-	TRACK_SQL_UPDATE_NEW_KEYS,	/* rows for customers an UPDATE brings */
-	TRACK_SQL_UPDATE_LOCK,		/* lock customers of crm_old and crm_new */
+	TRACK_SQL_UPDATE_LOCK,		/* lock (or create) customers of an UPDATE */
 	TRACK_SQL_UPDATE_RECOMPUTE, /* recompute them from the orders */
 	TRACK_SQL_DELETE_LOCK,		/* lock customers of crm_old */
 	TRACK_SQL_DELETE_RECOMPUTE, /* recompute them from the orders */

@@ -151,11 +151,20 @@ static const char thresholds_sql[] =
 "    refreshed_at = now()\n"
 "WHERE c.id = {id}";
 
+/*
+ * Re-tier and re-stage everyone whose tier or stage changes.  The rows are
+ * locked in key order first, as the triggers lock them, so a refresh
+ * running next to order traffic waits instead of deadlocking.
+ */
 static const char retier_sql[] =
 "UPDATE {state} AS s\n"
 "SET tier = {tier_s}, lifecycle = {stage_s}, updated_at = now()\n"
-"FROM {cfg} c\n"
-"WHERE s.tier IS DISTINCT FROM {tier_s} OR s.lifecycle IS DISTINCT FROM {stage_s}";
+"FROM {cfg} c,\n"
+"     (SELECT s.customer FROM {state} s CROSS JOIN {cfg} c\n"
+"      WHERE s.tier IS DISTINCT FROM {tier_s} OR s.lifecycle IS DISTINCT FROM {stage_s}\n"
+"      ORDER BY s.customer FOR UPDATE OF s) l\n"
+"WHERE s.customer = l.customer\n"
+"  AND (s.tier IS DISTINCT FROM {tier_s} OR s.lifecycle IS DISTINCT FROM {stage_s})";
 
 static const char insert_sql[] =
 "INSERT INTO {state} AS s (customer, orders, revenue, promo_orders, first_at, last_at,\n"
@@ -194,12 +203,20 @@ static const char insert_sql[] =
 "                                                 now())),\n"
 "    updated_at = now()";
 
-static const char update_new_keys_sql[] =
-"INSERT INTO {state} (customer)\n"
-"SELECT DISTINCT {customer} FROM crm_new WHERE {customer} IS NOT NULL ORDER BY 1\n"
-"ON CONFLICT (customer) DO NOTHING";
+/*
+ * Lock the state rows of the customers an UPDATE touches, in key order,
+ * creating the rows of customers it brings: ON CONFLICT DO UPDATE locks
+ * every conflicting row even when its WHERE keeps it from being updated.
+ * Doing both in one ordered pass matters: inserting new customers first
+ * and locking the others after could deadlock with a concurrent INSERT
+ * that takes the same customers in key order.
+ */
+static const char update_lock_sql[] =
+"INSERT INTO {state} AS s (customer)\n"
+"SELECT customer FROM ({affected}) a ORDER BY customer\n"
+"ON CONFLICT (customer) DO UPDATE SET customer = excluded.customer WHERE false";
 
-static const char lock_sql[] =
+static const char delete_lock_sql[] =
 "SELECT NULL FROM {state}\n"
 "WHERE customer IN ({affected})\n"
 "ORDER BY customer FOR UPDATE";
@@ -553,10 +570,9 @@ static const char *const templates[TRACK_SQL_COUNT] = {
 	[TRACK_SQL_THRESHOLDS] = thresholds_sql,
 	[TRACK_SQL_RETIER] = retier_sql,
 	[TRACK_SQL_INSERT] = insert_sql,
-	[TRACK_SQL_UPDATE_NEW_KEYS] = update_new_keys_sql,
-	[TRACK_SQL_UPDATE_LOCK] = lock_sql,
+	[TRACK_SQL_UPDATE_LOCK] = update_lock_sql,
 	[TRACK_SQL_UPDATE_RECOMPUTE] = recompute_sql,
-	[TRACK_SQL_DELETE_LOCK] = lock_sql,
+	[TRACK_SQL_DELETE_LOCK] = delete_lock_sql,
 	[TRACK_SQL_DELETE_RECOMPUTE] = recompute_sql,
 	[TRACK_SQL_TRUNCATE] = truncate_sql,
 	[TRACK_SQL_HISTORY_INSERT] = history_sql,

@@ -174,7 +174,6 @@ crm_orders_trigger(PG_FUNCTION_ARGS)
 		run_plan(fcinfo, id, TRACK_SQL_INSERT);
 	else if (TRIGGER_FIRED_BY_UPDATE(event))
 	{
-		run_plan(fcinfo, id, TRACK_SQL_UPDATE_NEW_KEYS);
 		run_plan(fcinfo, id, TRACK_SQL_UPDATE_LOCK);
 		run_plan(fcinfo, id, TRACK_SQL_UPDATE_RECOMPUTE);
 	}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Concurrency: 8 pgbench clients insert (single and multi-row), change
+# amounts and customers, delete orders, edit survey columns and run
+# crm_refresh, all on the same 40 customers.  No client may fail (no
+# deadlock), and afterwards crm_verify must find the state equal to a
+# recomputation from the orders: no update was lost.
+source "$(dirname "$0")/lib/tap.sh"
+
+db=crm_concurrency_$$
+dir=$(mktemp -d)
+trap 'dropdb --if-exists "$db"; rm -rf "$dir"' EXIT
+createdb "$db" || exit 1
+seconds=${CRM_CONCURRENCY_SECONDS:-10}
+
+plan 5
+
+psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null <<'SQL'
+CREATE EXTENSION crm;
+CREATE TABLE orders (id bigserial PRIMARY KEY, customer_id int, amount numeric(10, 2),
+                     ordered_at timestamptz, promo boolean NOT NULL DEFAULT false);
+CREATE INDEX ON orders (customer_id);
+INSERT INTO orders (customer_id, amount, ordered_at, promo)
+SELECT 1 + i % 40, (i * 37) % 200 - 10, '2024-01-01'::timestamptz + (i * 7919 % 400) * interval '1 day', i % 3 = 0
+FROM generate_series(1, 2000) AS i;
+SELECT crm_track('orders', 'customer_id', 'amount', 'ordered_at', promo_column => 'promo',
+                 time_zone => 'America/New_York');
+SQL
+ok $? "a tracked table with 40 customers"
+
+cat >"$dir/mixed.sql" <<'EOF_SQL'
+\set c random(1, 40)
+\set c2 random(1, 40)
+\set r random(1, 100)
+\if :r <= 35
+INSERT INTO orders (customer_id, amount, ordered_at, promo)
+VALUES (:c, round((random() * 120 - 5)::numeric, 2), '2024-01-01'::timestamptz + random() * interval '500 days', random() < 0.3);
+\elif :r <= 45
+INSERT INTO orders (customer_id, amount, ordered_at)
+SELECT 1 + (random() * 39)::int, round((random() * 50)::numeric, 2), '2024-01-01'::timestamptz + random() * interval '500 days'
+FROM generate_series(1, 5);
+\elif :r <= 60
+UPDATE orders SET amount = amount + 1 WHERE id = (SELECT min(id) + (random() * 50)::int FROM orders WHERE customer_id = :c);
+\elif :r <= 70
+UPDATE orders SET customer_id = :c2 WHERE id = (SELECT max(id) FROM orders WHERE customer_id = :c);
+\elif :r <= 80
+DELETE FROM orders WHERE id = (SELECT max(id) FROM orders WHERE customer_id = :c);
+\elif :r <= 88
+UPDATE orders SET ordered_at = ordered_at + interval '13 hours' WHERE customer_id IN (:c, :c2);
+\elif :r <= 97
+UPDATE orders_crm_state SET attitude = random(), referrals = (random() * 3)::int WHERE customer = :c;
+\else
+SELECT crm_refresh('orders');
+\endif
+EOF_SQL
+
+pgbench -n -c 8 -j 2 -T "$seconds" -f "$dir/mixed.sql" "$db" >"$dir/out" 2>&1
+status=$?
+ok $status "pgbench ran 8 clients for $seconds s"
+sed 's/^/# /' "$dir/out" | grep -E 'transactions actually processed|tps|ERROR|abort' | head -10
+is "$(grep -cE 'deadlock|ERROR|aborted' "$dir/out")" 0 "no client failed: no deadlock, no error"
+is "$(q "$db" "SELECT count(*) > 1000 FROM orders")" t "the clients changed the orders"
+differences=$(q "$db" "SELECT count(*) FROM crm_verify('orders')")
+is "$differences" 0 "crm_verify: zero differences after the concurrent run"
+[ "$differences" = 0 ] || q "$db" "SELECT * FROM crm_verify('orders') LIMIT 10" | cut -c1-200 | sed "s/^/# /"
