@@ -85,7 +85,6 @@ crm_track_info(int32 id, Oid fn_oid)
 	Oid			argtypes[1] = {INT4OID};
 	Datum		args[1] = {Int32GetDatum(id)};
 	char	   *table;
-	char	   *ordered_at;
 	Oid			nspid;
 	Oid			relid;
 	int			ret;
@@ -108,11 +107,13 @@ crm_track_info(int32 id, Oid fn_oid)
 
 	info->schema = spi_text(1);
 	table = spi_text(2);
-	info->customer = quote_identifier(spi_text(3));
-	info->amount = quote_identifier(spi_text(4));
-	ordered_at = spi_text(5);
-	info->ordered_at = quote_identifier(ordered_at);
-	info->promo = spi_text(6) ? quote_identifier(spi_text(6)) : NULL;
+	for (int i = 0; i < TRACK_NUM_COLS; i++)
+		info->column_names[i] = spi_text(3 + i);
+	info->customer = quote_identifier(info->column_names[TRACK_COL_CUSTOMER]);
+	info->amount = quote_identifier(info->column_names[TRACK_COL_AMOUNT]);
+	info->ordered_at = quote_identifier(info->column_names[TRACK_COL_ORDERED_AT]);
+	info->promo = info->column_names[TRACK_COL_PROMO] ?
+		quote_identifier(info->column_names[TRACK_COL_PROMO]) : NULL;
 	info->customer_type = spi_text(7);
 	info->prefix = spi_text(8);
 	info->time_zone_name = spi_text(9);
@@ -133,7 +134,10 @@ crm_track_info(int32 id, Oid fn_oid)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("tracked orders table %s does not exist", info->orders),
 				 errhint("Rename a tracked table only after crm_untrack, then track it again.")));
-	info->ordered_at_type = get_atttype(relid, get_attnum(relid, ordered_at));
+	for (int i = 0; i < TRACK_NUM_COLS; i++)
+		info->column_types[i] = info->column_names[i] == NULL ? InvalidOid :
+			get_atttype(relid, get_attnum(relid, info->column_names[i]));
+	info->ordered_at_type = info->column_types[TRACK_COL_ORDERED_AT];
 	return info;
 }
 

@@ -31,7 +31,18 @@ typedef struct TrackInfo
 	const char *time_zone;		/* as an SQL string literal */
 	const char *time_zone_name;	/* the same as a TimeZone setting */
 	Oid			ordered_at_type;	/* timestamptz, timestamp or date */
+
+	/* the orders columns unquoted, and their types, for the triggers */
+	const char *column_names[4];	/* customer, amount, ordered_at, promo */
+	Oid			column_types[4];	/* promo: InvalidOid when not tracked */
 } TrackInfo;
+
+/* Indexes into column_names and column_types */
+#define TRACK_COL_CUSTOMER 0
+#define TRACK_COL_AMOUNT 1
+#define TRACK_COL_ORDERED_AT 2
+#define TRACK_COL_PROMO 3
+#define TRACK_NUM_COLS 4
 
 /* The statements of track_sql.c, each an SQL text for one TrackInfo */
 typedef enum TrackSql
@@ -40,6 +51,7 @@ typedef enum TrackSql
 	TRACK_SQL_THRESHOLDS,		/* recompute and store the tier thresholds */
 	TRACK_SQL_RETIER,			/* re-tier and re-stage every customer */
 	TRACK_SQL_INSERT,			/* fold inserted orders (crm_new) in */
+	TRACK_SQL_INSERT_ONE,		/* fold one order ($1 .. $4) in */
 	TRACK_SQL_UPDATE_LOCK,		/* lock (or create) customers of an UPDATE */
 	TRACK_SQL_UPDATE_RECOMPUTE, /* recompute them from the orders */
 	TRACK_SQL_DELETE_LOCK,		/* lock customers of crm_old */

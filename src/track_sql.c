@@ -174,7 +174,7 @@ static const char insert_sql[] =
 "       d.revenue * c.points_per_unit * c.tier_multipliers[1],\n"
 "       coalesce({x}.crm_tier_of(d.revenue::float8, c.thresholds), 'small'::{x}.crm_tier),\n"
 "       {x}.crm_lifecycle_stage(d.orders, d.first_at, d.last_at, coalesce(c.as_of, now()))\n"
-"FROM ({summary_new}) d CROSS JOIN {cfg} c\n"
+"FROM ({delta}) d CROSS JOIN {cfg} c\n"
 "ORDER BY d.customer\n"
 "ON CONFLICT (customer) DO UPDATE SET\n"
 "    orders = s.orders + excluded.orders,\n"
@@ -211,6 +211,22 @@ static const char insert_sql[] =
  * and locking the others after could deadlock with a concurrent INSERT
  * that takes the same customers in key order.
  */
+/*
+ * The order of a single-row INSERT as the summary of one customer, from
+ * parameters: $1 customer, $2 amount, $3 order time, $4 promotional.  The
+ * trigger passes only orders whose customer, amount and time are known.
+ */
+static const char one_order_sql[] =
+"SELECT $1 AS customer,\n"
+"       CASE WHEN $2 >= 0 THEN 1 ELSE 0 END::bigint AS orders,\n"
+"       $2::numeric AS revenue,\n"
+"       CASE WHEN $2 >= 0 AND {promo_param} THEN 1 ELSE 0 END::bigint AS promo_orders,\n"
+"       CASE WHEN $2 >= 0 THEN {ts_param} END AS first_at,\n"
+"       CASE WHEN $2 >= 0 THEN {ts_param} END AS last_at,\n"
+"       CASE WHEN $2 >= 0 THEN ARRAY[({ts_param} AT TIME ZONE {tz})::date]\n"
+"            ELSE '{}'::date[] END AS purchase_days,\n"
+"       CASE WHEN $2 >= 0 THEN $2::numeric ELSE 0 END AS first_day_revenue";
+
 static const char update_lock_sql[] =
 "INSERT INTO {state} AS s (customer)\n"
 "SELECT customer FROM ({affected}) a ORDER BY customer\n"
@@ -570,6 +586,7 @@ static const char *const templates[TRACK_SQL_COUNT] = {
 	[TRACK_SQL_THRESHOLDS] = thresholds_sql,
 	[TRACK_SQL_RETIER] = retier_sql,
 	[TRACK_SQL_INSERT] = insert_sql,
+	[TRACK_SQL_INSERT_ONE] = insert_sql,
 	[TRACK_SQL_UPDATE_LOCK] = update_lock_sql,
 	[TRACK_SQL_UPDATE_RECOMPUTE] = recompute_sql,
 	[TRACK_SQL_DELETE_LOCK] = delete_lock_sql,
@@ -637,6 +654,14 @@ crm_track_sql(const TrackInfo *info, TrackSql which)
 		ts = psprintf("(%s::timestamp AT TIME ZONE %s)", info->ordered_at,
 					  info->time_zone);
 	set_var(&vars, "ts", ts);
+	if (info->ordered_at_type == TIMESTAMPTZOID)
+		ts = "$3";
+	else if (info->ordered_at_type == TIMESTAMPOID)
+		ts = psprintf("($3 AT TIME ZONE %s)", info->time_zone);
+	else
+		ts = psprintf("($3::timestamp AT TIME ZONE %s)", info->time_zone);
+	set_var(&vars, "ts_param", ts);
+	set_var(&vars, "promo_param", info->promo ? "$4" : "false");
 
 	set_var(&vars, "v_segments", sibling(info, "_segments"));
 	set_var(&vars, "v_pyramid", sibling(info, "_pyramid"));
@@ -678,6 +703,8 @@ crm_track_sql(const TrackInfo *info, TrackSql which)
 		set_var(&vars, "summary_affected", expand(summary_sql, &sub));
 	}
 
+	set_var(&vars, "delta", which == TRACK_SQL_INSERT_ONE ?
+			expand(one_order_sql, &vars) : expand("{summary_new}", &vars));
 	set_var(&vars, "changes", which == TRACK_SQL_HISTORY_UPDATE ?
 			history_update_changes : history_insert_changes);
 

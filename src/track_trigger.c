@@ -22,72 +22,200 @@
 #include "postgres.h"
 
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/hsearch.h"
+
+#include "crm.h"
 
 #include "track.h"
 
-/* Prepared statements, per tracked table and statement */
-typedef struct PlanKey
+/*
+ * What a backend keeps per tracked table: the orders columns the triggers
+ * read themselves, and the statements, each prepared on first use.
+ */
+typedef struct TrackEntry
 {
-	int32		id;
-	int32		which;
-} PlanKey;
+	int32		id;				/* hash key: the tracking id */
+	NameData	column_names[TRACK_NUM_COLS];
+	bool		has_promo;
+	Oid			column_types[TRACK_NUM_COLS];
+	SPIPlanPtr	plans[TRACK_SQL_COUNT];
+} TrackEntry;
 
-typedef struct PlanEntry
+static HTAB *tracked = NULL;
+
+static TrackEntry *
+tracking_entry(int32 id, Oid fn_oid)
 {
-	PlanKey		key;
-	SPIPlanPtr	plan;
-} PlanEntry;
+	TrackEntry *entry;
+	TrackInfo  *info;
+	bool		found;
 
-static HTAB *plans = NULL;
+	if (tracked == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(int32);
+		ctl.entrysize = sizeof(TrackEntry);
+		tracked = hash_create("crm tracked tables", 16, &ctl,
+							  HASH_ELEM | HASH_BLOBS);
+	}
+	entry = hash_search(tracked, &id, HASH_FIND, NULL);
+	if (entry != NULL)
+		return entry;
+
+	/* read the settings before entering, so an error leaves no entry */
+	info = crm_track_info(id, fn_oid);
+	entry = hash_search(tracked, &id, HASH_ENTER, &found);
+	memset(entry->plans, 0, sizeof(entry->plans));
+	entry->has_promo = info->column_names[TRACK_COL_PROMO] != NULL;
+	for (int i = 0; i < TRACK_NUM_COLS; i++)
+	{
+		namestrcpy(&entry->column_names[i],
+				   info->column_names[i] ? info->column_names[i] : "");
+		entry->column_types[i] = info->column_types[i];
+	}
+	return entry;
+}
 
 /*
- * The prepared statement "which" of tracking "id", prepared on first use.
+ * The prepared statement "which" of a tracked table, prepared on first use.
  * Statements naming crm_new or crm_old are prepared while the trigger's
  * transition tables are registered, as PL/pgSQL does.
  */
 static SPIPlanPtr
-tracking_plan(int32 id, TrackSql which, Oid fn_oid)
+tracking_plan(TrackEntry *entry, TrackSql which, Oid fn_oid)
 {
-	PlanKey		key;
-	PlanEntry  *entry;
 	SPIPlanPtr	plan;
+	Oid			argtypes[TRACK_NUM_COLS];
+	int			nargs = 0;
 
-	if (plans == NULL)
+	if (entry->plans[which] != NULL)
+		return entry->plans[which];
+
+	if (which == TRACK_SQL_INSERT_ONE)
 	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(PlanKey);
-		ctl.entrysize = sizeof(PlanEntry);
-		plans = hash_create("crm tracking plans", 32, &ctl,
-							HASH_ELEM | HASH_BLOBS);
+		for (int i = 0; i < TRACK_NUM_COLS; i++)
+			argtypes[i] = OidIsValid(entry->column_types[i]) ?
+				entry->column_types[i] : BOOLOID;
+		nargs = TRACK_NUM_COLS;
 	}
-	memset(&key, 0, sizeof(key));
-	key.id = id;
-	key.which = which;
-	entry = hash_search(plans, &key, HASH_FIND, NULL);
-	if (entry != NULL)
-		return entry->plan;
-
-	plan = SPI_prepare(crm_track_sql(crm_track_info(id, fn_oid), which), 0, NULL);
+	plan = SPI_prepare(crm_track_sql(crm_track_info(entry->id, fn_oid), which),
+					   nargs, argtypes);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 	SPI_keepplan(plan);
-	entry = hash_search(plans, &key, HASH_ENTER, NULL);
-	entry->plan = plan;
+	entry->plans[which] = plan;
 	return plan;
 }
 
 static void
-run_plan(FunctionCallInfo fcinfo, int32 id, TrackSql which)
+run_plan(FunctionCallInfo fcinfo, TrackEntry *entry, TrackSql which,
+		 Datum *values, const char *nulls)
 {
-	int			ret = SPI_execute_plan(tracking_plan(id, which, fcinfo->flinfo->fn_oid),
-									   NULL, NULL, false, 0);
+	SPIPlanPtr	plan = tracking_plan(entry, which, fcinfo->flinfo->fn_oid);
+	int			ret = SPI_execute_plan(plan, values, nulls, false, 0);
 
 	if (ret < 0)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+}
+
+/* Attribute number of a column of the trigger's relation, by name */
+static int
+column_number(TupleDesc desc, const char *name)
+{
+	int			attnum = SPI_fnumber(desc, name);
+
+	if (attnum <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("tracked column \"%s\" does not exist", name),
+				 errhint("Rename tracked columns only after crm_untrack, then track again.")));
+	return attnum;
+}
+
+/*
+ * Single-row INSERT: fold the one order in with a parameterised statement,
+ * without the per-customer aggregation over the transition table.  An
+ * order without customer, amount or time counts for nobody.
+ */
+static void
+insert_one(FunctionCallInfo fcinfo, TrackEntry *entry, TriggerData *trigdata)
+{
+	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	Datum		values[TRACK_NUM_COLS];
+	char		nulls[TRACK_NUM_COLS];
+	bool		counted = true;
+
+	tuplestore_rescan(trigdata->tg_newtable);
+	if (!tuplestore_gettupleslot(trigdata->tg_newtable, true, false, slot))
+		elog(ERROR, "transition table crm_new is empty");
+	for (int i = 0; i < TRACK_NUM_COLS; i++)
+	{
+		bool		isnull = true;
+
+		values[i] = (Datum) 0;
+		if (i != TRACK_COL_PROMO || entry->has_promo)
+			values[i] = slot_getattr(slot,
+									 column_number(desc, NameStr(entry->column_names[i])),
+									 &isnull);
+		nulls[i] = isnull ? 'n' : ' ';
+		if (isnull && i != TRACK_COL_PROMO)
+			counted = false;
+	}
+	if (counted)
+		run_plan(fcinfo, entry, TRACK_SQL_INSERT_ONE, values, nulls);
+	ExecDropSingleTupleTableSlot(slot);
+	tuplestore_rescan(trigdata->tg_newtable);
+}
+
+/*
+ * Whether an UPDATE changed a tracked column of any row.  The transition
+ * tables hold the old and new version of each row in the same order.
+ */
+static bool
+tracked_columns_changed(TrackEntry *entry, TriggerData *trigdata)
+{
+	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
+	TupleTableSlot *old_slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	TupleTableSlot *new_slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	int			attnums[TRACK_NUM_COLS];
+	int			ncols = 0;
+	bool		changed = false;
+
+	for (int i = 0; i < TRACK_NUM_COLS; i++)
+		if (i != TRACK_COL_PROMO || entry->has_promo)
+			attnums[ncols++] = column_number(desc, NameStr(entry->column_names[i]));
+
+	tuplestore_rescan(trigdata->tg_oldtable);
+	tuplestore_rescan(trigdata->tg_newtable);
+	while (!changed &&
+		   tuplestore_gettupleslot(trigdata->tg_oldtable, true, false, old_slot))
+	{
+		if (!tuplestore_gettupleslot(trigdata->tg_newtable, true, false, new_slot))
+			return true;		/* cannot pair the rows: assume a change */
+		for (int i = 0; i < ncols && !changed; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, attnums[i] - 1);
+			bool		old_null;
+			bool		new_null;
+			Datum		old_value = slot_getattr(old_slot, attnums[i], &old_null);
+			Datum		new_value = slot_getattr(new_slot, attnums[i], &new_null);
+
+			changed = old_null != new_null ||
+				(!old_null && !datumIsEqual(old_value, new_value,
+											att->attbyval, att->attlen));
+		}
+	}
+	tuplestore_rescan(trigdata->tg_oldtable);
+	tuplestore_rescan(trigdata->tg_newtable);
+	ExecDropSingleTupleTableSlot(old_slot);
+	ExecDropSingleTupleTableSlot(new_slot);
+	return changed;
 }
 
 /*
@@ -152,6 +280,7 @@ crm_orders_trigger(PG_FUNCTION_ARGS)
 	int32		id = check_trigger_call(fcinfo, "crm_orders_trigger");
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TriggerEvent event = trigdata->tg_event;
+	TrackEntry *entry;
 
 	if (TRIGGER_FIRED_BY_INSERT(event))
 		check_transition_tables(trigdata, false, true, "crm_orders_trigger");
@@ -167,26 +296,103 @@ crm_orders_trigger(PG_FUNCTION_ARGS)
 		return PointerGetDatum(NULL);
 
 	SPI_connect();
+	entry = tracking_entry(id, fcinfo->flinfo->fn_oid);
+
+	/* an UPDATE of other columns (a status, a note) changes no customer */
+	if (TRIGGER_FIRED_BY_UPDATE(event) &&
+		!tracked_columns_changed(entry, trigdata))
+	{
+		SPI_finish();
+		return PointerGetDatum(NULL);
+	}
+
 	if (SPI_register_trigger_data(trigdata) != SPI_OK_TD_REGISTER)
 		elog(ERROR, "SPI_register_trigger_data failed");
 
 	if (TRIGGER_FIRED_BY_INSERT(event))
-		run_plan(fcinfo, id, TRACK_SQL_INSERT);
+	{
+		if (transition_rows(trigdata->tg_newtable) == 1)
+			insert_one(fcinfo, entry, trigdata);
+		else
+			run_plan(fcinfo, entry, TRACK_SQL_INSERT, NULL, NULL);
+	}
 	else if (TRIGGER_FIRED_BY_UPDATE(event))
 	{
-		run_plan(fcinfo, id, TRACK_SQL_UPDATE_LOCK);
-		run_plan(fcinfo, id, TRACK_SQL_UPDATE_RECOMPUTE);
+		run_plan(fcinfo, entry, TRACK_SQL_UPDATE_LOCK, NULL, NULL);
+		run_plan(fcinfo, entry, TRACK_SQL_UPDATE_RECOMPUTE, NULL, NULL);
 	}
 	else if (TRIGGER_FIRED_BY_DELETE(event))
 	{
-		run_plan(fcinfo, id, TRACK_SQL_DELETE_LOCK);
-		run_plan(fcinfo, id, TRACK_SQL_DELETE_RECOMPUTE);
+		run_plan(fcinfo, entry, TRACK_SQL_DELETE_LOCK, NULL, NULL);
+		run_plan(fcinfo, entry, TRACK_SQL_DELETE_RECOMPUTE, NULL, NULL);
 	}
 	else
-		run_plan(fcinfo, id, TRACK_SQL_TRUNCATE);
+		run_plan(fcinfo, entry, TRACK_SQL_TRUNCATE, NULL, NULL);
 
 	SPI_finish();
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * Whether a statement on the state table changed a status: for an UPDATE,
+ * any row whose tier, loyalty or lifecycle differs from its old version;
+ * for an INSERT, any new customer not in the starting statuses (small,
+ * none, prospect).  Most order traffic changes figures, not statuses, and
+ * then the history statement need not run at all.
+ */
+static bool
+statuses_changed(TriggerData *trigdata, bool update)
+{
+	static const char *const names[] = {"tier", "loyalty", "lifecycle"};
+	static const char *const start[] = {"small", "none", "prospect"};
+	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
+	TupleTableSlot *old_slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	TupleTableSlot *new_slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	int			attnums[3];
+	Datum		start_values[3];
+	bool		changed = false;
+
+	for (int i = 0; i < 3; i++)
+	{
+		attnums[i] = SPI_fnumber(desc, names[i]);
+		if (attnums[i] <= 0)
+			return true;		/* not a state table we know: let SQL decide */
+		if (!update)
+			start_values[i] = crm_enum_label(TupleDescAttr(desc, attnums[i] - 1)->atttypid,
+											 start[i]);
+	}
+
+	if (update)
+		tuplestore_rescan(trigdata->tg_oldtable);
+	tuplestore_rescan(trigdata->tg_newtable);
+	while (!changed &&
+		   tuplestore_gettupleslot(trigdata->tg_newtable, true, false, new_slot))
+	{
+		if (update &&
+			!tuplestore_gettupleslot(trigdata->tg_oldtable, true, false, old_slot))
+		{
+			changed = true;		/* cannot pair the rows: assume a change */
+			break;
+		}
+		for (int i = 0; i < 3 && !changed; i++)
+		{
+			bool		new_null;
+			bool		old_null = false;
+			Datum		new_value = slot_getattr(new_slot, attnums[i], &new_null);
+			Datum		old_value = update ?
+				slot_getattr(old_slot, attnums[i], &old_null) : start_values[i];
+
+			/* enum values are OIDs, passed by value */
+			changed = new_null != old_null ||
+				(!new_null && DatumGetObjectId(new_value) != DatumGetObjectId(old_value));
+		}
+	}
+	if (update)
+		tuplestore_rescan(trigdata->tg_oldtable);
+	tuplestore_rescan(trigdata->tg_newtable);
+	ExecDropSingleTupleTableSlot(old_slot);
+	ExecDropSingleTupleTableSlot(new_slot);
+	return changed;
 }
 
 PG_FUNCTION_INFO_V1(crm_history_trigger);
@@ -216,10 +422,13 @@ crm_history_trigger(PG_FUNCTION_ARGS)
 	if (transition_rows(trigdata->tg_newtable) == 0)
 		return PointerGetDatum(NULL);
 
+	if (!statuses_changed(trigdata, which == TRACK_SQL_HISTORY_UPDATE))
+		return PointerGetDatum(NULL);
+
 	SPI_connect();
 	if (SPI_register_trigger_data(trigdata) != SPI_OK_TD_REGISTER)
 		elog(ERROR, "SPI_register_trigger_data failed");
-	run_plan(fcinfo, id, which);
+	run_plan(fcinfo, tracking_entry(id, fcinfo->flinfo->fn_oid), which, NULL, NULL);
 	SPI_finish();
 	return PointerGetDatum(NULL);
 }
