@@ -189,10 +189,10 @@ static const char insert_sql[] =
 "        WHEN s.purchase_days[1] IS NULL OR s.purchase_days[1] > excluded.purchase_days[1]\n"
 "            THEN excluded.first_day_revenue\n"
 "        ELSE s.first_day_revenue + excluded.first_day_revenue END,\n"
-"    points = s.points + excluded.revenue *\n"
-"        (SELECT points_per_unit\n"
-"                * tier_multipliers[array_position(enum_range(NULL::{x}.crm_tier), s.tier)]\n"
-"         FROM {x}.crm_tracking WHERE id = {id}),\n"
+"    points = s.points + excluded.revenue\n"
+"        * (SELECT points_per_unit FROM {x}.crm_tracking WHERE id = {id})\n"
+"        * (SELECT tier_multipliers FROM {x}.crm_tracking WHERE id = {id})\n"
+"            [array_position(enum_range(NULL::{x}.crm_tier), s.tier)],\n"
 "    tier = coalesce({x}.crm_tier_of((s.revenue + excluded.revenue)::float8,\n"
 "                                    (SELECT thresholds FROM {x}.crm_tracking WHERE id = {id})),\n"
 "                    'small'::{x}.crm_tier),\n"
@@ -275,21 +275,32 @@ static const char truncate_sql[] =
 "WHERE s.orders <> 0 OR s.revenue <> 0";
 
 /*
- * History rows for the statuses that changed, then one notification per
- * row; {changes} yields (customer, status, old_value, new_value).
+ * History rows for the statuses that changed, then notifications on
+ * channel crm_status: each a JSON object {"table": ..., "changes": [...]}
+ * holding as many changes as fit well under the 8000-byte payload limit,
+ * so a bulk load sends a few hundred messages rather than one per change
+ * (NOTIFY serialises committing transactions, and each message costs).
+ * {changes} yields (customer, status, old_value, new_value).
  */
 static const char history_sql[] =
 "WITH h AS (\n"
 "  INSERT INTO {history} (customer, status, old_value, new_value)\n"
 "  {changes}\n"
-"  RETURNING customer, status, old_value, new_value\n"
+"  RETURNING id, customer, status, old_value, new_value\n"
+"), m AS (\n"
+"  SELECT h.id, pg_catalog.json_build_object(\n"
+"             'customer', h.customer, 'status', h.status, 'old', h.old_value,\n"
+"             'new', h.new_value, 'tier', n.tier, 'loyalty', n.loyalty,\n"
+"             'lifecycle', n.lifecycle)::text AS item\n"
+"  FROM h JOIN crm_new n ON n.customer = h.customer\n"
+"  WHERE (SELECT notify FROM {x}.crm_tracking WHERE id = {id})\n"
+"), c AS (\n"
+"  SELECT id, item, sum(octet_length(item) + 1) OVER (ORDER BY id) / 6500 AS chunk FROM m\n"
 ")\n"
-"SELECT pg_catalog.pg_notify('crm_status', pg_catalog.json_build_object(\n"
-"           'table', {label}, 'customer', h.customer, 'status', h.status,\n"
-"           'old', h.old_value, 'new', h.new_value, 'tier', n.tier,\n"
-"           'loyalty', n.loyalty, 'lifecycle', n.lifecycle)::text)\n"
-"FROM h JOIN crm_new n ON n.customer = h.customer\n"
-"WHERE (SELECT notify FROM {x}.crm_tracking WHERE id = {id})";
+"SELECT pg_catalog.pg_notify('crm_status',\n"
+"           '{\"table\": ' || pg_catalog.to_json({label}::text)::text ||\n"
+"           ', \"changes\": [' || string_agg(item, ', ' ORDER BY id) || ']}')\n"
+"FROM c GROUP BY chunk";
 
 static const char history_insert_changes[] =
 "SELECT n.customer, v.status, v.old_value, v.new_value\n"

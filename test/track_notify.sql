@@ -6,7 +6,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS dblink;
-SELECT plan(12);
+SELECT plan(17);
 
 CREATE FUNCTION pg_temp.connstr(db text) RETURNS text LANGUAGE sql AS $$
     SELECT format('dbname=%s port=%s host=%s user=%s', db, current_setting('port'),
@@ -32,30 +32,42 @@ BEGIN
     PERFORM dblink_exec('listener', 'LISTEN crm_status');
 END $$;
 
--- The payloads received so far, waiting up to two seconds for the first
-CREATE FUNCTION pg_temp.received() RETURNS SETOF jsonb LANGUAGE plpgsql AS $$
+-- The messages received so far, waiting up to two seconds for the first
+CREATE TEMP TABLE messages (m jsonb, bytes int);
+CREATE FUNCTION pg_temp.receive() RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     n record;
-    got boolean := false;
+    got bigint := 0;
 BEGIN
+    DELETE FROM messages;
     FOR i IN 1 .. 40 LOOP
         FOR n IN SELECT * FROM dblink_get_notify('listener') LOOP
-            got := true;
-            RETURN NEXT n.extra::jsonb;
+            got := got + 1;
+            INSERT INTO messages VALUES (n.extra::jsonb, octet_length(n.extra));
         END LOOP;
-        EXIT WHEN got;
+        EXIT WHEN got > 0;
         PERFORM pg_sleep(0.05);
     END LOOP;
+    -- messages of one commit may still be on their way
+    PERFORM pg_sleep(0.1);
+    FOR n IN SELECT * FROM dblink_get_notify('listener') LOOP
+        got := got + 1;
+        INSERT INTO messages VALUES (n.extra::jsonb, octet_length(n.extra));
+    END LOOP;
+    RETURN got;
 END $$;
+-- The changes those messages carry, each with its message's table
+CREATE FUNCTION pg_temp.received() RETURNS SETOF jsonb LANGUAGE sql AS $$
+    SELECT c || jsonb_build_object('table', m->'table')
+    FROM messages, jsonb_array_elements(m->'changes') AS c $$;
 CREATE FUNCTION pg_temp.state(c int) RETURNS text LANGUAGE sql AS $$
     SELECT s FROM dblink('writer', format('SELECT format(''%%s %%s %%s'', orders, lifecycle, loyalty)
                                           FROM o_crm_state WHERE customer = %s', c)) AS t(s text) $$;
 
 -- A first order: one message, prospect -> acquisition
 SELECT pg_temp.w($$INSERT INTO o VALUES (1, 10, '2024-01-20')$$) \g /dev/null
-CREATE TEMP TABLE got AS SELECT * FROM pg_temp.received() AS m;
-SELECT is((SELECT count(*) FROM got), 1::bigint, 'one message for a new customer');
-SELECT is((SELECT m FROM got),
+SELECT is(pg_temp.receive(), 1::bigint, 'one message for a new customer');
+SELECT is((SELECT m FROM pg_temp.received() AS m),
           '{"table": "public.o", "customer": 1, "status": "lifecycle", "old": "prospect",
             "new": "acquisition", "tier": "small", "loyalty": "none", "lifecycle": "acquisition"}'::jsonb,
           'the message says which table, customer and status, old and new');
@@ -67,7 +79,7 @@ BEGIN
     PERFORM pg_temp.w($q$INSERT INTO o VALUES (2, 10, '2024-01-20'), (1, 5, '2024-01-25')$q$);
     PERFORM pg_temp.w('ROLLBACK');
 END $$;
-SELECT is((SELECT count(*) FROM pg_temp.received()), 0::bigint, 'no message from a rolled-back transaction');
+SELECT is(pg_temp.receive(), 0::bigint, 'no message from a rolled-back transaction');
 SELECT is(pg_temp.state(2), NULL, 'no state from a rolled-back transaction');
 SELECT is(pg_temp.state(1), '1 acquisition none', 'customer 1 as before the rolled-back transaction');
 
@@ -76,17 +88,17 @@ SELECT is(pg_temp.state(1), '1 acquisition none', 'customer 1 as before the roll
 -- records it and the message carries the loyalty type, the early warning.
 SELECT pg_temp.w($$INSERT INTO o VALUES (4, 10, '2024-01-01'), (4, 10, '2024-01-11'),
                                         (4, 10, '2024-01-21')$$) \g /dev/null
+SELECT is(pg_temp.receive(), 1::bigint, 'one message for one statement');
 SELECT is((SELECT count(*) FROM pg_temp.received()), 2::bigint,
-          'a new repeat buyer: lifecycle and loyalty messages');
+          'a new repeat buyer: lifecycle and loyalty changes in it');
 SELECT is(pg_temp.state(4), '3 growth inertia', 'customer 4 is a loyal customer in growth');
 DO $$
 BEGIN
     PERFORM pg_temp.w($q$UPDATE crm_tracking SET as_of = '2024-02-15'$q$);
     PERFORM pg_temp.w($q$SELECT crm_refresh('o')$q$);
 END $$;
-DELETE FROM got;
-INSERT INTO got SELECT * FROM pg_temp.received();
-SELECT is((SELECT m - 'table' - 'tier' FROM got WHERE m->>'customer' = '4'),
+SELECT is(pg_temp.receive(), 1::bigint, 'crm_refresh sends its changes');
+SELECT is((SELECT m - 'table' - 'tier' FROM pg_temp.received() AS m WHERE m->>'customer' = '4'),
           '{"customer": 4, "status": "lifecycle", "old": "growth", "new": "decline",
             "loyalty": "inertia", "lifecycle": "decline"}'::jsonb,
           'a loyal customer entering decline is announced with its loyalty type');
@@ -94,13 +106,21 @@ SELECT ok((SELECT b FROM dblink('writer',
                'SELECT loyal_customer_leaving FROM o_crm_alerts WHERE customer = 4') AS t(b boolean)),
           'and listed in the alerts view');
 
+-- A bulk load of 500 new customers: their 500 changes come in several
+-- messages, each below the 8000-byte limit of a NOTIFY payload.
+SELECT pg_temp.w($$INSERT INTO o SELECT 1000 + i, 5, '2024-01-31' FROM generate_series(1, 500) AS i$$) \g /dev/null
+SELECT cmp_ok(pg_temp.receive(), '>', 5::bigint, 'a bulk load sends several messages');
+SELECT is((SELECT count(*) FROM pg_temp.received() AS m WHERE m->>'new' = 'acquisition'), 500::bigint,
+          'which carry every change');
+SELECT cmp_ok((SELECT max(bytes) FROM messages), '<', 8000, 'each message fits in a NOTIFY payload');
+
 -- notify => false: the history still records, no message is sent
 DO $$
 BEGIN
     PERFORM pg_temp.w('UPDATE crm_tracking SET notify = false');
     PERFORM pg_temp.w($q$INSERT INTO o VALUES (5, 10, '2024-02-10')$q$);
 END $$;
-SELECT is((SELECT count(*) FROM pg_temp.received()), 0::bigint, 'no message with notify off');
+SELECT is(pg_temp.receive(), 0::bigint, 'no message with notify off');
 SELECT is((SELECT n FROM dblink('writer', 'SELECT count(*) FROM o_crm_history WHERE customer = 5')
            AS t(n bigint)), 1::bigint, 'but the history has the change');
 SELECT is_empty($$SELECT * FROM dblink('writer', 'SELECT * FROM crm_verify(''o'')')
