@@ -36,3 +36,4 @@ $(OBJS): src/crm.h
 src/tier.o src/value_agg.o src/track.o: src/tier.h
 src/rfm.o src/amount.o: src/amount.h
 src/track.o src/track_sql.o src/track_trigger.o: src/track.h
+src/loyalty.o src/track_trigger.o: src/loyalty.h

@@ -13,24 +13,38 @@
 #include <math.h>
 
 #include "crm.h"
+#include "loyalty.h"
 
-/* crm_loyalty enum labels, in the order of the CrmLoyalty values below */
-static const char *const loyalty_labels[] = {
+/* crm_loyalty enum labels, in the order of the CrmLoyalty values */
+const char *const crm_loyalty_labels[CRM_NUM_LOYALTY] = {
 	"none", "monopoly", "inertia", "latent", "benefit", "incentive", "brand",
 	"devoted"
 };
 
-typedef enum CrmLoyalty
+/*
+ * The decision table, evaluated top to bottom, first match wins, on what is
+ * known to be high (see crm_loyalty_type)
+ */
+CrmLoyalty
+crm_loyalty_of(bool repeat_high, bool no_alternative, bool promo_high,
+			   bool price_high, bool attitude_high, bool refers)
 {
-	CRM_LOYALTY_NONE,
-	CRM_LOYALTY_MONOPOLY,
-	CRM_LOYALTY_INERTIA,
-	CRM_LOYALTY_LATENT,
-	CRM_LOYALTY_BENEFIT,
-	CRM_LOYALTY_INCENTIVE,
-	CRM_LOYALTY_BRAND,
-	CRM_LOYALTY_DEVOTED
-} CrmLoyalty;
+	if (repeat_high && no_alternative)
+		return CRM_LOYALTY_MONOPOLY;
+	if (repeat_high && promo_high)
+		return CRM_LOYALTY_INCENTIVE;
+	if (repeat_high && price_high)
+		return CRM_LOYALTY_BENEFIT;
+	if (repeat_high && attitude_high && refers)
+		return CRM_LOYALTY_DEVOTED;
+	if (repeat_high && attitude_high)
+		return CRM_LOYALTY_BRAND;
+	if (repeat_high)
+		return CRM_LOYALTY_INERTIA;
+	if (attitude_high)
+		return CRM_LOYALTY_LATENT;
+	return CRM_LOYALTY_NONE;
+}
 
 /*
  * Fetch an optional fraction argument; returns false when it is NULL.
@@ -131,25 +145,9 @@ crm_loyalty_type(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	repeat_high = repeat_rate >= high_repeat;
 
-	if (repeat_high && no_alternative)
-		type = CRM_LOYALTY_MONOPOLY;
-	else if (repeat_high && promo_high)
-		type = CRM_LOYALTY_INCENTIVE;
-	else if (repeat_high && price_high)
-		type = CRM_LOYALTY_BENEFIT;
-	else if (repeat_high && attitude_high && refers)
-		type = CRM_LOYALTY_DEVOTED;
-	else if (repeat_high && attitude_high)
-		type = CRM_LOYALTY_BRAND;
-	else if (repeat_high)
-		type = CRM_LOYALTY_INERTIA;
-	else if (attitude_high)
-		type = CRM_LOYALTY_LATENT;
-	else
-		type = CRM_LOYALTY_NONE;
-
-	return crm_enum_result(fcinfo, loyalty_labels, lengthof(loyalty_labels),
-						   type);
+	type = crm_loyalty_of(repeat_high, no_alternative, promo_high, price_high,
+						  attitude_high, refers);
+	return crm_enum_result(fcinfo, crm_loyalty_labels, CRM_NUM_LOYALTY, type);
 }
 
 /* Running mean of the known measures of one part of the score. */

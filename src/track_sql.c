@@ -341,7 +341,12 @@ static const char verify_sql[] =
 "), f AS (\n"
 "  SELECT coalesce(s.customer, r.customer) AS customer, s.customer IS NULL AS missing,\n"
 "         s.orders, s.revenue, s.promo_orders, s.first_at, s.last_at, s.purchase_days,\n"
-"         s.first_day_revenue, s.tier,\n"
+"         s.first_day_revenue, s.tier, s.loyalty,\n"
+"         coalesce({x}.crm_loyalty_type(\n"
+"             CASE WHEN cardinality(s.purchase_days) > 0\n"
+"                  THEN (cardinality(s.purchase_days) - 1)::float8 / cardinality(s.purchase_days) END,\n"
+"             s.attitude, {promo_share}, s.price_sensitivity, s.referrals, s.has_alternative),\n"
+"             'none'::{x}.crm_loyalty) AS r_loyalty,\n"
 "         coalesce((r.r).orders, 0) AS r_orders,\n"
 "         coalesce((r.r).revenue, 0) AS r_positive,\n"
 "         coalesce((r.r).revenue, 0) + coalesce(r.refunds, 0) AS r_revenue,\n"
@@ -374,7 +379,8 @@ static const char verify_sql[] =
 "   CASE WHEN f.r_orders = 0 THEN '0'\n"
 "        WHEN f.r_frequency = 0 THEN f.r_positive::text\n"
 "        ELSE (f.r_positive::float8 - f.r_avg_repeat_value * f.r_frequency)::text END),\n"
-"  ('tier', f.tier IS DISTINCT FROM f.r_tier, f.tier::text, f.r_tier::text)\n"
+"  ('tier', f.tier IS DISTINCT FROM f.r_tier, f.tier::text, f.r_tier::text),\n"
+"  ('loyalty', f.loyalty IS DISTINCT FROM f.r_loyalty, f.loyalty::text, f.r_loyalty::text)\n"
 ") AS v(field, differs, tracked, recomputed)\n"
 "WHERE v.differs AND (NOT f.missing OR v.field = 'customer')\n"
 "ORDER BY 1, 2";
@@ -392,18 +398,16 @@ static const char state_table_sql[] =
 "    points numeric NOT NULL DEFAULT 0,\n"
 "    tier {x}.crm_tier NOT NULL DEFAULT 'small',\n"
 "    lifecycle {x}.crm_lifecycle NOT NULL DEFAULT 'prospect',\n"
-"    attitude float8 CHECK (attitude BETWEEN 0 AND 1),\n"
-"    price_sensitivity float8 CHECK (price_sensitivity BETWEEN 0 AND 1),\n"
-"    referrals integer CHECK (referrals >= 0),\n"
+"    attitude float8,\n"
+"    price_sensitivity float8,\n"
+"    referrals integer,\n"
 "    has_alternative boolean,\n"
-"    share_of_wallet float8 CHECK (share_of_wallet BETWEEN 0 AND 1),\n"
-"    loyalty {x}.crm_loyalty NOT NULL GENERATED ALWAYS AS (coalesce({x}.crm_loyalty_type(\n"
-"        CASE WHEN cardinality(purchase_days) > 0\n"
-"             THEN (cardinality(purchase_days) - 1)::float8 / cardinality(purchase_days) END,\n"
-"        attitude, {promo_share}, price_sensitivity, referrals, has_alternative),\n"
-"        'none'::{x}.crm_loyalty)) STORED,\n"
+"    share_of_wallet float8,\n"
+"    loyalty {x}.crm_loyalty NOT NULL DEFAULT 'none',\n"
 "    updated_at timestamptz NOT NULL DEFAULT now()\n"
 ");\n"
+"CREATE TRIGGER crm_state_loyalty BEFORE INSERT OR UPDATE ON {state}\n"
+"    FOR EACH ROW EXECUTE FUNCTION {x}.crm_state_trigger('{promo_arg}');\n"
 "COMMENT ON TABLE {state} IS {state_comment};\n"
 "COMMENT ON COLUMN {state}.customer IS 'Customer key, as in the orders table';\n"
 "COMMENT ON COLUMN {state}.orders IS 'Number of orders (refunds, i.e. negative amounts, not counted)';\n"
@@ -652,8 +656,9 @@ crm_track_sql(const TrackInfo *info, TrackSql which)
 	set_var(&vars, "type", info->customer_type);
 	set_var(&vars, "tz", info->time_zone);
 	set_var(&vars, "promo", info->promo ? info->promo : "NULL::boolean");
+	set_var(&vars, "promo_arg", info->promo ? "promo" : "no promo");
 	set_var(&vars, "promo_share", info->promo ?
-			"CASE WHEN orders > 0 THEN promo_orders::float8 / orders END" :
+			"CASE WHEN s.orders > 0 THEN least(s.promo_orders::float8 / s.orders, 1) END" :
 			"NULL::float8");
 
 	/* the order time as timestamptz; local times are in the tracking's zone */

@@ -21,14 +21,17 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/array.h"
 #include "utils/hsearch.h"
 
 #include "crm.h"
+#include "loyalty.h"
 
 #include "track.h"
 
@@ -431,4 +434,185 @@ crm_history_trigger(PG_FUNCTION_ARGS)
 	run_plan(fcinfo, tracking_entry(id, fcinfo->flinfo->fn_oid), which, NULL, NULL);
 	SPI_finish();
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * The columns crm_state_trigger reads and writes, by attribute number, and
+ * the crm_loyalty label OIDs; looked up once per statement (fn_extra).
+ */
+enum
+{
+	STATE_PURCHASE_DAYS,
+	STATE_ORDERS,
+	STATE_PROMO_ORDERS,
+	STATE_ATTITUDE,
+	STATE_PRICE_SENSITIVITY,
+	STATE_REFERRALS,
+	STATE_HAS_ALTERNATIVE,
+	STATE_SHARE_OF_WALLET,
+	STATE_LOYALTY,
+	STATE_NUM_COLUMNS
+};
+
+static const char *const state_columns[STATE_NUM_COLUMNS] = {
+	"purchase_days", "orders", "promo_orders", "attitude", "price_sensitivity",
+	"referrals", "has_alternative", "share_of_wallet", "loyalty"
+};
+
+typedef struct StateColumns
+{
+	Oid			relid;
+	int			attnums[STATE_NUM_COLUMNS];
+	Datum		loyalty_labels[CRM_NUM_LOYALTY];
+} StateColumns;
+
+static StateColumns *
+state_columns_of(FunctionCallInfo fcinfo, Relation rel)
+{
+	StateColumns *cols = (StateColumns *) fcinfo->flinfo->fn_extra;
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	if (cols != NULL && cols->relid == RelationGetRelid(rel))
+		return cols;
+	cols = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(StateColumns));
+	cols->relid = RelationGetRelid(rel);
+	for (int i = 0; i < STATE_NUM_COLUMNS; i++)
+		cols->attnums[i] = column_number(desc, state_columns[i]);
+	for (int i = 0; i < CRM_NUM_LOYALTY; i++)
+		cols->loyalty_labels[i] =
+			crm_enum_label(TupleDescAttr(desc, cols->attnums[STATE_LOYALTY] - 1)->atttypid,
+						   crm_loyalty_labels[i]);
+	fcinfo->flinfo->fn_extra = cols;
+	return cols;
+}
+
+/* A float8 survey column: false when NULL; an error outside [0, 1] */
+static bool
+survey_fraction(HeapTuple tuple, TupleDesc desc, int attnum, const char *name,
+				double *value)
+{
+	bool		isnull;
+	Datum		datum = heap_getattr(tuple, attnum, desc, &isnull);
+
+	if (isnull)
+		return false;
+	*value = DatumGetFloat8(datum);
+	crm_check_fraction(name, *value);
+	return true;
+}
+
+/*
+ * crm_state_trigger: BEFORE INSERT OR UPDATE FOR EACH ROW on a customer
+ * state table.  Checks the survey columns and sets the loyalty type from
+ * the row, by crm_loyalty_type's decision table with its default
+ * thresholds: repeat rate = purchase days after the first / purchase days,
+ * promotional share = promotional orders / orders (argument 'promo'), and
+ * the survey columns.  A row trigger in C rather than a generated column
+ * or CHECK constraints: those are rebuilt from their stored expressions
+ * at every statement, which single-order statements feel.
+ */
+PG_FUNCTION_INFO_V1(crm_state_trigger);
+Datum
+crm_state_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	tuple;
+	StateColumns *cols;
+	bool		promo_tracked;
+	bool		isnull;
+	Datum		datum;
+	double		attitude = 0;
+	double		price = 0;
+	double		share = 0;
+	double		promo_share = 0;
+	double		repeat_rate = 0;
+	int64		orders = 0;
+	int32		referrals = 0;
+	bool		attitude_high;
+	bool		price_high;
+	bool		refers = false;
+	bool		no_alternative;
+	bool		promo_high = false;
+	int			days = 0;
+	CrmLoyalty	type;
+	int			attnum;
+	Datum		value;
+	bool		value_null = false;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("crm_state_trigger: not called by trigger manager")));
+	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ||
+		TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("crm_state_trigger: must be fired BEFORE INSERT OR UPDATE ... FOR EACH ROW")));
+	promo_tracked = trigdata->tg_trigger->tgnargs == 1 &&
+		strcmp(trigdata->tg_trigger->tgargs[0], "promo") == 0;
+
+	desc = RelationGetDescr(trigdata->tg_relation);
+	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
+		trigdata->tg_newtuple : trigdata->tg_trigtuple;
+	cols = state_columns_of(fcinfo, trigdata->tg_relation);
+
+	attitude_high = survey_fraction(tuple, desc, cols->attnums[STATE_ATTITUDE],
+									"attitude", &attitude) &&
+		attitude >= CRM_HIGH_ATTITUDE;
+	price_high = survey_fraction(tuple, desc, cols->attnums[STATE_PRICE_SENSITIVITY],
+								 "price_sensitivity", &price) &&
+		price >= CRM_HIGH_PRICE_SENSITIVITY;
+	(void) survey_fraction(tuple, desc, cols->attnums[STATE_SHARE_OF_WALLET],
+						   "share_of_wallet", &share);
+	datum = heap_getattr(tuple, cols->attnums[STATE_REFERRALS], desc, &isnull);
+	if (!isnull)
+	{
+		referrals = DatumGetInt32(datum);
+		if (referrals < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("referrals must not be negative"),
+					 errdetail("The value was %d.", referrals)));
+		refers = referrals > 0;
+	}
+	datum = heap_getattr(tuple, cols->attnums[STATE_HAS_ALTERNATIVE], desc, &isnull);
+	no_alternative = !isnull && !DatumGetBool(datum);
+
+	datum = heap_getattr(tuple, cols->attnums[STATE_ORDERS], desc, &isnull);
+	if (!isnull)
+		orders = DatumGetInt64(datum);
+	datum = heap_getattr(tuple, cols->attnums[STATE_PROMO_ORDERS], desc, &isnull);
+	if (promo_tracked && !isnull && orders > 0)
+	{
+		promo_share = Min((double) DatumGetInt64(datum) / orders, 1.0);
+		promo_high = promo_share >= CRM_HIGH_PROMO;
+	}
+	datum = heap_getattr(tuple, cols->attnums[STATE_PURCHASE_DAYS], desc, &isnull);
+	if (!isnull)
+	{
+		ArrayType  *array = DatumGetArrayTypeP(datum);
+
+		days = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
+	}
+
+	/* no purchase day yet: no behaviour, no loyalty type */
+	if (days > 0)
+	{
+		repeat_rate = (double) (days - 1) / days;
+		type = crm_loyalty_of(repeat_rate >= CRM_HIGH_REPEAT, no_alternative,
+							  promo_high, price_high, attitude_high, refers);
+	}
+	else
+		type = CRM_LOYALTY_NONE;
+
+	attnum = cols->attnums[STATE_LOYALTY];
+	value = cols->loyalty_labels[type];
+	datum = heap_getattr(tuple, attnum, desc, &isnull);
+	if (!isnull && DatumGetObjectId(datum) == DatumGetObjectId(value))
+		return PointerGetDatum(tuple);
+	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, 1, &attnum,
+													 &value, &value_null));
 }

@@ -52,7 +52,7 @@ SELECT is_strict('crm_rfm_segment', ARRAY['integer', 'integer', 'integer', 'bool
 -- immutable nor parallel safe; the trigger functions take no NULL checks.
 CREATE FUNCTION pg_temp.tracking_functions() RETURNS text[] LANGUAGE sql AS
 $$SELECT ARRAY['crm_track', 'crm_untrack', 'crm_refresh', 'crm_verify',
-               'crm_orders_trigger', 'crm_history_trigger']$$;
+               'crm_orders_trigger', 'crm_state_trigger', 'crm_history_trigger']$$;
 SELECT volatility_is('crm_days_union', ARRAY['date[]', 'date[]'], 'immutable');
 SELECT isnt_strict('crm_days_union', ARRAY['date[]', 'date[]']);
 SELECT isnt_strict('crm_track', ARRAY['regclass', 'name', 'name', 'name', 'name', 'double precision[]', 'numeric', 'numeric[]', 'timestamp with time zone', 'text', 'boolean', 'name']);
@@ -69,7 +69,7 @@ WHERE e.extname = 'crm' AND d.deptype = 'e';
 
 SELECT is((SELECT count(*) FROM ext_members m JOIN pg_proc p ON p.oid = m.objid
            WHERE m.classid = 'pg_proc'::regclass AND p.prokind = 'f'),
-          37::bigint, 'the extension has 37 functions (14 scalar, 17 aggregate support, 4 tracking, 2 triggers)');
+          38::bigint, 'the extension has 38 functions (14 scalar, 17 aggregate support, 4 tracking, 3 triggers)');
 SELECT is((SELECT count(*) FROM ext_members m JOIN pg_proc p ON p.oid = m.objid
            WHERE m.classid = 'pg_proc'::regclass AND p.prokind = 'a'),
           9::bigint, 'the extension has 9 aggregates');

@@ -9,7 +9,7 @@ SET TimeZone = 'UTC';
 SET check_function_bodies = off;  -- the helpers name tables crm_track creates
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(55);
+SELECT plan(56);
 
 CREATE TABLE shop_orders (
     id serial PRIMARY KEY,
@@ -24,7 +24,9 @@ INSERT INTO shop_orders (customer_id, amount, ordered_at, promo) VALUES
     (1, 5.00, '2024-01-01 12:00', true),
     (2, 7.00, '2024-01-03 00:00', false),
     (NULL, 3.00, '2024-01-04', false),       -- no customer: not counted
-    (3, NULL, '2024-01-05', false);          -- no amount: not counted
+    (3, NULL, '2024-01-05', false),          -- no amount: not counted
+    (8, 1.00, '2024-01-10', false),
+    (8, 1.00, '2024-01-20', false);
 
 -- One state row as text: the figures the tests below work out by hand
 CREATE FUNCTION pg_temp.st(c int) RETURNS text LANGUAGE sql AS $$
@@ -38,26 +40,29 @@ CREATE FUNCTION pg_temp.hist(c int) RETURNS text LANGUAGE sql AS $$
     SELECT string_agg(format('%s %s->%s', status, old_value, new_value), '; ' ORDER BY id)
     FROM shop_orders_crm_history WHERE customer = c $$;
 
--- Backfill: customers 1 and 2 (the NULL rows count for nobody).  Points:
+-- Backfill: customers 1, 2 and 8 (the NULL rows count for nobody).  Points:
 -- 2 per unit, small tier x1.  Fewer than 100 customers leave every upper
 -- tier empty.  Customer 1's two orders are 2 hours apart: one occasion, so
 -- acquisition (59.5 days idle on 2024-03-01, less than 365).
 SELECT is(crm_track('shop_orders', 'customer_id', 'amount', 'ordered_at',
                     promo_column => 'promo', time_zone => 'UTC', as_of => '2024-03-01',
                     points_per_unit => 2, tier_multipliers => '{1,1,1,3}'),
-          2::bigint, 'crm_track backfills two customers');
+          3::bigint, 'crm_track backfills three customers');
 SELECT is(pg_temp.st(1),
           '2 orders, 15.00 revenue, 1 promo, 01-01 10:00..01-01 12:00, days {2024-01-01}, first day 15.00, 30.00 points, small, acquisition, none',
           'backfill: customer 1');
 SELECT is(pg_temp.st(2),
           '1 orders, 7.00 revenue, 0 promo, 01-03 00:00..01-03 00:00, days {2024-01-03}, first day 7.00, 14.00 points, small, acquisition, none',
           'backfill: customer 2');
+SELECT is(pg_temp.st(8),
+          '2 orders, 2.00 revenue, 0 promo, 01-10 00:00..01-20 00:00, days {2024-01-10,2024-01-20}, first day 1.00, 4.00 points, small, churned, inertia',
+          'backfill: customer 8, a repeat buyer idle 41 days after a 10-day gap, inertia');
 SELECT is((SELECT count(*) FROM shop_orders_crm_state WHERE customer = 3), 0::bigint,
           'an order without amount makes no customer');
 SELECT is((SELECT count(*) FROM shop_orders_crm_history), 0::bigint,
           'the backfill records no history: it starts with tracking');
 SELECT is((SELECT thresholds FROM crm_tracking WHERE orders_table = 'shop_orders'),
-          '{Infinity,Infinity,Infinity}'::float8[], 'thresholds of 2 customers: upper tiers empty');
+          '{Infinity,Infinity,Infinity}'::float8[], 'thresholds of 3 customers: upper tiers empty');
 
 -- Single-row INSERT: customer 1 buys 20.00 on promotion on Feb 1.  Span
 -- 30 d 23 h over 2 gaps = 15.48 d; idle 28.6 d < 2 gaps: growth.  Repeat
@@ -178,7 +183,7 @@ SELECT throws_ok($$UPDATE shop_orders_crm_state SET attitude = 1.5 WHERE custome
 
 -- Time passes: judged on 2024-06-01, the views show the stages of now
 -- without any order arriving; crm_refresh records them.  It also computes
--- thresholds from the 6 customers: vip and major (1% and 5% of 6 round
+-- thresholds from the 7 customers: vip and major (1% and 5% of 7 round
 -- down to nobody) stay empty, ordinary is the top 20% = 1 customer: the
 -- 90.00 of customer 5.
 UPDATE crm_tracking SET as_of = '2024-06-01' WHERE orders_table = 'shop_orders';
@@ -191,7 +196,7 @@ SELECT ok((SELECT loyal_customer_leaving AND NOT recorded FROM shop_orders_crm_a
 SELECT is(crm_refresh('shop_orders'), 2::bigint,
           'crm_refresh changes two customers: 1 churned, 5 promoted to ordinary');
 SELECT is((SELECT thresholds FROM crm_tracking WHERE orders_table = 'shop_orders'),
-          '{Infinity,Infinity,90}'::float8[], 'thresholds of 6 customers');
+          '{Infinity,Infinity,90}'::float8[], 'thresholds of 7 customers');
 SELECT is((SELECT format('%s %s->%s', status, old_value, new_value) FROM shop_orders_crm_history
            WHERE customer = 1 ORDER BY id DESC LIMIT 1), 'lifecycle growth->churned',
           'crm_refresh records the change');

@@ -120,6 +120,13 @@ LANGUAGE C;
 COMMENT ON FUNCTION crm_orders_trigger() IS
 'Statement trigger that crm_track puts on a tracked orders table: folds inserted orders into the customer state and recomputes the customers touched by updates, deletes and truncation';
 
+CREATE FUNCTION crm_state_trigger()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'crm_state_trigger'
+LANGUAGE C;
+COMMENT ON FUNCTION crm_state_trigger() IS
+'Row trigger that crm_track puts on a customer state table: checks the survey columns and sets the loyalty type from the row whenever it is written, so that editing attitude, referrals or has_alternative reclassifies the customer';
+
 CREATE FUNCTION crm_history_trigger()
 RETURNS trigger
 AS 'MODULE_PATHNAME', 'crm_history_trigger'
