@@ -11,9 +11,10 @@ OBJS = src/crm.o src/clv.o src/tier.o src/loyalty.o src/relationship.o \
 SQL_SOURCES = src/sql/header.sql src/sql/types.sql src/sql/clv.sql \
 	src/sql/tier.sql src/sql/loyalty.sql src/sql/relationship.sql \
 	src/sql/lifecycle.sql src/sql/rfm_score.sql src/sql/rfm.sql \
-	src/sql/value_agg.sql src/sql/track.sql
+	src/sql/value_agg.sql src/sql/purchase_summary.sql src/sql/track.sql
 # What 0.2.0 adds to 0.1.0; frozen into src/sql/releases/ when 0.2.0 ships.
-SQL_NEW_IN_0_2_0 = src/sql/upgrade_header.sql src/sql/track.sql
+SQL_NEW_IN_0_2_0 = src/sql/upgrade_header.sql src/sql/purchase_summary.sql \
+	src/sql/track.sql
 DATA_built = crm--$(EXTVERSION).sql crm--0.1.0--0.2.0.sql
 # Install scripts of released versions and frozen upgrade scripts
 DATA = $(wildcard src/sql/releases/crm--*.sql)

@@ -29,6 +29,7 @@
 #include "funcapi.h"
 #include "libpq/pqformat.h"
 #include "pgtime.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
@@ -922,5 +923,105 @@ crm_rfm_final(PG_FUNCTION_ARGS)
 								   / frequency);
 	}
 
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * Ensure the crm_purchase_summary type is the one this library fills in
+ */
+static void
+check_summary_type(TupleDesc tupdesc)
+{
+	static const Oid expected[] = {
+		INT8OID, NUMERICOID, TIMESTAMPTZOID, TIMESTAMPTZOID, DATEARRAYOID,
+		NUMERICOID
+	};
+	bool		ok = tupdesc->natts == lengthof(expected);
+
+	for (int i = 0; ok && i < tupdesc->natts; i++)
+		ok = TupleDescAttr(tupdesc, i)->atttypid == expected[i];
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("type crm_purchase_summary does not match the crm library"),
+				 errhint("Run ALTER EXTENSION crm UPDATE, or reinstall the extension.")));
+}
+
+static int
+day_cmp(const void *a, const void *b)
+{
+	DateADT		x = *(const DateADT *) a;
+	DateADT		y = *(const DateADT *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * crm_purchase_summary_final(state) -> crm_purchase_summary
+ *
+ * The state crm_rfm builds, read out as live tracking stores it: no
+ * judgement date, so orders dated in the future are no error here.
+ */
+PG_FUNCTION_INFO_V1(crm_purchase_summary_final);
+Datum
+crm_purchase_summary_final(PG_FUNCTION_ARGS)
+{
+	RfmState   *state;
+	TupleDesc	tupdesc;
+	Datum		values[6];
+	bool		nulls[6] = {false};
+	DateADT    *days;
+	Datum	   *elems;
+
+	crm_aggregate_context(fcinfo, "crm_purchase_summary_final");
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	state = (RfmState *) PG_GETARG_POINTER(0);
+	if (state->orders == 0)
+		PG_RETURN_NULL();
+
+	tupdesc = (TupleDesc) fcinfo->flinfo->fn_extra;
+	if (tupdesc == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "crm_purchase_summary_final must return a composite type");
+		check_summary_type(tupdesc);
+		tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
+		MemoryContextSwitchTo(old);
+		fcinfo->flinfo->fn_extra = tupdesc;
+	}
+
+	days = palloc(sizeof(DateADT) * state->ndays);
+	dayset_copy(state, days);
+	qsort(days, state->ndays, sizeof(DateADT), day_cmp);
+	elems = palloc(sizeof(Datum) * state->ndays);
+	for (int32 i = 0; i < state->ndays; i++)
+		elems[i] = DateADTGetDatum(days[i]);
+
+	values[0] = Int64GetDatum(state->orders);
+	values[2] = TimestampTzGetDatum(state->first_at);
+	values[3] = TimestampTzGetDatum(state->last_at);
+	values[4] = PointerGetDatum(construct_array(elems, state->ndays, DATEOID,
+												sizeof(DateADT), true,
+												TYPALIGN_INT));
+	if (!state->numeric_mode)
+	{
+		values[1] = NumericGetDatum(crm_amount_numeric(state->revenue_units,
+													   state->dscale));
+		values[5] = NumericGetDatum(crm_amount_numeric(state->first_day_units,
+													   state->dscale));
+	}
+	else
+	{
+		bool		isnull;
+
+		values[1] = call_numeric_support(numeric_sum, fcinfo, 1,
+										 state->revenue, false, (Datum) 0, true,
+										 &isnull);
+		Assert(!isnull);
+		values[5] = NumericGetDatum(state->first_day_revenue);
+	}
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -282,6 +282,29 @@ check_time_zone(const char *tz)
 }
 
 /*
+ * Set TimeZone to the tracking's time zone until
+ * crm_track_restore_time_zone(result): crm_purchase_summary and crm_rfm
+ * take purchase days in the session TimeZone.  As ri_triggers.c does for
+ * its settings, with a GUC nest level; an error restores it too.
+ */
+int
+crm_track_use_time_zone(const char *time_zone)
+{
+	int			nestlevel = NewGUCNestLevel();
+
+	if (strcmp(pg_get_timezone_name(session_timezone), time_zone) != 0)
+		(void) set_config_option("TimeZone", time_zone, PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	return nestlevel;
+}
+
+void
+crm_track_restore_time_zone(int nestlevel)
+{
+	AtEOXact_GUC(true, nestlevel);
+}
+
+/*
  * crm_track(orders, customer_column, amount_column, ordered_at_column,
  *			 promo_column, cuts, points_per_unit, tier_multipliers, as_of,
  *			 time_zone, notify, prefix) -> customers
@@ -316,6 +339,7 @@ crm_track(PG_FUNCTION_ARGS)
 	int32		id;
 	TrackInfo  *info;
 	uint64		customers;
+	int			nestlevel;
 	int			ret;
 
 	crm_check_not_null(fcinfo, 0, "orders");
@@ -437,7 +461,9 @@ crm_track(PG_FUNCTION_ARGS)
 	info = crm_track_info(id, fcinfo->flinfo->fn_oid);
 	run_sql(crm_track_sql(info, TRACK_SQL_STATE_TABLE));
 	run_sql(crm_track_sql(info, TRACK_SQL_HISTORY_TABLE));
+	nestlevel = crm_track_use_time_zone(info->time_zone_name);
 	customers = run_sql(crm_track_sql(info, TRACK_SQL_BACKFILL));
+	crm_track_restore_time_zone(nestlevel);
 	run_sql(crm_track_sql(info, TRACK_SQL_THRESHOLDS));
 	run_sql(crm_track_sql(info, TRACK_SQL_TRIGGERS));
 	run_sql(crm_track_sql(info, TRACK_SQL_VIEWS));
@@ -516,11 +542,9 @@ crm_verify(PG_FUNCTION_ARGS)
 	SPI_connect();
 	info = crm_track_info(tracking_id(PG_GETARG_OID(0), fcinfo->flinfo->fn_oid),
 						  fcinfo->flinfo->fn_oid);
-	nestlevel = NewGUCNestLevel();
-	(void) set_config_option("TimeZone", info->time_zone_name, PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	nestlevel = crm_track_use_time_zone(info->time_zone_name);
 	run_sql(crm_track_sql(info, TRACK_SQL_VERIFY));
-	AtEOXact_GUC(false, nestlevel);
+	crm_track_restore_time_zone(nestlevel);
 
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{

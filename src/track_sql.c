@@ -94,28 +94,24 @@ expand(const char *tmpl, const SqlVars *vars)
 /*
  * Per customer, from the order rows of {src} that pass {filter}: orders,
  * revenue, promotional orders, first and last order, the sorted purchase
- * days and the revenue of the first purchase day.  Rows are summed per
- * purchase day first (refunds on a NULL day) so that the first day's
- * revenue is the first element of an array ordered by day.
+ * days and the revenue of the first purchase day.  crm_purchase_summary
+ * does the work in one pass (run with TimeZone set to the tracking's time
+ * zone, see track_trigger.c); refunds are summed apart.
  */
 static const char summary_sql[] =
-"SELECT customer, sum(n)::bigint AS orders, sum(amount) AS revenue,\n"
-"       sum(promo)::bigint AS promo_orders,\n"
-"       min(first_at) AS first_at, max(last_at) AS last_at,\n"
-"       coalesce(array_agg(day ORDER BY day) FILTER (WHERE day IS NOT NULL), '{}') AS purchase_days,\n"
-"       coalesce((array_agg(amount ORDER BY day) FILTER (WHERE day IS NOT NULL))[1], 0) AS first_day_revenue\n"
+"SELECT customer, coalesce((p).orders, 0) AS orders,\n"
+"       coalesce((p).revenue, 0) + refunds AS revenue, promo AS promo_orders,\n"
+"       (p).first_at AS first_at, (p).last_at AS last_at,\n"
+"       coalesce((p).purchase_days, '{}') AS purchase_days,\n"
+"       coalesce((p).first_day_revenue, 0) AS first_day_revenue\n"
 "FROM (SELECT {customer} AS customer,\n"
-"             CASE WHEN {amount} >= 0 THEN ({ts} AT TIME ZONE {tz})::date END AS day,\n"
-"             count(*) FILTER (WHERE {amount} >= 0) AS n,\n"
-"             sum({amount}::numeric) AS amount,\n"
-"             count(*) FILTER (WHERE {amount} >= 0 AND {promo}) AS promo,\n"
-"             min({ts}) FILTER (WHERE {amount} >= 0) AS first_at,\n"
-"             max({ts}) FILTER (WHERE {amount} >= 0) AS last_at\n"
+"             {x}.crm_purchase_summary({ts}, {amount}::numeric) FILTER (WHERE {amount} >= 0) AS p,\n"
+"             coalesce(sum({amount}::numeric) FILTER (WHERE {amount} < 0), 0) AS refunds,\n"
+"             count(*) FILTER (WHERE {amount} >= 0 AND {promo}) AS promo\n"
 "      FROM {src}\n"
 "      WHERE {customer} IS NOT NULL AND {amount} IS NOT NULL AND {ordered_at} IS NOT NULL\n"
 "        {filter}\n"
-"      GROUP BY 1, 2) d\n"
-"GROUP BY customer";
+"      GROUP BY 1) g";
 
 /* The settings row of this tracking, as a FROM item */
 static const char cfg_sql[] =

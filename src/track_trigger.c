@@ -29,6 +29,7 @@
 #include "utils/datum.h"
 #include "utils/array.h"
 #include "utils/hsearch.h"
+#include "utils/memutils.h"
 
 #include "crm.h"
 #include "loyalty.h"
@@ -45,6 +46,7 @@ typedef struct TrackEntry
 	NameData	column_names[TRACK_NUM_COLS];
 	bool		has_promo;
 	Oid			column_types[TRACK_NUM_COLS];
+	char	   *time_zone;		/* in TopMemoryContext */
 	SPIPlanPtr	plans[TRACK_SQL_COUNT];
 } TrackEntry;
 
@@ -75,6 +77,7 @@ tracking_entry(int32 id, Oid fn_oid)
 	entry = hash_search(tracked, &id, HASH_ENTER, &found);
 	memset(entry->plans, 0, sizeof(entry->plans));
 	entry->has_promo = info->column_names[TRACK_COL_PROMO] != NULL;
+	entry->time_zone = MemoryContextStrdup(TopMemoryContext, info->time_zone_name);
 	for (int i = 0; i < TRACK_NUM_COLS; i++)
 	{
 		namestrcpy(&entry->column_names[i],
@@ -120,10 +123,16 @@ run_plan(FunctionCallInfo fcinfo, TrackEntry *entry, TrackSql which,
 		 Datum *values, const char *nulls)
 {
 	SPIPlanPtr	plan = tracking_plan(entry, which, fcinfo->flinfo->fn_oid);
+	/* statements that summarise orders take days in the session TimeZone */
+	bool		summarises = which == TRACK_SQL_INSERT ||
+		which == TRACK_SQL_UPDATE_RECOMPUTE || which == TRACK_SQL_DELETE_RECOMPUTE;
+	int			nestlevel = summarises ? crm_track_use_time_zone(entry->time_zone) : 0;
 	int			ret = SPI_execute_plan(plan, values, nulls, false, 0);
 
 	if (ret < 0)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	if (summarises)
+		crm_track_restore_time_zone(nestlevel);
 }
 
 /* Attribute number of a column of the trigger's relation, by name */

@@ -7,7 +7,7 @@ SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(46);
+SELECT plan(51);
 
 -- Customer 1: 10 + 5 on Jan 1, 20 on Jan 8, 30 + 10 on Jan 22; judged on
 -- Jan 29: 5 orders, 75 revenue, 2 repeat days, recency 21 days, t 28 days,
@@ -206,10 +206,43 @@ SELECT is((SELECT crm_rfm(ordered_at, amount, '2024-03-01') FROM rfm_orders),
                         / 100000000)::float8 / (count(DISTINCT ordered_at::date) - 1) * 100000000)::crm_rfm
            FROM rfm_orders),
           'the combined states of all workers equal plain SQL over the whole table');
+
+-- crm_purchase_summary: the same state read out as live tracking keeps it,
+-- in parallel and serially equal to plain SQL (exact first-day revenue).
+CREATE TEMP VIEW summary_mismatches AS
+WITH p AS (SELECT customer, (crm_purchase_summary(ordered_at, amount)).* FROM odd_amounts GROUP BY customer),
+e AS (SELECT customer, count(*) AS orders, sum(amount) AS revenue, min(ordered_at) AS first_at,
+             max(ordered_at) AS last_at, array_agg(DISTINCT ordered_at::date) AS purchase_days,
+             sum(amount) FILTER (WHERE ordered_at::date = min_day) AS first_day_revenue
+      FROM (SELECT *, min(ordered_at::date) OVER (PARTITION BY customer) AS min_day FROM odd_amounts) o
+      GROUP BY customer)
+SELECT * FROM ((SELECT * FROM p EXCEPT SELECT * FROM e) UNION ALL (SELECT * FROM e EXCEPT SELECT * FROM p)) d;
+SELECT matches(pg_temp.plan_of($$SELECT customer, crm_purchase_summary(ordered_at, amount) FROM odd_amounts GROUP BY customer$$),
+               'Partial (Hash|Group)Aggregate', 'crm_purchase_summary is planned as a partial aggregate');
+SELECT is_empty('SELECT * FROM summary_mismatches',
+                'in parallel, crm_purchase_summary equals count, sum, min, max, array_agg(DISTINCT day) and the first day''s sum');
+SET max_parallel_workers_per_gather = 0;
+SELECT is_empty('SELECT * FROM summary_mismatches', 'and serially');
 RESET max_parallel_workers_per_gather;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
+
+-- crm_purchase_summary by hand: customer 1 of the hand table has days Jan 1
+-- (10 + 5), Jan 8 and Jan 22; orders dated after today are no error (no
+-- judgement date); days follow the session TimeZone.
+SELECT is((SELECT crm_purchase_summary(ordered_at, amount) FROM hand WHERE customer = 1 AND ordered_at < '2024-01-23'),
+          ROW(5::bigint, 75::numeric, '2024-01-01 10:00'::timestamptz, '2024-01-22 15:00'::timestamptz,
+              '{2024-01-01,2024-01-08,2024-01-22}'::date[], 15::numeric)::crm_purchase_summary,
+          'crm_purchase_summary of the hand-worked customer');
+SELECT is((SELECT (crm_purchase_summary(t, 1)).purchase_days
+           FROM (VALUES (timestamptz '2999-01-02 00:00+00'), ('2999-01-01 00:00+00')) v(t)),
+          '{2999-01-01,2999-01-02}'::date[], 'future orders are summed, days sorted');
+SET TimeZone = 'Asia/Tokyo';
+SELECT is((SELECT (crm_purchase_summary(t, 1)).purchase_days
+           FROM (VALUES (timestamptz '2024-01-01 20:00+00')) v(t)),
+          '{2024-01-02}'::date[], 'purchase days follow the session TimeZone');
+SET TimeZone = 'UTC';
 
 -- Amounts of every shape the int128 path reads (amount.c): scales 0..8,
 -- magnitudes up to 10^19, base-10000 digit boundaries, negatives, zero --
