@@ -24,37 +24,27 @@ BEGIN
     END IF;
     SELECT * INTO cfg FROM crm_tracking WHERE orders_table = 'bench_crm_orders';
     day := (NEW.ordered_at AT TIME ZONE cfg.time_zone)::date;
+    -- a new customer's row first (concurrent first orders must not collide),
+    -- then lock it and fold the order in
+    INSERT INTO bench_plpgsql_state (customer) VALUES (NEW.customer_id) ON CONFLICT DO NOTHING;
     SELECT * INTO old_row FROM bench_plpgsql_state WHERE customer = NEW.customer_id FOR UPDATE;
-    IF NOT FOUND THEN
-        INSERT INTO bench_plpgsql_state AS s (customer, orders, revenue, first_at, last_at,
-                                              purchase_days, first_day_revenue, points, tier, lifecycle)
-        VALUES (NEW.customer_id, 1, NEW.amount, NEW.ordered_at, NEW.ordered_at, ARRAY[day], NEW.amount,
-                NEW.amount * cfg.points_per_unit * cfg.tier_multipliers[1],
-                coalesce(crm_tier_of(NEW.amount::float8, cfg.thresholds), 'small'),
-                crm_lifecycle_stage(1, NEW.ordered_at, NEW.ordered_at, coalesce(cfg.as_of, now())))
-        RETURNING * INTO new_row;
-        old_row.tier := 'small';
-        old_row.loyalty := 'none';
-        old_row.lifecycle := 'prospect';
-    ELSE
-        UPDATE bench_plpgsql_state AS s SET
-            orders = s.orders + 1,
-            revenue = s.revenue + NEW.amount,
-            first_at = least(s.first_at, NEW.ordered_at),
-            last_at = greatest(s.last_at, NEW.ordered_at),
-            purchase_days = crm_days_union(s.purchase_days, ARRAY[day]),
-            first_day_revenue = CASE WHEN s.purchase_days[1] < day THEN s.first_day_revenue
-                                     WHEN s.purchase_days[1] > day THEN NEW.amount
-                                     ELSE s.first_day_revenue + NEW.amount END,
-            points = s.points + NEW.amount * cfg.points_per_unit
-                     * cfg.tier_multipliers[array_position(enum_range(NULL::crm_tier), s.tier)],
-            tier = coalesce(crm_tier_of((s.revenue + NEW.amount)::float8, cfg.thresholds), 'small'),
-            lifecycle = crm_lifecycle_stage(s.orders + 1, least(s.first_at, NEW.ordered_at),
-                                            greatest(s.last_at, NEW.ordered_at), coalesce(cfg.as_of, now())),
-            updated_at = now()
-        WHERE s.customer = NEW.customer_id
-        RETURNING * INTO new_row;
-    END IF;
+    UPDATE bench_plpgsql_state AS s SET
+        orders = s.orders + 1,
+        revenue = s.revenue + NEW.amount,
+        first_at = least(s.first_at, NEW.ordered_at),
+        last_at = greatest(s.last_at, NEW.ordered_at),
+        purchase_days = crm_days_union(s.purchase_days, ARRAY[day]),
+        first_day_revenue = CASE WHEN s.purchase_days[1] < day THEN s.first_day_revenue
+                                 WHEN s.purchase_days[1] > day OR s.purchase_days[1] IS NULL THEN NEW.amount
+                                 ELSE s.first_day_revenue + NEW.amount END,
+        points = s.points + NEW.amount * cfg.points_per_unit
+                 * cfg.tier_multipliers[array_position(enum_range(NULL::crm_tier), s.tier)],
+        tier = coalesce(crm_tier_of((s.revenue + NEW.amount)::float8, cfg.thresholds), 'small'),
+        lifecycle = crm_lifecycle_stage(s.orders + 1, least(s.first_at, NEW.ordered_at),
+                                        greatest(s.last_at, NEW.ordered_at), coalesce(cfg.as_of, now())),
+        updated_at = now()
+    WHERE s.customer = NEW.customer_id
+    RETURNING * INTO new_row;
     IF new_row.tier IS DISTINCT FROM old_row.tier THEN
         INSERT INTO bench_plpgsql_history (customer, status, old_value, new_value)
         VALUES (NEW.customer_id, 'tier', old_row.tier, new_row.tier);

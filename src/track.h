@@ -52,6 +52,7 @@ typedef enum TrackSql
 	TRACK_SQL_RETIER,			/* re-tier and re-stage every customer */
 	TRACK_SQL_INSERT,			/* fold inserted orders (crm_new) in */
 	TRACK_SQL_INSERT_ONE,		/* fold one order ($1 .. $4) in */
+	TRACK_SQL_UPDATE_ONE,		/* the same for a customer known to exist */
 	TRACK_SQL_UPDATE_LOCK,		/* lock (or create) customers of an UPDATE */
 	TRACK_SQL_UPDATE_RECOMPUTE, /* recompute them from the orders */
 	TRACK_SQL_DELETE_LOCK,		/* lock customers of crm_old */
@@ -59,6 +60,8 @@ typedef enum TrackSql
 	TRACK_SQL_TRUNCATE,			/* every customer back to no orders */
 	TRACK_SQL_HISTORY_INSERT,	/* history of new state rows */
 	TRACK_SQL_HISTORY_UPDATE,	/* history of changed state rows */
+	TRACK_SQL_HISTORY_INSERT_FEW,	/* the same for a few rows: one message */
+	TRACK_SQL_HISTORY_UPDATE_FEW,
 	TRACK_SQL_VERIFY,			/* differences between state and orders */
 	TRACK_SQL_STATE_TABLE,		/* DDL: state table */
 	TRACK_SQL_HISTORY_TABLE,	/* DDL: history table */

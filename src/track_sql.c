@@ -223,6 +223,35 @@ static const char one_order_sql[] =
 "            ELSE '{}'::date[] END AS purchase_days,\n"
 "       CASE WHEN $2 >= 0 THEN $2::numeric ELSE 0 END AS first_day_revenue";
 
+/*
+ * A single order of an existing customer: one UPDATE by key, cheaper than
+ * INSERT ... ON CONFLICT; the trigger falls back to that when no row was
+ * updated (a new customer, or one being created concurrently).
+ */
+static const char update_one_sql[] =
+"UPDATE {state} AS s SET\n"
+"    orders = s.orders + d.orders,\n"
+"    revenue = s.revenue + d.revenue,\n"
+"    promo_orders = s.promo_orders + d.promo_orders,\n"
+"    first_at = least(s.first_at, d.first_at),\n"
+"    last_at = greatest(s.last_at, d.last_at),\n"
+"    purchase_days = {x}.crm_days_union(s.purchase_days, d.purchase_days),\n"
+"    first_day_revenue = CASE\n"
+"        WHEN d.purchase_days[1] IS NULL OR s.purchase_days[1] < d.purchase_days[1]\n"
+"            THEN s.first_day_revenue\n"
+"        WHEN s.purchase_days[1] IS NULL OR s.purchase_days[1] > d.purchase_days[1]\n"
+"            THEN d.first_day_revenue\n"
+"        ELSE s.first_day_revenue + d.first_day_revenue END,\n"
+"    points = s.points + d.revenue * c.points_per_unit\n"
+"             * c.tier_multipliers[array_position(enum_range(NULL::{x}.crm_tier), s.tier)],\n"
+"    tier = coalesce({x}.crm_tier_of((s.revenue + d.revenue)::float8, c.thresholds),\n"
+"                    'small'::{x}.crm_tier),\n"
+"    lifecycle = {x}.crm_lifecycle_stage(s.orders + d.orders, least(s.first_at, d.first_at),\n"
+"                                        greatest(s.last_at, d.last_at), coalesce(c.as_of, now())),\n"
+"    updated_at = now()\n"
+"FROM ({one_order}) d CROSS JOIN {cfg} c\n"
+"WHERE s.customer = $1";
+
 static const char update_lock_sql[] =
 "INSERT INTO {state} AS s (customer)\n"
 "SELECT customer FROM ({affected}) a ORDER BY customer\n"
@@ -297,6 +326,25 @@ static const char history_sql[] =
 "           '{\"table\": ' || pg_catalog.to_json({label}::text)::text ||\n"
 "           ', \"changes\": [' || string_agg(item, ', ' ORDER BY id) || ']}')\n"
 "FROM c GROUP BY chunk";
+
+/*
+ * The same for a statement that changed a few customers: one message, built
+ * without the window that splits bulk changes into chunks.
+ */
+static const char history_few_sql[] =
+"WITH h AS (\n"
+"  INSERT INTO {history} (customer, status, old_value, new_value)\n"
+"  {changes}\n"
+"  RETURNING id, customer, status, old_value, new_value\n"
+")\n"
+"SELECT pg_catalog.pg_notify('crm_status',\n"
+"           '{\"table\": ' || pg_catalog.to_json({label}::text)::text ||\n"
+"           ', \"changes\": [' || string_agg(pg_catalog.json_build_object(\n"
+"               'customer', h.customer, 'status', h.status, 'old', h.old_value,\n"
+"               'new', h.new_value, 'tier', n.tier, 'loyalty', n.loyalty,\n"
+"               'lifecycle', n.lifecycle)::text, ', ' ORDER BY h.id) || ']}')\n"
+"FROM h JOIN crm_new n ON n.customer = h.customer\n"
+"HAVING count(*) > 0 AND (SELECT notify FROM {x}.crm_tracking WHERE id = {id})";
 
 static const char history_insert_changes[] =
 "SELECT n.customer, v.status, v.old_value, v.new_value\n"
@@ -598,6 +646,7 @@ static const char *const templates[TRACK_SQL_COUNT] = {
 	[TRACK_SQL_RETIER] = retier_sql,
 	[TRACK_SQL_INSERT] = insert_sql,
 	[TRACK_SQL_INSERT_ONE] = insert_sql,
+	[TRACK_SQL_UPDATE_ONE] = update_one_sql,
 	[TRACK_SQL_UPDATE_LOCK] = update_lock_sql,
 	[TRACK_SQL_UPDATE_RECOMPUTE] = recompute_sql,
 	[TRACK_SQL_DELETE_LOCK] = delete_lock_sql,
@@ -605,6 +654,8 @@ static const char *const templates[TRACK_SQL_COUNT] = {
 	[TRACK_SQL_TRUNCATE] = truncate_sql,
 	[TRACK_SQL_HISTORY_INSERT] = history_sql,
 	[TRACK_SQL_HISTORY_UPDATE] = history_sql,
+	[TRACK_SQL_HISTORY_INSERT_FEW] = history_few_sql,
+	[TRACK_SQL_HISTORY_UPDATE_FEW] = history_few_sql,
 	[TRACK_SQL_VERIFY] = verify_sql,
 	[TRACK_SQL_STATE_TABLE] = state_table_sql,
 	[TRACK_SQL_HISTORY_TABLE] = history_table_sql,
@@ -715,9 +766,11 @@ crm_track_sql(const TrackInfo *info, TrackSql which)
 		set_var(&vars, "summary_affected", expand(summary_sql, &sub));
 	}
 
+	set_var(&vars, "one_order", expand(one_order_sql, &vars));
 	set_var(&vars, "delta", which == TRACK_SQL_INSERT_ONE ?
 			expand(one_order_sql, &vars) : expand("{summary_new}", &vars));
-	set_var(&vars, "changes", which == TRACK_SQL_HISTORY_UPDATE ?
+	set_var(&vars, "changes",
+			(which == TRACK_SQL_HISTORY_UPDATE || which == TRACK_SQL_HISTORY_UPDATE_FEW) ?
 			history_update_changes : history_insert_changes);
 
 	set_var(&vars, "state_comment",

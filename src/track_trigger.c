@@ -102,7 +102,7 @@ tracking_plan(TrackEntry *entry, TrackSql which, Oid fn_oid)
 	if (entry->plans[which] != NULL)
 		return entry->plans[which];
 
-	if (which == TRACK_SQL_INSERT_ONE)
+	if (which == TRACK_SQL_INSERT_ONE || which == TRACK_SQL_UPDATE_ONE)
 	{
 		for (int i = 0; i < TRACK_NUM_COLS; i++)
 			argtypes[i] = OidIsValid(entry->column_types[i]) ?
@@ -180,7 +180,11 @@ insert_one(FunctionCallInfo fcinfo, TrackEntry *entry, TriggerData *trigdata)
 			counted = false;
 	}
 	if (counted)
-		run_plan(fcinfo, entry, TRACK_SQL_INSERT_ONE, values, nulls);
+	{
+		run_plan(fcinfo, entry, TRACK_SQL_UPDATE_ONE, values, nulls);
+		if (SPI_processed == 0)
+			run_plan(fcinfo, entry, TRACK_SQL_INSERT_ONE, values, nulls);
+	}
 	ExecDropSingleTupleTableSlot(slot);
 	tuplestore_rescan(trigdata->tg_newtable);
 }
@@ -436,6 +440,11 @@ crm_history_trigger(PG_FUNCTION_ARGS)
 
 	if (!statuses_changed(trigdata, which == TRACK_SQL_HISTORY_UPDATE))
 		return PointerGetDatum(NULL);
+
+	/* a few customers' changes fit in one message whatever their keys */
+	if (transition_rows(trigdata->tg_newtable) <= 4)
+		which = which == TRACK_SQL_HISTORY_UPDATE ?
+			TRACK_SQL_HISTORY_UPDATE_FEW : TRACK_SQL_HISTORY_INSERT_FEW;
 
 	SPI_connect();
 	if (SPI_register_trigger_data(trigdata) != SPI_OK_TD_REGISTER)
