@@ -60,8 +60,7 @@ typedef enum TrackSql
 	TRACK_SQL_TRUNCATE,			/* every customer back to no orders */
 	TRACK_SQL_HISTORY_INSERT,	/* history of new state rows */
 	TRACK_SQL_HISTORY_UPDATE,	/* history of changed state rows */
-	TRACK_SQL_HISTORY_INSERT_FEW,	/* the same for a few rows: one message */
-	TRACK_SQL_HISTORY_UPDATE_FEW,
+	TRACK_SQL_HISTORY_ONE,		/* one history row ($1 .. $7) */
 	TRACK_SQL_VERIFY,			/* differences between state and orders */
 	TRACK_SQL_STATE_TABLE,		/* DDL: state table */
 	TRACK_SQL_HISTORY_TABLE,	/* DDL: history table */

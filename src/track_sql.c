@@ -328,23 +328,17 @@ static const char history_sql[] =
 "FROM c GROUP BY chunk";
 
 /*
- * The same for a statement that changed a few customers: one message, built
- * without the window that splits bulk changes into chunks.
+ * One history row, for statements that changed a few customers: the
+ * trigger compares the rows itself and sends the message (track_trigger.c).
+ * Returns the change as JSON and whether to notify.
  */
-static const char history_few_sql[] =
-"WITH h AS (\n"
-"  INSERT INTO {history} (customer, status, old_value, new_value)\n"
-"  {changes}\n"
-"  RETURNING id, customer, status, old_value, new_value\n"
-")\n"
-"SELECT pg_catalog.pg_notify('crm_status',\n"
-"           '{\"table\": ' || pg_catalog.to_json({label}::text)::text ||\n"
-"           ', \"changes\": [' || string_agg(pg_catalog.json_build_object(\n"
-"               'customer', h.customer, 'status', h.status, 'old', h.old_value,\n"
-"               'new', h.new_value, 'tier', n.tier, 'loyalty', n.loyalty,\n"
-"               'lifecycle', n.lifecycle)::text, ', ' ORDER BY h.id) || ']}')\n"
-"FROM h JOIN crm_new n ON n.customer = h.customer\n"
-"HAVING count(*) > 0 AND (SELECT notify FROM {x}.crm_tracking WHERE id = {id})";
+static const char history_one_sql[] =
+"INSERT INTO {history} (customer, status, old_value, new_value)\n"
+"VALUES ($1, $2, $3, $4)\n"
+"RETURNING pg_catalog.json_build_object(\n"
+"              'customer', customer, 'status', status, 'old', old_value, 'new', new_value,\n"
+"              'tier', $5, 'loyalty', $6, 'lifecycle', $7)::text,\n"
+"          (SELECT notify FROM {x}.crm_tracking WHERE id = {id})";
 
 static const char history_insert_changes[] =
 "SELECT n.customer, v.status, v.old_value, v.new_value\n"
@@ -654,8 +648,7 @@ static const char *const templates[TRACK_SQL_COUNT] = {
 	[TRACK_SQL_TRUNCATE] = truncate_sql,
 	[TRACK_SQL_HISTORY_INSERT] = history_sql,
 	[TRACK_SQL_HISTORY_UPDATE] = history_sql,
-	[TRACK_SQL_HISTORY_INSERT_FEW] = history_few_sql,
-	[TRACK_SQL_HISTORY_UPDATE_FEW] = history_few_sql,
+	[TRACK_SQL_HISTORY_ONE] = history_one_sql,
 	[TRACK_SQL_VERIFY] = verify_sql,
 	[TRACK_SQL_STATE_TABLE] = state_table_sql,
 	[TRACK_SQL_HISTORY_TABLE] = history_table_sql,
@@ -770,7 +763,7 @@ crm_track_sql(const TrackInfo *info, TrackSql which)
 	set_var(&vars, "delta", which == TRACK_SQL_INSERT_ONE ?
 			expand(one_order_sql, &vars) : expand("{summary_new}", &vars));
 	set_var(&vars, "changes",
-			(which == TRACK_SQL_HISTORY_UPDATE || which == TRACK_SQL_HISTORY_UPDATE_FEW) ?
+			which == TRACK_SQL_HISTORY_UPDATE ?
 			history_update_changes : history_insert_changes);
 
 	set_var(&vars, "state_comment",

@@ -22,6 +22,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "commands/async.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
@@ -29,6 +30,7 @@
 #include "utils/datum.h"
 #include "utils/array.h"
 #include "utils/hsearch.h"
+#include "utils/json.h"
 #include "utils/memutils.h"
 
 #include "crm.h"
@@ -47,6 +49,7 @@ typedef struct TrackEntry
 	bool		has_promo;
 	Oid			column_types[TRACK_NUM_COLS];
 	char	   *time_zone;		/* in TopMemoryContext */
+	char	   *label;			/* the orders table, for messages; ditto */
 	SPIPlanPtr	plans[TRACK_SQL_COUNT];
 } TrackEntry;
 
@@ -78,6 +81,7 @@ tracking_entry(int32 id, Oid fn_oid)
 	memset(entry->plans, 0, sizeof(entry->plans));
 	entry->has_promo = info->column_names[TRACK_COL_PROMO] != NULL;
 	entry->time_zone = MemoryContextStrdup(TopMemoryContext, info->time_zone_name);
+	entry->label = MemoryContextStrdup(TopMemoryContext, info->label_plain);
 	for (int i = 0; i < TRACK_NUM_COLS; i++)
 	{
 		namestrcpy(&entry->column_names[i],
@@ -96,7 +100,7 @@ static SPIPlanPtr
 tracking_plan(TrackEntry *entry, TrackSql which, Oid fn_oid)
 {
 	SPIPlanPtr	plan;
-	Oid			argtypes[TRACK_NUM_COLS];
+	Oid			argtypes[7];
 	int			nargs = 0;
 
 	if (entry->plans[which] != NULL)
@@ -108,6 +112,14 @@ tracking_plan(TrackEntry *entry, TrackSql which, Oid fn_oid)
 			argtypes[i] = OidIsValid(entry->column_types[i]) ?
 				entry->column_types[i] : BOOLOID;
 		nargs = TRACK_NUM_COLS;
+	}
+	else if (which == TRACK_SQL_HISTORY_ONE)
+	{
+		/* customer, status, old, new, then tier, loyalty, lifecycle now */
+		argtypes[0] = entry->column_types[TRACK_COL_CUSTOMER];
+		for (int i = 1; i < 7; i++)
+			argtypes[i] = TEXTOID;
+		nargs = 7;
 	}
 	plan = SPI_prepare(crm_track_sql(crm_track_info(entry->id, fn_oid), which),
 					   nargs, argtypes);
@@ -411,6 +423,94 @@ statuses_changed(TriggerData *trigdata, bool update)
 	return changed;
 }
 
+/*
+ * History of a statement that changed a few customers: compare the rows
+ * here, insert one history row per change with a prepared statement and
+ * send one message -- the set-based statement costs more to start than
+ * these few rows cost to write.
+ */
+static void
+history_few(FunctionCallInfo fcinfo, TrackEntry *entry, TriggerData *trigdata,
+			bool update)
+{
+	static const char *const names[] = {"tier", "loyalty", "lifecycle"};
+	static const char *const start[] = {"small", "none", "prospect"};
+	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
+	TupleTableSlot *old_slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	TupleTableSlot *new_slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	int			customer_attnum = column_number(desc, "customer");
+	int			attnums[3];
+	StringInfoData message;
+	int			changes = 0;
+	bool		notify = false;
+
+	for (int i = 0; i < 3; i++)
+		attnums[i] = column_number(desc, names[i]);
+
+	initStringInfo(&message);
+	appendStringInfoString(&message, "{\"table\": ");
+	escape_json(&message, entry->label);
+	appendStringInfoString(&message, ", \"changes\": [");
+
+	if (update)
+		tuplestore_rescan(trigdata->tg_oldtable);
+	tuplestore_rescan(trigdata->tg_newtable);
+	while (tuplestore_gettupleslot(trigdata->tg_newtable, true, false, new_slot))
+	{
+		HeapTuple	new_tuple = ExecCopySlotHeapTuple(new_slot);
+		HeapTuple	old_tuple = NULL;
+		char	   *now_values[3];
+
+		if (update)
+		{
+			if (!tuplestore_gettupleslot(trigdata->tg_oldtable, true, false, old_slot))
+				elog(ERROR, "transition tables crm_old and crm_new differ in length");
+			old_tuple = ExecCopySlotHeapTuple(old_slot);
+		}
+		for (int i = 0; i < 3; i++)
+			now_values[i] = SPI_getvalue(new_tuple, desc, attnums[i]);
+
+		for (int i = 0; i < 3; i++)
+		{
+			char	   *was = update ? SPI_getvalue(old_tuple, desc, attnums[i]) :
+				pstrdup(start[i]);
+			Datum		values[7];
+			char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+			bool		isnull;
+
+			if (was != NULL && now_values[i] != NULL && strcmp(was, now_values[i]) == 0)
+				continue;
+			values[0] = heap_getattr(new_tuple, customer_attnum, desc, &isnull);
+			values[1] = CStringGetTextDatum(names[i]);
+			values[2] = was ? CStringGetTextDatum(was) : (Datum) 0;
+			nulls[2] = was ? ' ' : 'n';
+			values[3] = now_values[i] ? CStringGetTextDatum(now_values[i]) : (Datum) 0;
+			nulls[3] = now_values[i] ? ' ' : 'n';
+			for (int j = 0; j < 3; j++)
+			{
+				values[4 + j] = now_values[j] ? CStringGetTextDatum(now_values[j]) : (Datum) 0;
+				nulls[4 + j] = now_values[j] ? ' ' : 'n';
+			}
+			run_plan(fcinfo, entry, TRACK_SQL_HISTORY_ONE, values, nulls);
+			if (changes++ > 0)
+				appendStringInfoString(&message, ", ");
+			appendStringInfoString(&message,
+								   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+			notify = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+												SPI_tuptable->tupdesc, 2, &isnull)) && !isnull;
+		}
+	}
+	if (update)
+		tuplestore_rescan(trigdata->tg_oldtable);
+	tuplestore_rescan(trigdata->tg_newtable);
+	ExecDropSingleTupleTableSlot(old_slot);
+	ExecDropSingleTupleTableSlot(new_slot);
+
+	appendStringInfoString(&message, "]}");
+	if (changes > 0 && notify)
+		Async_Notify("crm_status", message.data);
+}
+
 PG_FUNCTION_INFO_V1(crm_history_trigger);
 Datum
 crm_history_trigger(PG_FUNCTION_ARGS)
@@ -441,15 +541,17 @@ crm_history_trigger(PG_FUNCTION_ARGS)
 	if (!statuses_changed(trigdata, which == TRACK_SQL_HISTORY_UPDATE))
 		return PointerGetDatum(NULL);
 
+	SPI_connect();
 	/* a few customers' changes fit in one message whatever their keys */
 	if (transition_rows(trigdata->tg_newtable) <= 4)
-		which = which == TRACK_SQL_HISTORY_UPDATE ?
-			TRACK_SQL_HISTORY_UPDATE_FEW : TRACK_SQL_HISTORY_INSERT_FEW;
-
-	SPI_connect();
-	if (SPI_register_trigger_data(trigdata) != SPI_OK_TD_REGISTER)
-		elog(ERROR, "SPI_register_trigger_data failed");
-	run_plan(fcinfo, tracking_entry(id, fcinfo->flinfo->fn_oid), which, NULL, NULL);
+		history_few(fcinfo, tracking_entry(id, fcinfo->flinfo->fn_oid), trigdata,
+					which == TRACK_SQL_HISTORY_UPDATE);
+	else
+	{
+		if (SPI_register_trigger_data(trigdata) != SPI_OK_TD_REGISTER)
+			elog(ERROR, "SPI_register_trigger_data failed");
+		run_plan(fcinfo, tracking_entry(id, fcinfo->flinfo->fn_oid), which, NULL, NULL);
+	}
 	SPI_finish();
 	return PointerGetDatum(NULL);
 }
