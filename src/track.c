@@ -282,24 +282,31 @@ check_time_zone(const char *tz)
 }
 
 /*
- * Set TimeZone to the tracking's time zone until
- * crm_track_restore_time_zone(result): crm_purchase_summary and crm_rfm
- * take purchase days in the session TimeZone.  As ri_triggers.c does for
- * its settings, with a GUC nest level; an error restores it too.
+ * Settings for the statements tracking runs, until
+ * crm_track_restore_settings(result), kept with a GUC nest level as
+ * ri_triggers.c keeps its own (an error restores them too):
+ *	- search_path = pg_catalog, pg_temp, so that whatever the caller's path,
+ *	  built-in functions and operators are the built-in ones (our own
+ *	  objects are schema-qualified) and cached plans stay valid;
+ *	- TimeZone = the tracking's time zone, when time_zone is not NULL:
+ *	  crm_purchase_summary and crm_rfm take days in the session TimeZone.
  */
 int
-crm_track_use_time_zone(const char *time_zone)
+crm_track_use_settings(const char *time_zone)
 {
 	int			nestlevel = NewGUCNestLevel();
 
-	if (strcmp(pg_get_timezone_name(session_timezone), time_zone) != 0)
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	if (time_zone != NULL &&
+		strcmp(pg_get_timezone_name(session_timezone), time_zone) != 0)
 		(void) set_config_option("TimeZone", time_zone, PGC_USERSET,
 								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	return nestlevel;
 }
 
 void
-crm_track_restore_time_zone(int nestlevel)
+crm_track_restore_settings(int nestlevel)
 {
 	AtEOXact_GUC(true, nestlevel);
 }
@@ -459,14 +466,14 @@ crm_track(PG_FUNCTION_ARGS)
 									 SPI_tuptable->tupdesc, 1, &isnull));
 
 	info = crm_track_info(id, fcinfo->flinfo->fn_oid);
+	nestlevel = crm_track_use_settings(info->time_zone_name);
 	run_sql(crm_track_sql(info, TRACK_SQL_STATE_TABLE));
 	run_sql(crm_track_sql(info, TRACK_SQL_HISTORY_TABLE));
-	nestlevel = crm_track_use_time_zone(info->time_zone_name);
 	customers = run_sql(crm_track_sql(info, TRACK_SQL_BACKFILL));
-	crm_track_restore_time_zone(nestlevel);
 	run_sql(crm_track_sql(info, TRACK_SQL_THRESHOLDS));
 	run_sql(crm_track_sql(info, TRACK_SQL_TRIGGERS));
 	run_sql(crm_track_sql(info, TRACK_SQL_VIEWS));
+	crm_track_restore_settings(nestlevel);
 
 	SPI_finish();
 	PG_RETURN_INT64((int64) customers);
@@ -480,11 +487,17 @@ Datum
 crm_untrack(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
+	TrackInfo  *info;
+	int			nestlevel;
 
 	LockRelationOid(relid, ShareRowExclusiveLock);
 	check_owner(relid);
 	SPI_connect();
-	run_sql(crm_track_sql(crm_track_info(tracking_id(relid, fcinfo->flinfo->fn_oid), fcinfo->flinfo->fn_oid), TRACK_SQL_DROP));
+	info = crm_track_info(tracking_id(relid, fcinfo->flinfo->fn_oid),
+						  fcinfo->flinfo->fn_oid);
+	nestlevel = crm_track_use_settings(NULL);
+	run_sql(crm_track_sql(info, TRACK_SQL_DROP));
+	crm_track_restore_settings(nestlevel);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
@@ -498,12 +511,15 @@ crm_refresh(PG_FUNCTION_ARGS)
 {
 	TrackInfo  *info;
 	uint64		changed;
+	int			nestlevel;
 
 	SPI_connect();
 	info = crm_track_info(tracking_id(PG_GETARG_OID(0), fcinfo->flinfo->fn_oid),
 						  fcinfo->flinfo->fn_oid);
+	nestlevel = crm_track_use_settings(NULL);
 	run_sql(crm_track_sql(info, TRACK_SQL_THRESHOLDS));
 	changed = run_sql(crm_track_sql(info, TRACK_SQL_RETIER));
+	crm_track_restore_settings(nestlevel);
 	SPI_finish();
 	PG_RETURN_INT64((int64) changed);
 }
@@ -542,9 +558,9 @@ crm_verify(PG_FUNCTION_ARGS)
 	SPI_connect();
 	info = crm_track_info(tracking_id(PG_GETARG_OID(0), fcinfo->flinfo->fn_oid),
 						  fcinfo->flinfo->fn_oid);
-	nestlevel = crm_track_use_time_zone(info->time_zone_name);
+	nestlevel = crm_track_use_settings(info->time_zone_name);
 	run_sql(crm_track_sql(info, TRACK_SQL_VERIFY));
-	crm_track_restore_time_zone(nestlevel);
+	crm_track_restore_settings(nestlevel);
 
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{

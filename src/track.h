@@ -74,7 +74,7 @@ extern char *crm_track_sql(const TrackInfo *info, TrackSql which);
 
 /* track.c */
 extern TrackInfo *crm_track_info(int32 id, Oid fn_oid);
-extern int	crm_track_use_time_zone(const char *time_zone);
-extern void crm_track_restore_time_zone(int nestlevel);
+extern int	crm_track_use_settings(const char *time_zone);
+extern void crm_track_restore_settings(int nestlevel);
 
 #endif							/* CRM_TRACK_H */

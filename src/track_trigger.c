@@ -134,17 +134,16 @@ static void
 run_plan(FunctionCallInfo fcinfo, TrackEntry *entry, TrackSql which,
 		 Datum *values, const char *nulls)
 {
-	SPIPlanPtr	plan = tracking_plan(entry, which, fcinfo->flinfo->fn_oid);
 	/* statements that summarise orders take days in the session TimeZone */
 	bool		summarises = which == TRACK_SQL_INSERT ||
 		which == TRACK_SQL_UPDATE_RECOMPUTE || which == TRACK_SQL_DELETE_RECOMPUTE;
-	int			nestlevel = summarises ? crm_track_use_time_zone(entry->time_zone) : 0;
+	int			nestlevel = crm_track_use_settings(summarises ? entry->time_zone : NULL);
+	SPIPlanPtr	plan = tracking_plan(entry, which, fcinfo->flinfo->fn_oid);
 	int			ret = SPI_execute_plan(plan, values, nulls, false, 0);
 
 	if (ret < 0)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-	if (summarises)
-		crm_track_restore_time_zone(nestlevel);
+	crm_track_restore_settings(nestlevel);
 }
 
 /* Attribute number of a column of the trigger's relation, by name */

@@ -9,7 +9,7 @@ SET TimeZone = 'UTC';
 SET check_function_bodies = off;  -- the helpers name tables crm_track creates
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(56);
+SELECT plan(58);
 
 CREATE TABLE shop_orders (
     id serial PRIMARY KEY,
@@ -61,6 +61,21 @@ SELECT is((SELECT count(*) FROM shop_orders_crm_state WHERE customer = 3), 0::bi
           'an order without amount makes no customer');
 SELECT is((SELECT count(*) FROM shop_orders_crm_history), 0::bigint,
           'the backfill records no history: it starts with tracking');
+SELECT is_empty($$SELECT c.relname FROM pg_class c
+                  WHERE c.relname LIKE 'shop\_orders\_crm\_%' AND c.relkind IN ('r', 'v')
+                    AND obj_description(c.oid, 'pg_class') IS NULL
+                  UNION ALL
+                  SELECT c.relname || '.' || a.attname FROM pg_class c
+                  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                  WHERE c.relname LIKE 'shop\_orders\_crm\_%' AND c.relkind IN ('r', 'v')
+                    AND col_description(c.oid, a.attnum) IS NULL$$,
+                'every created table, view and column has a COMMENT');
+SELECT set_eq($$SELECT c.relname::text FROM pg_class c
+                WHERE c.relname LIKE 'shop\_orders\_crm\_%' AND c.relkind IN ('r', 'v')$$,
+              ARRAY['shop_orders_crm_state', 'shop_orders_crm_history', 'shop_orders_crm_segments',
+                    'shop_orders_crm_pyramid', 'shop_orders_crm_loyalty_mix',
+                    'shop_orders_crm_lifecycle_mix', 'shop_orders_crm_alerts'],
+              'crm_track creates the state and history tables and five views under stable names');
 SELECT is((SELECT thresholds FROM crm_tracking WHERE orders_table = 'shop_orders'),
           '{Infinity,Infinity,Infinity}'::float8[], 'thresholds of 3 customers: upper tiers empty');
 

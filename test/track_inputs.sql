@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(51);
+SELECT plan(52);
 
 CREATE TABLE t_orders (id serial, customer_id int, amount numeric, ordered_at timestamptz,
                        promo boolean, price float8, label text, qty int);
@@ -79,6 +79,17 @@ SELECT throws_ok($$SELECT crm_track('t_other', 'c', 'a', 't', prefix => 't_order
 SELECT throws_ok($$SELECT crm_untrack('t_other')$$, '42704', 'table public.t_other is not tracked', 'untrack untracked');
 SELECT throws_ok($$SELECT crm_refresh('t_other')$$, '42704', NULL, 'refresh untracked');
 SELECT throws_ok($$SELECT * FROM crm_verify('t_other')$$, '42704', NULL, 'verify untracked');
+
+-- The caller's search_path cannot change what the triggers compute: a
+-- now() shadowing the built-in one is not called.
+CREATE SCHEMA evil;
+CREATE FUNCTION evil.now() RETURNS timestamptz LANGUAGE sql AS $$SELECT timestamptz '1999-01-01'$$;
+SET search_path = evil, pg_catalog, public;
+INSERT INTO t_orders (customer_id, amount, ordered_at) VALUES (1, 5, '2024-01-02');
+RESET search_path;
+SELECT is((SELECT extract(year FROM updated_at) > 2000 AND revenue = 15
+           FROM t_orders_crm_state WHERE customer = 1), true,
+          'a search_path with a shadowing now() does not reach the triggers');
 
 -- Trigger protocol: our trigger functions refuse any other use
 CREATE TABLE t_misuse (customer_id int, amount numeric, ordered_at timestamptz);
