@@ -817,26 +817,66 @@ crm_rfm_deserialize(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(state);
 }
 
+/* A composite result type as this library fills it in */
+typedef struct ResultType
+{
+	const char *name;
+	const Oid  *attrs;
+	int			natts;
+} ResultType;
+
+static const Oid rfm_attrs[] = {
+	INT8OID, NUMERICOID, TIMESTAMPTZOID, TIMESTAMPTZOID, FLOAT8OID,
+	INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8OID
+};
+static const ResultType rfm_type = {"crm_rfm", rfm_attrs, lengthof(rfm_attrs)};
+
+static const Oid summary_attrs[] = {
+	INT8OID, NUMERICOID, TIMESTAMPTZOID, TIMESTAMPTZOID, DATEARRAYOID,
+	NUMERICOID
+};
+static const ResultType summary_type = {"crm_purchase_summary", summary_attrs,
+lengthof(summary_attrs)};
+
 /*
- * Ensure the crm_rfm type is the one this library fills in; a mismatch
- * means the SQL objects and the library come from different versions.
+ * Ensure a result type is the one this library fills in; a mismatch means
+ * the SQL objects and the library come from different versions.
  */
 static void
-check_result_type(TupleDesc tupdesc)
+check_type(TupleDesc tupdesc, const ResultType *type)
 {
-	static const Oid expected[] = {
-		INT8OID, NUMERICOID, TIMESTAMPTZOID, TIMESTAMPTZOID, FLOAT8OID,
-		INT4OID, FLOAT8OID, FLOAT8OID, FLOAT8OID
-	};
-	bool		ok = tupdesc->natts == lengthof(expected);
+	bool		ok = tupdesc->natts == type->natts;
 
 	for (int i = 0; ok && i < tupdesc->natts; i++)
-		ok = TupleDescAttr(tupdesc, i)->atttypid == expected[i];
+		ok = TupleDescAttr(tupdesc, i)->atttypid == type->attrs[i];
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("type crm_rfm does not match the crm library"),
+				 errmsg("type %s does not match the crm library", type->name),
 				 errhint("Run ALTER EXTENSION crm UPDATE, or reinstall the extension.")));
+}
+
+/*
+ * The blessed result type of a final function, checked once and kept in
+ * fn_extra
+ */
+static TupleDesc
+result_type(FunctionCallInfo fcinfo, const ResultType *type)
+{
+	TupleDesc	tupdesc = (TupleDesc) fcinfo->flinfo->fn_extra;
+
+	if (tupdesc == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "return type must be a row type");
+		check_type(tupdesc, type);
+		tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
+		MemoryContextSwitchTo(old);
+		fcinfo->flinfo->fn_extra = tupdesc;
+	}
+	return tupdesc;
 }
 
 /*
@@ -864,18 +904,7 @@ crm_rfm_final(PG_FUNCTION_ARGS)
 	if (state->orders == 0)
 		PG_RETURN_NULL();
 
-	tupdesc = (TupleDesc) fcinfo->flinfo->fn_extra;
-	if (tupdesc == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-
-		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-			elog(ERROR, "crm_rfm_final must return a composite type");
-		check_result_type(tupdesc);
-		tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
-		MemoryContextSwitchTo(old);
-		fcinfo->flinfo->fn_extra = tupdesc;
-	}
+	tupdesc = result_type(fcinfo, &rfm_type);
 
 	/* without an explicit as_of, judge at the start of the transaction */
 	as_of = state->has_as_of ? state->as_of : GetCurrentTransactionStartTimestamp();
@@ -926,27 +955,6 @@ crm_rfm_final(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
-/*
- * Ensure the crm_purchase_summary type is the one this library fills in
- */
-static void
-check_summary_type(TupleDesc tupdesc)
-{
-	static const Oid expected[] = {
-		INT8OID, NUMERICOID, TIMESTAMPTZOID, TIMESTAMPTZOID, DATEARRAYOID,
-		NUMERICOID
-	};
-	bool		ok = tupdesc->natts == lengthof(expected);
-
-	for (int i = 0; ok && i < tupdesc->natts; i++)
-		ok = TupleDescAttr(tupdesc, i)->atttypid == expected[i];
-	if (!ok)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("type crm_purchase_summary does not match the crm library"),
-				 errhint("Run ALTER EXTENSION crm UPDATE, or reinstall the extension.")));
-}
-
 static int
 day_cmp(const void *a, const void *b)
 {
@@ -980,18 +988,7 @@ crm_purchase_summary_final(PG_FUNCTION_ARGS)
 	if (state->orders == 0)
 		PG_RETURN_NULL();
 
-	tupdesc = (TupleDesc) fcinfo->flinfo->fn_extra;
-	if (tupdesc == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-
-		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-			elog(ERROR, "crm_purchase_summary_final must return a composite type");
-		check_summary_type(tupdesc);
-		tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
-		MemoryContextSwitchTo(old);
-		fcinfo->flinfo->fn_extra = tupdesc;
-	}
+	tupdesc = result_type(fcinfo, &summary_type);
 
 	days = palloc(sizeof(DateADT) * state->ndays);
 	dayset_copy(state, days);

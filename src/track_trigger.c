@@ -161,6 +161,57 @@ column_number(TupleDesc desc, const char *name)
 }
 
 /*
+ * Reading a trigger's transition tables in C, row by row: each new row and,
+ * for an UPDATE, its old version (the two tables hold them in the same
+ * order).  The tables are rewound before and after, as the SPI queries
+ * that may read them next expect.
+ */
+typedef struct TransitionRows
+{
+	TriggerData *trigdata;
+	bool		with_old;
+	TupleTableSlot *new_slot;
+	TupleTableSlot *old_slot;
+} TransitionRows;
+
+static void
+transition_begin(TransitionRows *rows, TriggerData *trigdata, bool with_old)
+{
+	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
+
+	rows->trigdata = trigdata;
+	rows->with_old = with_old;
+	rows->new_slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	rows->old_slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	tuplestore_rescan(trigdata->tg_newtable);
+	if (with_old)
+		tuplestore_rescan(trigdata->tg_oldtable);
+}
+
+static bool
+transition_next(TransitionRows *rows)
+{
+	if (!tuplestore_gettupleslot(rows->trigdata->tg_newtable, true, false,
+								 rows->new_slot))
+		return false;
+	if (rows->with_old &&
+		!tuplestore_gettupleslot(rows->trigdata->tg_oldtable, true, false,
+								 rows->old_slot))
+		elog(ERROR, "transition tables crm_old and crm_new differ in length");
+	return true;
+}
+
+static void
+transition_end(TransitionRows *rows)
+{
+	tuplestore_rescan(rows->trigdata->tg_newtable);
+	if (rows->with_old)
+		tuplestore_rescan(rows->trigdata->tg_oldtable);
+	ExecDropSingleTupleTableSlot(rows->new_slot);
+	ExecDropSingleTupleTableSlot(rows->old_slot);
+}
+
+/*
  * Single-row INSERT: fold the one order in with a parameterised statement,
  * without the per-customer aggregation over the transition table.  An
  * order without customer, amount or time counts for nobody.
@@ -169,13 +220,13 @@ static void
 insert_one(FunctionCallInfo fcinfo, TrackEntry *entry, TriggerData *trigdata)
 {
 	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
-	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	TransitionRows rows;
 	Datum		values[TRACK_NUM_COLS];
 	char		nulls[TRACK_NUM_COLS];
 	bool		counted = true;
 
-	tuplestore_rescan(trigdata->tg_newtable);
-	if (!tuplestore_gettupleslot(trigdata->tg_newtable, true, false, slot))
+	transition_begin(&rows, trigdata, false);
+	if (!transition_next(&rows))
 		elog(ERROR, "transition table crm_new is empty");
 	for (int i = 0; i < TRACK_NUM_COLS; i++)
 	{
@@ -183,7 +234,7 @@ insert_one(FunctionCallInfo fcinfo, TrackEntry *entry, TriggerData *trigdata)
 
 		values[i] = (Datum) 0;
 		if (i != TRACK_COL_PROMO || entry->has_promo)
-			values[i] = slot_getattr(slot,
+			values[i] = slot_getattr(rows.new_slot,
 									 column_number(desc, NameStr(entry->column_names[i])),
 									 &isnull);
 		nulls[i] = isnull ? 'n' : ' ';
@@ -196,8 +247,7 @@ insert_one(FunctionCallInfo fcinfo, TrackEntry *entry, TriggerData *trigdata)
 		if (SPI_processed == 0)
 			run_plan(fcinfo, entry, TRACK_SQL_INSERT_ONE, values, nulls);
 	}
-	ExecDropSingleTupleTableSlot(slot);
-	tuplestore_rescan(trigdata->tg_newtable);
+	transition_end(&rows);
 }
 
 /*
@@ -208,8 +258,7 @@ static bool
 tracked_columns_changed(TrackEntry *entry, TriggerData *trigdata)
 {
 	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
-	TupleTableSlot *old_slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-	TupleTableSlot *new_slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	TransitionRows rows;
 	int			attnums[TRACK_NUM_COLS];
 	int			ncols = 0;
 	bool		changed = false;
@@ -218,30 +267,23 @@ tracked_columns_changed(TrackEntry *entry, TriggerData *trigdata)
 		if (i != TRACK_COL_PROMO || entry->has_promo)
 			attnums[ncols++] = column_number(desc, NameStr(entry->column_names[i]));
 
-	tuplestore_rescan(trigdata->tg_oldtable);
-	tuplestore_rescan(trigdata->tg_newtable);
-	while (!changed &&
-		   tuplestore_gettupleslot(trigdata->tg_oldtable, true, false, old_slot))
+	transition_begin(&rows, trigdata, true);
+	while (!changed && transition_next(&rows))
 	{
-		if (!tuplestore_gettupleslot(trigdata->tg_newtable, true, false, new_slot))
-			return true;		/* cannot pair the rows: assume a change */
 		for (int i = 0; i < ncols && !changed; i++)
 		{
 			Form_pg_attribute att = TupleDescAttr(desc, attnums[i] - 1);
 			bool		old_null;
 			bool		new_null;
-			Datum		old_value = slot_getattr(old_slot, attnums[i], &old_null);
-			Datum		new_value = slot_getattr(new_slot, attnums[i], &new_null);
+			Datum		old_value = slot_getattr(rows.old_slot, attnums[i], &old_null);
+			Datum		new_value = slot_getattr(rows.new_slot, attnums[i], &new_null);
 
 			changed = old_null != new_null ||
 				(!old_null && !datumIsEqual(old_value, new_value,
 											att->attbyval, att->attlen));
 		}
 	}
-	tuplestore_rescan(trigdata->tg_oldtable);
-	tuplestore_rescan(trigdata->tg_newtable);
-	ExecDropSingleTupleTableSlot(old_slot);
-	ExecDropSingleTupleTableSlot(new_slot);
+	transition_end(&rows);
 	return changed;
 }
 
@@ -360,6 +402,19 @@ crm_orders_trigger(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
+/* The statuses the history records, and what a new customer starts as */
+#define STATUS_COUNT 3
+static const char *const status_names[STATUS_COUNT] = {"tier", "loyalty", "lifecycle"};
+static const char *const status_starts[STATUS_COUNT] = {"small", "none", "prospect"};
+
+/* A text parameter of an SPI statement, NULL when value is */
+static void
+set_text_param(Datum *value, char *null, const char *text)
+{
+	*value = text ? CStringGetTextDatum(text) : (Datum) 0;
+	*null = text ? ' ' : 'n';
+}
+
 /*
  * Whether a statement on the state table changed a status: for an UPDATE,
  * any row whose tier, loyalty or lifecycle differs from its old version;
@@ -370,55 +425,39 @@ crm_orders_trigger(PG_FUNCTION_ARGS)
 static bool
 statuses_changed(TriggerData *trigdata, bool update)
 {
-	static const char *const names[] = {"tier", "loyalty", "lifecycle"};
-	static const char *const start[] = {"small", "none", "prospect"};
 	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
-	TupleTableSlot *old_slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-	TupleTableSlot *new_slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-	int			attnums[3];
-	Datum		start_values[3];
+	TransitionRows rows;
+	int			attnums[STATUS_COUNT];
+	Datum		start_values[STATUS_COUNT];
 	bool		changed = false;
 
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < STATUS_COUNT; i++)
 	{
-		attnums[i] = SPI_fnumber(desc, names[i]);
+		attnums[i] = SPI_fnumber(desc, status_names[i]);
 		if (attnums[i] <= 0)
 			return true;		/* not a state table we know: let SQL decide */
 		if (!update)
 			start_values[i] = crm_enum_label(TupleDescAttr(desc, attnums[i] - 1)->atttypid,
-											 start[i]);
+											 status_starts[i]);
 	}
 
-	if (update)
-		tuplestore_rescan(trigdata->tg_oldtable);
-	tuplestore_rescan(trigdata->tg_newtable);
-	while (!changed &&
-		   tuplestore_gettupleslot(trigdata->tg_newtable, true, false, new_slot))
+	transition_begin(&rows, trigdata, update);
+	while (!changed && transition_next(&rows))
 	{
-		if (update &&
-			!tuplestore_gettupleslot(trigdata->tg_oldtable, true, false, old_slot))
-		{
-			changed = true;		/* cannot pair the rows: assume a change */
-			break;
-		}
-		for (int i = 0; i < 3 && !changed; i++)
+		for (int i = 0; i < STATUS_COUNT && !changed; i++)
 		{
 			bool		new_null;
 			bool		old_null = false;
-			Datum		new_value = slot_getattr(new_slot, attnums[i], &new_null);
+			Datum		new_value = slot_getattr(rows.new_slot, attnums[i], &new_null);
 			Datum		old_value = update ?
-				slot_getattr(old_slot, attnums[i], &old_null) : start_values[i];
+				slot_getattr(rows.old_slot, attnums[i], &old_null) : start_values[i];
 
 			/* enum values are OIDs, passed by value */
 			changed = new_null != old_null ||
 				(!new_null && DatumGetObjectId(new_value) != DatumGetObjectId(old_value));
 		}
 	}
-	if (update)
-		tuplestore_rescan(trigdata->tg_oldtable);
-	tuplestore_rescan(trigdata->tg_newtable);
-	ExecDropSingleTupleTableSlot(old_slot);
-	ExecDropSingleTupleTableSlot(new_slot);
+	transition_end(&rows);
 	return changed;
 }
 
@@ -432,65 +471,53 @@ static void
 history_few(FunctionCallInfo fcinfo, TrackEntry *entry, TriggerData *trigdata,
 			bool update)
 {
-	static const char *const names[] = {"tier", "loyalty", "lifecycle"};
-	static const char *const start[] = {"small", "none", "prospect"};
 	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
-	TupleTableSlot *old_slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
-	TupleTableSlot *new_slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	TransitionRows rows;
 	int			customer_attnum = column_number(desc, "customer");
-	int			attnums[3];
+	int			attnums[STATUS_COUNT];
 	StringInfoData message;
 	int			changes = 0;
 	bool		notify = false;
 
-	for (int i = 0; i < 3; i++)
-		attnums[i] = column_number(desc, names[i]);
+	for (int i = 0; i < STATUS_COUNT; i++)
+		attnums[i] = column_number(desc, status_names[i]);
 
 	initStringInfo(&message);
 	appendStringInfoString(&message, "{\"table\": ");
 	escape_json(&message, entry->label);
 	appendStringInfoString(&message, ", \"changes\": [");
 
-	if (update)
-		tuplestore_rescan(trigdata->tg_oldtable);
-	tuplestore_rescan(trigdata->tg_newtable);
-	while (tuplestore_gettupleslot(trigdata->tg_newtable, true, false, new_slot))
+	transition_begin(&rows, trigdata, update);
+	while (transition_next(&rows))
 	{
-		HeapTuple	new_tuple = ExecCopySlotHeapTuple(new_slot);
-		HeapTuple	old_tuple = NULL;
-		char	   *now_values[3];
+		HeapTuple	new_tuple = ExecCopySlotHeapTuple(rows.new_slot);
+		HeapTuple	old_tuple = update ? ExecCopySlotHeapTuple(rows.old_slot) : NULL;
+		char	   *now_values[STATUS_COUNT];
 
-		if (update)
-		{
-			if (!tuplestore_gettupleslot(trigdata->tg_oldtable, true, false, old_slot))
-				elog(ERROR, "transition tables crm_old and crm_new differ in length");
-			old_tuple = ExecCopySlotHeapTuple(old_slot);
-		}
-		for (int i = 0; i < 3; i++)
+		for (int i = 0; i < STATUS_COUNT; i++)
 			now_values[i] = SPI_getvalue(new_tuple, desc, attnums[i]);
 
-		for (int i = 0; i < 3; i++)
+		for (int i = 0; i < STATUS_COUNT; i++)
 		{
 			char	   *was = update ? SPI_getvalue(old_tuple, desc, attnums[i]) :
-				pstrdup(start[i]);
+				pstrdup(status_starts[i]);
 			Datum		values[7];
-			char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+			char		nulls[7];
 			bool		isnull;
 
 			if (was != NULL && now_values[i] != NULL && strcmp(was, now_values[i]) == 0)
 				continue;
+			/* customer, status, old, new, then tier, loyalty, lifecycle now */
 			values[0] = heap_getattr(new_tuple, customer_attnum, desc, &isnull);
-			values[1] = CStringGetTextDatum(names[i]);
-			values[2] = was ? CStringGetTextDatum(was) : (Datum) 0;
-			nulls[2] = was ? ' ' : 'n';
-			values[3] = now_values[i] ? CStringGetTextDatum(now_values[i]) : (Datum) 0;
-			nulls[3] = now_values[i] ? ' ' : 'n';
-			for (int j = 0; j < 3; j++)
-			{
-				values[4 + j] = now_values[j] ? CStringGetTextDatum(now_values[j]) : (Datum) 0;
-				nulls[4 + j] = now_values[j] ? ' ' : 'n';
-			}
+			nulls[0] = isnull ? 'n' : ' ';
+			values[1] = CStringGetTextDatum(status_names[i]);
+			nulls[1] = ' ';
+			set_text_param(&values[2], &nulls[2], was);
+			set_text_param(&values[3], &nulls[3], now_values[i]);
+			for (int j = 0; j < STATUS_COUNT; j++)
+				set_text_param(&values[4 + j], &nulls[4 + j], now_values[j]);
 			run_plan(fcinfo, entry, TRACK_SQL_HISTORY_ONE, values, nulls);
+
 			if (changes++ > 0)
 				appendStringInfoString(&message, ", ");
 			appendStringInfoString(&message,
@@ -499,11 +526,7 @@ history_few(FunctionCallInfo fcinfo, TrackEntry *entry, TriggerData *trigdata,
 												SPI_tuptable->tupdesc, 2, &isnull)) && !isnull;
 		}
 	}
-	if (update)
-		tuplestore_rescan(trigdata->tg_oldtable);
-	tuplestore_rescan(trigdata->tg_newtable);
-	ExecDropSingleTupleTableSlot(old_slot);
-	ExecDropSingleTupleTableSlot(new_slot);
+	transition_end(&rows);
 
 	appendStringInfoString(&message, "]}");
 	if (changes > 0 && notify)
