@@ -18,6 +18,8 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_enum.h"
+#include "catalog/pg_type.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -189,4 +191,31 @@ crm_enum_result(FunctionCallInfo fcinfo, const char *const *labels,
 		fcinfo->flinfo->fn_extra = oids;
 	}
 	return oids[which];
+}
+
+static int
+day_cmp(const void *a, const void *b)
+{
+	DateADT		x = *(const DateADT *) a;
+	DateADT		y = *(const DateADT *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * A date[] of the distinct days among days[0 .. n), ascending; sorts days
+ * in place
+ */
+ArrayType *
+crm_days_array(DateADT *days, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * (n + 1));
+	int			nunique = 0;
+
+	qsort(days, n, sizeof(DateADT), day_cmp);
+	for (int i = 0; i < n; i++)
+		if (nunique == 0 || days[i] != DatumGetDateADT(elems[nunique - 1]))
+			elems[nunique++] = DateADTGetDatum(days[i]);
+	return construct_array(elems, nunique, DATEOID, sizeof(DateADT), true,
+						   TYPALIGN_INT);
 }

@@ -10,6 +10,7 @@
 
 #include "fmgr.h"
 #include "utils/array.h"
+#include "utils/date.h"
 
 /* Argument checks (crm.c); each reports the argument by its SQL name. */
 extern void crm_check_finite(const char *name, double value);
@@ -26,6 +27,9 @@ extern void crm_get_float8_array(ArrayType *array, const char *name,
 /* The aggregate memory context; an error outside an aggregate */
 extern MemoryContext crm_aggregate_context(FunctionCallInfo fcinfo,
 										   const char *fname);
+
+/* The distinct days of days[0 .. n) as a sorted date[] */
+extern ArrayType *crm_days_array(DateADT *days, int n);
 
 /* Enum label OIDs: by type and name, or of the calling function's result */
 extern Datum crm_enum_label(Oid enumtype, const char *label);

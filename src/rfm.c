@@ -955,15 +955,6 @@ crm_rfm_final(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
-static int
-day_cmp(const void *a, const void *b)
-{
-	DateADT		x = *(const DateADT *) a;
-	DateADT		y = *(const DateADT *) b;
-
-	return (x > y) - (x < y);
-}
-
 /*
  * crm_purchase_summary_final(state) -> crm_purchase_summary
  *
@@ -979,7 +970,6 @@ crm_purchase_summary_final(PG_FUNCTION_ARGS)
 	Datum		values[6];
 	bool		nulls[6] = {false};
 	DateADT    *days;
-	Datum	   *elems;
 
 	crm_aggregate_context(fcinfo, "crm_purchase_summary_final");
 	if (PG_ARGISNULL(0))
@@ -990,19 +980,13 @@ crm_purchase_summary_final(PG_FUNCTION_ARGS)
 
 	tupdesc = result_type(fcinfo, &summary_type);
 
-	days = palloc(sizeof(DateADT) * state->ndays);
+	days = palloc(sizeof(DateADT) * (state->ndays + 1));
 	dayset_copy(state, days);
-	qsort(days, state->ndays, sizeof(DateADT), day_cmp);
-	elems = palloc(sizeof(Datum) * state->ndays);
-	for (int32 i = 0; i < state->ndays; i++)
-		elems[i] = DateADTGetDatum(days[i]);
 
 	values[0] = Int64GetDatum(state->orders);
 	values[2] = TimestampTzGetDatum(state->first_at);
 	values[3] = TimestampTzGetDatum(state->last_at);
-	values[4] = PointerGetDatum(construct_array(elems, state->ndays, DATEOID,
-												sizeof(DateADT), true,
-												TYPALIGN_INT));
+	values[4] = PointerGetDatum(crm_days_array(days, state->ndays));
 	if (!state->numeric_mode)
 	{
 		values[1] = NumericGetDatum(crm_amount_numeric(state->revenue_units,

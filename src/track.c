@@ -582,18 +582,6 @@ crm_verify(PG_FUNCTION_ARGS)
 }
 
 /*
- * Sort dates, NULL-free, ascending
- */
-static int
-days_cmp(const void *a, const void *b)
-{
-	DateADT		x = *(const DateADT *) a;
-	DateADT		y = *(const DateADT *) b;
-
-	return (x > y) - (x < y);
-}
-
-/*
  * crm_days_union(days date[], more date[]) -> sorted distinct days of both
  */
 PG_FUNCTION_INFO_V1(crm_days_union);
@@ -602,7 +590,6 @@ crm_days_union(PG_FUNCTION_ARGS)
 {
 	DateADT    *days = NULL;
 	int			ndays = 0;
-	int			nunique = 0;
 
 	for (int argno = 0; argno < 2; argno++)
 	{
@@ -622,20 +609,5 @@ crm_days_union(PG_FUNCTION_ARGS)
 			if (!nulls[i])
 				days[ndays++] = DatumGetDateADT(elems[i]);
 	}
-	if (ndays > 0)
-	{
-		qsort(days, ndays, sizeof(DateADT), days_cmp);
-		for (int i = 0; i < ndays; i++)
-			if (nunique == 0 || days[i] != days[nunique - 1])
-				days[nunique++] = days[i];
-	}
-	{
-		Datum	   *elems = palloc(sizeof(Datum) * (nunique + 1));
-
-		for (int i = 0; i < nunique; i++)
-			elems[i] = DateADTGetDatum(days[i]);
-		PG_RETURN_ARRAYTYPE_P(construct_array(elems, nunique, DATEOID,
-											  sizeof(DateADT), true,
-											  TYPALIGN_INT));
-	}
+	PG_RETURN_ARRAYTYPE_P(crm_days_array(days ? days : palloc(sizeof(DateADT)), ndays));
 }
