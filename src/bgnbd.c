@@ -1,0 +1,209 @@
+/*
+ * bgnbd.c
+ *		The BG/NBD model (Fader, Hardie & Lee 2005, "Counting your customers
+ *		the easy way"): fitting by maximum likelihood in an aggregate.
+ *
+ * A customer is summarised by frequency x (repeat purchases), recency t_x
+ * (time of the last repeat purchase since the first purchase) and T (time
+ * since the first purchase).  While alive, purchases follow a Poisson
+ * process with rate lambda ~ Gamma(r, alpha); after each purchase the
+ * customer drops out with probability p ~ Beta(a, b).  The likelihood of
+ * one customer (FHL 2005, eq. 6), in logs:
+ *
+ *	ln L = ln G(r+x) - ln G(r) + r ln alpha + ln B(a, b+x) - ln B(a, b)
+ *		   + ln[ (alpha+T)^-(r+x) + [x > 0] a/(b+x-1) (alpha+t_x)^-(r+x) ]
+ *
+ * The fit maximises the sum over customers (identical summaries merged
+ * into weights, weighted_rows.c) on log-parameters; like lifetimes'
+ * BetaGeoFitter, an optional penalizer adds penalizer * sum of squared
+ * parameters to the mean negative log-likelihood.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+
+#include "crm.h"
+#include "models.h"
+#include "optim.h"
+#include "specfun.h"
+#include "weighted_rows.h"
+
+#define BGNBD_PARAMS 4
+
+/*
+ * Ensure a customer summary (frequency, recency, t) is one the models can
+ * describe
+ */
+void
+crm_check_summary(double frequency, double recency, double t)
+{
+	crm_check_finite("frequency", frequency);
+	crm_check_finite("recency", recency);
+	crm_check_finite("t", t);
+	if (frequency < 0 || frequency != floor(frequency))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("frequency must be a whole number of repeat purchases, at least 0"),
+				 errdetail("The value was %g.", frequency)));
+	crm_check_nonnegative("recency", recency);
+	if (recency > t)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("recency must not exceed t"),
+				 errdetail("recency was %g, t %g.", recency, t)));
+	if (frequency == 0 && recency != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("recency must be 0 for a customer without repeat purchases"),
+				 errdetail("recency was %g.", recency)));
+}
+
+/*
+ * BG/NBD log-likelihood of one customer summary; p = (r, alpha, a, b)
+ */
+double
+crm_bgnbd_loglik(const double *p, double x, double t_x, double T)
+{
+	double		r = p[0],
+				alpha = p[1],
+				a = p[2],
+				b = p[3];
+	double		head = lgamma(r + x) - lgamma(r) + r * log(alpha) +
+		crm_log_beta(a, b + x) - crm_log_beta(a, b);
+	double		alive = -(r + x) * log(alpha + T);
+
+	if (x == 0)
+		return head + alive;
+	return head + crm_log_add(alive, log(a) - log(b + x - 1) - (r + x) * log(alpha + t_x));
+}
+
+typedef struct FitData
+{
+	WeightedRows *rows;
+	double		penalizer;
+} FitData;
+
+/* Mean negative log-likelihood plus penalty, at log-parameters theta */
+static double
+bgnbd_objective(const double *theta, void *arg)
+{
+	FitData    *data = arg;
+	double		p[BGNBD_PARAMS];
+	double		sum = 0;
+	double		weights = 0;
+	double		penalty = 0;
+
+	for (int i = 0; i < BGNBD_PARAMS; i++)
+	{
+		p[i] = exp(theta[i]);
+		penalty += p[i] * p[i];
+	}
+	for (int64 i = 0; i < data->rows->nrows; i++)
+	{
+		WeightedRow *row = &data->rows->rows[i];
+
+		sum += row->weight * crm_bgnbd_loglik(p, row->v[0], row->v[1], row->v[2]);
+		weights += row->weight;
+	}
+	return -sum / weights + data->penalizer * penalty;
+}
+
+/*
+ * crm_bgnbd_accum(state, frequency, recency, t [, penalizer])
+ */
+PG_FUNCTION_INFO_V1(crm_bgnbd_accum);
+Datum
+crm_bgnbd_accum(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = crm_aggregate_context(fcinfo, "crm_bgnbd_accum");
+	WeightedRows *state = PG_ARGISNULL(0) ? NULL : (WeightedRows *) PG_GETARG_POINTER(0);
+	double		v[3];
+
+	if (state == NULL)
+	{
+		state = crm_wrows_new(aggcontext, 3);
+		if (PG_NARGS() > 4)
+		{
+			crm_check_not_null(fcinfo, 4, "penalizer");
+			state->has_setting = true;
+			state->setting = PG_GETARG_FLOAT8(4);
+			crm_check_nonnegative("penalizer", state->setting);
+		}
+	}
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		PG_RETURN_POINTER(state);
+	v[0] = PG_GETARG_FLOAT8(1);
+	v[1] = PG_GETARG_FLOAT8(2);
+	v[2] = PG_GETARG_FLOAT8(3);
+	crm_check_summary(v[0], v[1], v[2]);
+	crm_wrows_add(state, v, 1.0, aggcontext);
+	PG_RETURN_POINTER(state);
+}
+
+/*
+ * Fit the model to the rows; returns the composite model of the calling
+ * final function.  Shared with the Pareto/NBD fit, which differs only in
+ * its log-likelihood.
+ */
+static Datum
+fit_final(FunctionCallInfo fcinfo, WeightedRows *rows, CrmObjective objective,
+		  double (*loglik) (const double *, double, double, double))
+{
+	TupleDesc	tupdesc;
+	FitData		data;
+	double		theta[BGNBD_PARAMS] = {0, 0, 0, 0};
+	double		p[BGNBD_PARAMS];
+	double		ll = 0;
+	bool		repeat = false;
+	CrmOptimResult result;
+	Datum		values[8];
+	bool		nulls[8] = {false};
+
+	crm_wrows_merge(rows);
+	for (int64 i = 0; i < rows->nrows; i++)
+		repeat = repeat || rows->rows[i].v[0] > 0;
+	if (!repeat)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("no customer made a repeat purchase"),
+				 errdetail("With every frequency 0 the likelihood has no maximum."),
+				 errhint("Fit the model on a longer calibration period.")));
+
+	data.rows = rows;
+	data.penalizer = rows->has_setting ? rows->setting : 0;
+	result = crm_minimize(objective, &data, BGNBD_PARAMS, theta);
+	for (int i = 0; i < BGNBD_PARAMS; i++)
+		p[i] = exp(theta[i]);
+	for (int64 i = 0; i < rows->nrows; i++)
+		ll += rows->rows[i].weight *
+			loglik(p, rows->rows[i].v[0], rows->rows[i].v[1], rows->rows[i].v[2]);
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	for (int i = 0; i < BGNBD_PARAMS; i++)
+		values[i] = Float8GetDatum(p[i]);
+	values[4] = Float8GetDatum(ll);
+	values[5] = Int64GetDatum(rows->customers);
+	values[6] = Int32GetDatum(result.iterations);
+	values[7] = BoolGetDatum(result.converged && isfinite(ll));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * crm_bgnbd_final(state) -> crm_bgnbd_model
+ */
+PG_FUNCTION_INFO_V1(crm_bgnbd_final);
+Datum
+crm_bgnbd_final(PG_FUNCTION_ARGS)
+{
+	crm_aggregate_context(fcinfo, "crm_bgnbd_final");
+	if (PG_ARGISNULL(0) || ((WeightedRows *) PG_GETARG_POINTER(0))->customers == 0)
+		PG_RETURN_NULL();
+	return fit_final(fcinfo, (WeightedRows *) PG_GETARG_POINTER(0),
+					 bgnbd_objective, crm_bgnbd_loglik);
+}

@@ -1,0 +1,81 @@
+
+-- Probabilistic models fitted in the database: BG/NBD
+
+CREATE TYPE crm_bgnbd_model AS (
+    r              float8,
+    alpha          float8,
+    a              float8,
+    b              float8,
+    log_likelihood float8,
+    customers      bigint,
+    iterations     integer,
+    converged      boolean
+);
+COMMENT ON TYPE crm_bgnbd_model IS
+'A BG/NBD model fitted by crm_bgnbd_fit: purchase rate lambda ~ Gamma(r, alpha), dropout probability after each purchase p ~ Beta(a, b)';
+COMMENT ON COLUMN crm_bgnbd_model.r IS 'Shape of the gamma distribution of purchase rates';
+COMMENT ON COLUMN crm_bgnbd_model.alpha IS 'Scale of the gamma distribution of purchase rates, in the time unit of the data';
+COMMENT ON COLUMN crm_bgnbd_model.a IS 'First shape of the beta distribution of dropout probabilities';
+COMMENT ON COLUMN crm_bgnbd_model.b IS 'Second shape of the beta distribution of dropout probabilities';
+COMMENT ON COLUMN crm_bgnbd_model.log_likelihood IS 'Log-likelihood of the data at the fitted parameters (without the penalty)';
+COMMENT ON COLUMN crm_bgnbd_model.customers IS 'Number of customers fitted';
+COMMENT ON COLUMN crm_bgnbd_model.iterations IS 'Optimiser steps taken';
+COMMENT ON COLUMN crm_bgnbd_model.converged IS 'Whether the optimiser converged; do not use a model that did not';
+
+CREATE FUNCTION crm_bgnbd_accum(internal, float8, float8, float8)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'crm_bgnbd_accum'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION crm_bgnbd_accum(internal, float8, float8, float8) IS
+'Transition function of crm_bgnbd_fit(frequency, recency, t)';
+
+CREATE FUNCTION crm_bgnbd_accum(internal, float8, float8, float8, float8)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'crm_bgnbd_accum'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION crm_bgnbd_accum(internal, float8, float8, float8, float8) IS
+'Transition function of crm_bgnbd_fit(frequency, recency, t, penalizer)';
+
+CREATE FUNCTION crm_fit_combine(internal, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'crm_fit_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION crm_fit_combine(internal, internal) IS
+'Combine function of the model-fitting aggregates: merges two partial states (parallel query)';
+
+CREATE FUNCTION crm_fit_serialize(internal)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'crm_fit_serialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_fit_serialize(internal) IS
+'Serial function of the model-fitting aggregates: a partial state as bytea';
+
+CREATE FUNCTION crm_fit_deserialize(bytea, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'crm_fit_deserialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_fit_deserialize(bytea, internal) IS
+'Deserial function of the model-fitting aggregates: a partial state from bytea';
+
+CREATE FUNCTION crm_bgnbd_final(internal)
+RETURNS crm_bgnbd_model
+AS 'MODULE_PATHNAME', 'crm_bgnbd_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION crm_bgnbd_final(internal) IS
+'Final function of crm_bgnbd_fit: maximises the likelihood';
+
+CREATE AGGREGATE crm_bgnbd_fit(frequency float8, recency float8, t float8) (
+    SFUNC = crm_bgnbd_accum, STYPE = internal, SSPACE = 64, FINALFUNC = crm_bgnbd_final,
+    FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = crm_fit_combine, SERIALFUNC = crm_fit_serialize,
+    DESERIALFUNC = crm_fit_deserialize, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm_bgnbd_fit(float8, float8, float8) IS
+'BG/NBD model fitted by maximum likelihood (Fader, Hardie & Lee 2005) to customer summaries: frequency = repeat purchases, recency = time of the last purchase since the first, t = time since the first purchase, all in one time unit (e.g. crm_rfm with a week unit); rows with a NULL are skipped';
+
+CREATE AGGREGATE crm_bgnbd_fit(frequency float8, recency float8, t float8, penalizer float8) (
+    SFUNC = crm_bgnbd_accum, STYPE = internal, SSPACE = 64, FINALFUNC = crm_bgnbd_final,
+    FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = crm_fit_combine, SERIALFUNC = crm_fit_serialize,
+    DESERIALFUNC = crm_fit_deserialize, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm_bgnbd_fit(float8, float8, float8, float8) IS
+'BG/NBD model fitted with an L2 penalty: minimises the mean negative log-likelihood plus penalizer times the sum of the squared parameters, as lifetimes'' penalizer_coef does';

@@ -1,0 +1,225 @@
+/*
+ * weighted_rows.c
+ *		Customer summary rows for the model fits, identical rows merged.
+ *
+ * The likelihood of BG/NBD, Pareto/NBD or Gamma-Gamma depends on a
+ * customer only through a few numbers (frequency, recency, T; or frequency
+ * and average value), and real data repeat them: every customer of one
+ * cohort who never came back has the same (0, 0, T).  Rows are appended;
+ * when the array fills up it is sorted and identical rows are merged into
+ * one with the summed weight, so memory follows the distinct rows, and the
+ * optimiser later evaluates each distinct row once per step.
+ */
+#include "postgres.h"
+
+#include "libpq/pqformat.h"
+#include "utils/memutils.h"
+
+#include "crm.h"
+#include "weighted_rows.h"
+
+/* Serialised state format; bump when the layout changes */
+#define WROWS_VERSION 1
+
+WeightedRows *
+crm_wrows_new(MemoryContext context, int width)
+{
+	WeightedRows *state = MemoryContextAllocZero(context, sizeof(WeightedRows));
+
+	Assert(width > 0 && width <= WROWS_MAX_WIDTH);
+	state->width = width;
+	state->maxrows = 64;
+	state->rows = MemoryContextAlloc(context, sizeof(WeightedRow) * state->maxrows);
+	return state;
+}
+
+static int
+row_cmp(const void *a, const void *b)
+{
+	const WeightedRow *x = a;
+	const WeightedRow *y = b;
+
+	for (int i = 0; i < WROWS_MAX_WIDTH; i++)
+	{
+		if (x->v[i] < y->v[i])
+			return -1;
+		if (x->v[i] > y->v[i])
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Sort the rows and merge identical ones
+ */
+void
+crm_wrows_merge(WeightedRows *state)
+{
+	int64		n = 0;
+
+	if (state->merged == state->nrows)
+		return;
+	qsort(state->rows, state->nrows, sizeof(WeightedRow), row_cmp);
+	for (int64 i = 0; i < state->nrows; i++)
+	{
+		if (n > 0 && row_cmp(&state->rows[n - 1], &state->rows[i]) == 0)
+			state->rows[n - 1].weight += state->rows[i].weight;
+		else
+			state->rows[n++] = state->rows[i];
+	}
+	state->nrows = state->merged = n;
+}
+
+static void
+make_room(WeightedRows *state, int64 more, MemoryContext context)
+{
+	if (state->nrows + more <= state->maxrows)
+		return;
+	/* merging first may leave room; grow when it leaves less than half */
+	crm_wrows_merge(state);
+	if (state->nrows + more <= state->maxrows / 2)
+		return;
+	while (state->nrows + more > state->maxrows / 2)
+		state->maxrows *= 2;
+	state->rows = repalloc_huge(state->rows, sizeof(WeightedRow) * state->maxrows);
+	(void) context;
+}
+
+void
+crm_wrows_add(WeightedRows *state, const double *v, double weight,
+			  MemoryContext context)
+{
+	WeightedRow *row;
+
+	make_room(state, 1, context);
+	row = &state->rows[state->nrows++];
+	memset(row, 0, sizeof(WeightedRow));
+	memcpy(row->v, v, sizeof(double) * state->width);
+	row->weight = weight;
+	state->customers++;
+}
+
+/*
+ * Add the rows of "from" to "into" (the combine step of parallel query)
+ */
+void
+crm_wrows_append(WeightedRows *into, WeightedRows *from, MemoryContext context)
+{
+	if (from->has_setting && !into->has_setting)
+	{
+		into->has_setting = true;
+		into->setting = from->setting;
+	}
+	make_room(into, from->nrows, context);
+	memcpy(&into->rows[into->nrows], from->rows, sizeof(WeightedRow) * from->nrows);
+	into->nrows += from->nrows;
+	into->customers += from->customers;
+	into->merged = 0;
+}
+
+bytea *
+crm_wrows_serialize(WeightedRows *state)
+{
+	StringInfoData buf;
+
+	crm_wrows_merge(state);
+	pq_begintypsend(&buf);
+	pq_sendbyte(&buf, WROWS_VERSION);
+	pq_sendbyte(&buf, state->width);
+	pq_sendbyte(&buf, state->has_setting);
+	pq_sendfloat8(&buf, state->setting);
+	pq_sendint64(&buf, state->customers);
+	pq_sendint64(&buf, state->nrows);
+	for (int64 i = 0; i < state->nrows; i++)
+	{
+		for (int j = 0; j < state->width; j++)
+			pq_sendfloat8(&buf, state->rows[i].v[j]);
+		pq_sendfloat8(&buf, state->rows[i].weight);
+	}
+	return pq_endtypsend(&buf);
+}
+
+WeightedRows *
+crm_wrows_deserialize(bytea *bytes, MemoryContext context)
+{
+	StringInfoData buf;
+	WeightedRows *state;
+	int64		nrows;
+	int			width;
+
+	buf.data = VARDATA_ANY(bytes);
+	buf.len = VARSIZE_ANY_EXHDR(bytes);
+	buf.maxlen = buf.len;
+	buf.cursor = 0;
+	if (pq_getmsgbyte(&buf) != WROWS_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid serialized model-fit state")));
+	width = pq_getmsgbyte(&buf);
+	if (width < 1 || width > WROWS_MAX_WIDTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid serialized model-fit state")));
+	state = crm_wrows_new(context, width);
+	state->has_setting = pq_getmsgbyte(&buf);
+	state->setting = pq_getmsgfloat8(&buf);
+	state->customers = pq_getmsgint64(&buf);
+	nrows = pq_getmsgint64(&buf);
+	if (nrows < 0 || nrows > (buf.len - buf.cursor) / (int64) (sizeof(double) * (width + 1)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid serialized model-fit state")));
+	make_room(state, nrows, context);
+	for (int64 i = 0; i < nrows; i++)
+	{
+		WeightedRow *row = &state->rows[i];
+
+		memset(row, 0, sizeof(WeightedRow));
+		for (int j = 0; j < width; j++)
+			row->v[j] = pq_getmsgfloat8(&buf);
+		row->weight = pq_getmsgfloat8(&buf);
+	}
+	state->nrows = state->merged = nrows;
+	pq_getmsgend(&buf);
+	return state;
+}
+
+/*
+ * Support functions shared by the model-fitting aggregates
+ */
+PG_FUNCTION_INFO_V1(crm_fit_combine);
+Datum
+crm_fit_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = crm_aggregate_context(fcinfo, "crm_fit_combine");
+	WeightedRows *into = PG_ARGISNULL(0) ? NULL : (WeightedRows *) PG_GETARG_POINTER(0);
+	WeightedRows *from = PG_ARGISNULL(1) ? NULL : (WeightedRows *) PG_GETARG_POINTER(1);
+
+	if (from == NULL)
+		PG_RETURN_POINTER(into);
+	if (into == NULL)
+	{
+		into = crm_wrows_new(aggcontext, from->width);
+		into->has_setting = from->has_setting;
+		into->setting = from->setting;
+	}
+	crm_wrows_append(into, from, aggcontext);
+	PG_RETURN_POINTER(into);
+}
+
+PG_FUNCTION_INFO_V1(crm_fit_serialize);
+Datum
+crm_fit_serialize(PG_FUNCTION_ARGS)
+{
+	crm_aggregate_context(fcinfo, "crm_fit_serialize");
+	PG_RETURN_BYTEA_P(crm_wrows_serialize((WeightedRows *) PG_GETARG_POINTER(0)));
+}
+
+PG_FUNCTION_INFO_V1(crm_fit_deserialize);
+Datum
+crm_fit_deserialize(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = crm_aggregate_context(fcinfo, "crm_fit_deserialize");
+
+	PG_RETURN_POINTER(crm_wrows_deserialize(PG_GETARG_BYTEA_PP(0), aggcontext));
+}

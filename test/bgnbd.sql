@@ -1,0 +1,81 @@
+-- BG/NBD fitted by crm_bgnbd_fit: the published CDNOW figures (Fader,
+-- Hardie & Lee 2005), merged duplicate summaries, parallel plans, the
+-- penalizer, and every bad input.
+BEGIN;
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION IF NOT EXISTS crm;
+SELECT plan(25);
+
+CREATE TEMP TABLE published (id int, x int, t_x numeric, "T" numeric, zbar numeric);
+\copy published FROM 'data/cdnow_sample_summary.csv' WITH (FORMAT csv, HEADER)
+
+-- FHL 2005, section 5: r = 0.243, alpha = 4.414, a = 0.793, b = 2.426,
+-- LL = -9582.4 on the 2,357 customers of the CDNOW sample, in weeks.
+CREATE TEMP TABLE fit AS SELECT (crm_bgnbd_fit(x, t_x, "T")).* FROM published;
+SELECT ok((SELECT converged FROM fit), 'the CDNOW fit converges');
+SELECT is((SELECT customers FROM fit), 2357::bigint, 'over 2,357 customers');
+SELECT ok((SELECT abs(r / 0.243 - 1) < 0.005 FROM fit), 'r = 0.243 within 0.5%');
+SELECT ok((SELECT abs(alpha / 4.414 - 1) < 0.005 FROM fit), 'alpha = 4.414 within 0.5%');
+SELECT ok((SELECT abs(a / 0.793 - 1) < 0.005 FROM fit), 'a = 0.793 within 0.5%');
+SELECT ok((SELECT abs(b / 2.426 - 1) < 0.005 FROM fit), 'b = 2.426 within 0.5%');
+SELECT ok((SELECT abs(log_likelihood + 9582.4) < 0.1 FROM fit), 'log-likelihood -9582.4 within 0.1');
+
+-- Each customer twice: the same maximum, twice the log-likelihood.
+CREATE TEMP TABLE twice AS
+SELECT (crm_bgnbd_fit(x, t_x, "T")).* FROM (SELECT * FROM published UNION ALL SELECT * FROM published) p;
+SELECT is((SELECT customers FROM twice), 4714::bigint, 'duplicated customers are counted');
+SELECT ok((SELECT abs(t.r / f.r - 1) < 1e-6 AND abs(t.b / f.b - 1) < 1e-6 FROM twice t, fit f),
+          'and give the same parameters');
+SELECT ok((SELECT abs(t.log_likelihood - 2 * f.log_likelihood) < 1e-6 FROM twice t, fit f),
+          'and twice the log-likelihood');
+
+-- Parallel: partial states merged in the leader give the same model.
+CREATE TABLE bgnbd_many AS SELECT p.* FROM published p, generate_series(1, 20);
+ANALYZE bgnbd_many;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+\ir lib/plan_of.sql
+SELECT matches(pg_temp.plan_of('SELECT crm_bgnbd_fit(x, t_x, "T") FROM bgnbd_many'),
+               'Partial Aggregate', 'crm_bgnbd_fit is planned as a partial aggregate');
+CREATE TEMP TABLE parallel_fit AS SELECT (crm_bgnbd_fit(x, t_x, "T")).* FROM bgnbd_many;
+SET max_parallel_workers_per_gather = 0;
+CREATE TEMP TABLE serial_fit AS SELECT (crm_bgnbd_fit(x, t_x, "T")).* FROM bgnbd_many;
+SELECT is((SELECT row(p.*)::text FROM parallel_fit p), (SELECT row(s.*)::text FROM serial_fit s),
+          'parallel and serial fits are identical');
+RESET max_parallel_workers_per_gather;
+
+-- The penalizer pulls the parameters towards 0.
+SELECT ok((SELECT p.r ^ 2 + p.alpha ^ 2 + p.a ^ 2 + p.b ^ 2 < f.r ^ 2 + f.alpha ^ 2 + f.a ^ 2 + f.b ^ 2
+                  AND p.converged
+           FROM (SELECT (crm_bgnbd_fit(x, t_x, "T", 0.01)).* FROM published) p, fit f),
+          'a penalizer shrinks the parameters');
+SELECT is((SELECT row(p.*)::text FROM (SELECT (crm_bgnbd_fit(x, t_x, "T", 0)).* FROM published) p),
+          (SELECT row(f.*)::text FROM fit f), 'penalizer 0 is no penalty');
+
+-- NULLs and empty input
+SELECT is((SELECT crm_bgnbd_fit(x, t_x, "T") FROM published WHERE false), NULL, 'no rows: NULL');
+SELECT is((SELECT (crm_bgnbd_fit(x, t_x, t)).customers
+           FROM (SELECT x, t_x, CASE WHEN id % 10 = 0 THEN NULL ELSE "T" END AS t FROM published) p),
+          2122::bigint, 'rows with a NULL are skipped');
+
+-- Bad input
+SELECT throws_ok($$SELECT crm_bgnbd_fit(-1, 0, 10)$$, '22023',
+                 'frequency must be a whole number of repeat purchases, at least 0', 'negative frequency');
+SELECT throws_ok($$SELECT crm_bgnbd_fit(1.5, 1, 10)$$, '22023', NULL, 'fractional frequency');
+SELECT throws_ok($$SELECT crm_bgnbd_fit(2, 11, 10)$$, '22023', 'recency must not exceed t', 'recency > t');
+SELECT throws_ok($$SELECT crm_bgnbd_fit(0, 3, 10)$$, '22023',
+                 'recency must be 0 for a customer without repeat purchases', 'recency without repeat purchases');
+SELECT throws_ok($$SELECT crm_bgnbd_fit(1, 'NaN', 10)$$, '22023', 'recency cannot be NaN', 'NaN');
+SELECT throws_ok($$SELECT crm_bgnbd_fit(1, 1, 'Infinity')$$, '22023', 't cannot be infinity', 'infinite t');
+SELECT throws_ok($$SELECT crm_bgnbd_fit(x, t_x, "T", -1) FROM published$$, '22003',
+                 'penalizer must not be negative', 'negative penalizer');
+SELECT throws_ok($$SELECT crm_bgnbd_fit(x, t_x, "T", NULL) FROM published$$, '22004',
+                 'penalizer must not be null', 'NULL penalizer');
+SELECT throws_ok($$SELECT crm_bgnbd_fit(x, 0, "T") FROM published WHERE x = 0$$, '22023',
+                 'no customer made a repeat purchase', 'all-zero frequencies: an error, not NaN');
+
+SELECT * FROM finish();
+ROLLBACK;
