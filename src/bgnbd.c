@@ -13,22 +13,15 @@
  *	ln L = ln G(r+x) - ln G(r) + r ln alpha + ln B(a, b+x) - ln B(a, b)
  *		   + ln[ (alpha+T)^-(r+x) + [x > 0] a/(b+x-1) (alpha+t_x)^-(r+x) ]
  *
- * The fit maximises the sum over customers (identical summaries merged
- * into weights, weighted_rows.c) on log-parameters; like lifetimes'
- * BetaGeoFitter, an optional penalizer adds penalizer * sum of squared
- * parameters to the mean negative log-likelihood.
+ * The fit (fit.c) maximises the sum over customers, identical summaries
+ * merged into weights (weighted_rows.c).
  */
 #include "postgres.h"
 
 #include <math.h>
 
-#include "access/htup_details.h"
-#include "catalog/pg_type.h"
-#include "funcapi.h"
-
 #include "crm.h"
 #include "models.h"
-#include "optim.h"
 #include "specfun.h"
 #include "weighted_rows.h"
 
@@ -81,35 +74,11 @@ crm_bgnbd_loglik(const double *p, double x, double t_x, double T)
 	return head + crm_log_add(alive, log(a) - log(b + x - 1) - (r + x) * log(alpha + t_x));
 }
 
-typedef struct FitData
-{
-	WeightedRows *rows;
-	double		penalizer;
-} FitData;
-
-/* Mean negative log-likelihood plus penalty, at log-parameters theta */
+/* BG/NBD log-likelihood of a weighted row (x, t_x, T) */
 static double
-bgnbd_objective(const double *theta, void *arg)
+bgnbd_row_loglik(const double *p, const double *v)
 {
-	FitData    *data = arg;
-	double		p[BGNBD_PARAMS];
-	double		sum = 0;
-	double		weights = 0;
-	double		penalty = 0;
-
-	for (int i = 0; i < BGNBD_PARAMS; i++)
-	{
-		p[i] = exp(theta[i]);
-		penalty += p[i] * p[i];
-	}
-	for (int64 i = 0; i < data->rows->nrows; i++)
-	{
-		WeightedRow *row = &data->rows->rows[i];
-
-		sum += row->weight * crm_bgnbd_loglik(p, row->v[0], row->v[1], row->v[2]);
-		weights += row->weight;
-	}
-	return -sum / weights + data->penalizer * penalty;
+	return crm_bgnbd_loglik(p, v[0], v[1], v[2]);
 }
 
 /*
@@ -145,56 +114,6 @@ crm_bgnbd_accum(PG_FUNCTION_ARGS)
 }
 
 /*
- * Fit the model to the rows; returns the composite model of the calling
- * final function.  Shared with the Pareto/NBD fit, which differs only in
- * its log-likelihood.
- */
-static Datum
-fit_final(FunctionCallInfo fcinfo, WeightedRows *rows, CrmObjective objective,
-		  double (*loglik) (const double *, double, double, double))
-{
-	TupleDesc	tupdesc;
-	FitData		data;
-	double		theta[BGNBD_PARAMS] = {0, 0, 0, 0};
-	double		p[BGNBD_PARAMS];
-	double		ll = 0;
-	bool		repeat = false;
-	CrmOptimResult result;
-	Datum		values[8];
-	bool		nulls[8] = {false};
-
-	crm_wrows_merge(rows);
-	for (int64 i = 0; i < rows->nrows; i++)
-		repeat = repeat || rows->rows[i].v[0] > 0;
-	if (!repeat)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("no customer made a repeat purchase"),
-				 errdetail("With every frequency 0 the likelihood has no maximum."),
-				 errhint("Fit the model on a longer calibration period.")));
-
-	data.rows = rows;
-	data.penalizer = rows->has_setting ? rows->setting : 0;
-	result = crm_minimize(objective, &data, BGNBD_PARAMS, theta);
-	for (int i = 0; i < BGNBD_PARAMS; i++)
-		p[i] = exp(theta[i]);
-	for (int64 i = 0; i < rows->nrows; i++)
-		ll += rows->rows[i].weight *
-			loglik(p, rows->rows[i].v[0], rows->rows[i].v[1], rows->rows[i].v[2]);
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	tupdesc = BlessTupleDesc(tupdesc);
-	for (int i = 0; i < BGNBD_PARAMS; i++)
-		values[i] = Float8GetDatum(p[i]);
-	values[4] = Float8GetDatum(ll);
-	values[5] = Int64GetDatum(rows->customers);
-	values[6] = Int32GetDatum(result.iterations);
-	values[7] = BoolGetDatum(result.converged && isfinite(ll));
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
-}
-
-/*
  * crm_bgnbd_final(state) -> crm_bgnbd_model
  */
 PG_FUNCTION_INFO_V1(crm_bgnbd_final);
@@ -204,6 +123,6 @@ crm_bgnbd_final(PG_FUNCTION_ARGS)
 	crm_aggregate_context(fcinfo, "crm_bgnbd_final");
 	if (PG_ARGISNULL(0) || ((WeightedRows *) PG_GETARG_POINTER(0))->customers == 0)
 		PG_RETURN_NULL();
-	return fit_final(fcinfo, (WeightedRows *) PG_GETARG_POINTER(0),
-					 bgnbd_objective, crm_bgnbd_loglik);
+	return crm_fit_model(fcinfo, (WeightedRows *) PG_GETARG_POINTER(0),
+						 BGNBD_PARAMS, bgnbd_row_loglik);
 }

@@ -6,6 +6,17 @@
 #ifndef CRM_MODELS_H
 #define CRM_MODELS_H
 
+#include "fmgr.h"
+
+#include "weighted_rows.h"
+
+/* Log-likelihood of one summary row v at parameters p */
+typedef double (*CrmRowLoglik) (const double *p, const double *v);
+
+/* fit.c */
+extern Datum crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows,
+						   int nparams, CrmRowLoglik loglik);
+
 /* bgnbd.c */
 extern void crm_check_summary(double frequency, double recency, double t);
 extern double crm_bgnbd_loglik(const double *p, double x, double t_x, double T);

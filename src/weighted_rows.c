@@ -96,7 +96,8 @@ crm_wrows_add(WeightedRows *state, const double *v, double weight,
 	memset(row, 0, sizeof(WeightedRow));
 	memcpy(row->v, v, sizeof(double) * state->width);
 	row->weight = weight;
-	state->customers++;
+	if (weight > 0)
+		state->customers++;
 }
 
 /*

@@ -1,0 +1,103 @@
+/*
+ * gammagamma.c
+ *		The Gamma-Gamma model of spend per transaction (Fader, Hardie & Lee
+ *		2005, "RFM and CLV"; Colombo & Jiang 1999): fitting by maximum
+ *		likelihood in an aggregate.
+ *
+ * A customer's transaction values are Gamma(p, nu) around their own mean;
+ * nu ~ Gamma(q, gamma) across customers.  A customer with x > 0 repeat
+ * transactions of average value m contributes, in logs,
+ *
+ *	ln L = ln G(px + q) - ln G(px) - ln G(q) + q ln gamma
+ *		   + (px - 1) ln m + px ln x - (px + q) ln(gamma + x m)
+ *
+ * Customers without repeat transactions carry no information on spend and
+ * are left out (kept with weight 0, so that data where nobody bought again
+ * is reported as such).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "crm.h"
+#include "models.h"
+
+#define GAMMAGAMMA_PARAMS 3
+
+/* Log-likelihood of a row (x, m); p = (p, q, gamma) */
+static double
+gammagamma_loglik(const double *params, const double *v)
+{
+	double		p = params[0],
+				q = params[1],
+				gamma = params[2];
+	double		x = v[0],
+				m = v[1];
+
+	if (x == 0)
+		return 0;
+	return lgamma(p * x + q) - lgamma(p * x) - lgamma(q) + q * log(gamma) +
+		(p * x - 1) * log(m) + p * x * log(x) - (p * x + q) * log(gamma + x * m);
+}
+
+/*
+ * crm_gammagamma_accum(state, frequency, avg_value [, penalizer])
+ */
+PG_FUNCTION_INFO_V1(crm_gammagamma_accum);
+Datum
+crm_gammagamma_accum(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext = crm_aggregate_context(fcinfo, "crm_gammagamma_accum");
+	WeightedRows *state = PG_ARGISNULL(0) ? NULL : (WeightedRows *) PG_GETARG_POINTER(0);
+	double		v[2];
+
+	if (state == NULL)
+	{
+		state = crm_wrows_new(aggcontext, 2);
+		if (PG_NARGS() > 3)
+		{
+			crm_check_not_null(fcinfo, 3, "penalizer");
+			state->has_setting = true;
+			state->setting = PG_GETARG_FLOAT8(3);
+			crm_check_nonnegative("penalizer", state->setting);
+		}
+	}
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_POINTER(state);
+	v[0] = PG_GETARG_FLOAT8(1);
+	v[1] = PG_GETARG_FLOAT8(2);
+	crm_check_finite("frequency", v[0]);
+	crm_check_finite("avg_value", v[1]);
+	if (v[0] < 0 || v[0] != floor(v[0]))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("frequency must be a whole number of repeat purchases, at least 0"),
+				 errdetail("The value was %g.", v[0])));
+	if (v[0] == 0)
+	{
+		v[1] = 0;
+		crm_wrows_add(state, v, 0, aggcontext);
+		PG_RETURN_POINTER(state);
+	}
+	if (v[1] <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("avg_value must be positive for a customer with repeat purchases"),
+				 errdetail("The value was %g.", v[1])));
+	crm_wrows_add(state, v, 1.0, aggcontext);
+	PG_RETURN_POINTER(state);
+}
+
+/*
+ * crm_gammagamma_final(state) -> crm_gammagamma_model
+ */
+PG_FUNCTION_INFO_V1(crm_gammagamma_final);
+Datum
+crm_gammagamma_final(PG_FUNCTION_ARGS)
+{
+	crm_aggregate_context(fcinfo, "crm_gammagamma_final");
+	if (PG_ARGISNULL(0) || ((WeightedRows *) PG_GETARG_POINTER(0))->nrows == 0)
+		PG_RETURN_NULL();
+	return crm_fit_model(fcinfo, (WeightedRows *) PG_GETARG_POINTER(0),
+						 GAMMAGAMMA_PARAMS, gammagamma_loglik);
+}
