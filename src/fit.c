@@ -16,8 +16,33 @@
 #include "access/htup_details.h"
 #include "funcapi.h"
 
+#include "crm.h"
 #include "models.h"
 #include "optim.h"
+
+/*
+ * The state of a fitting aggregate's transition function, created on the
+ * first row: width numbers per row, then an optional penalizer argument
+ * (after the state and the width row arguments).
+ */
+WeightedRows *
+crm_fit_state(FunctionCallInfo fcinfo, MemoryContext aggcontext, int width)
+{
+	WeightedRows *state;
+	int			penalizer_argno = 1 + width;
+
+	if (!PG_ARGISNULL(0))
+		return (WeightedRows *) PG_GETARG_POINTER(0);
+	state = crm_wrows_new(aggcontext, width);
+	if (PG_NARGS() > penalizer_argno)
+	{
+		crm_check_not_null(fcinfo, penalizer_argno, "penalizer");
+		state->has_setting = true;
+		state->setting = PG_GETARG_FLOAT8(penalizer_argno);
+		crm_check_nonnegative("penalizer", state->setting);
+	}
+	return state;
+}
 
 typedef struct FitData
 {

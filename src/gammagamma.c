@@ -48,20 +48,9 @@ Datum
 crm_gammagamma_accum(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcontext = crm_aggregate_context(fcinfo, "crm_gammagamma_accum");
-	WeightedRows *state = PG_ARGISNULL(0) ? NULL : (WeightedRows *) PG_GETARG_POINTER(0);
+	WeightedRows *state = crm_fit_state(fcinfo, aggcontext, 2);
 	double		v[2];
 
-	if (state == NULL)
-	{
-		state = crm_wrows_new(aggcontext, 2);
-		if (PG_NARGS() > 3)
-		{
-			crm_check_not_null(fcinfo, 3, "penalizer");
-			state->has_setting = true;
-			state->setting = PG_GETARG_FLOAT8(3);
-			crm_check_nonnegative("penalizer", state->setting);
-		}
-	}
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_POINTER(state);
 	v[0] = PG_GETARG_FLOAT8(1);

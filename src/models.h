@@ -14,6 +14,8 @@
 typedef double (*CrmRowLoglik) (const double *p, const double *v);
 
 /* fit.c */
+extern WeightedRows *crm_fit_state(FunctionCallInfo fcinfo,
+								   MemoryContext aggcontext, int width);
 extern Datum crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows,
 						   int nparams, CrmRowLoglik loglik);
 
