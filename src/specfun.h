@@ -7,5 +7,6 @@
 
 extern double crm_log_beta(double a, double b);
 extern double crm_log_add(double x, double y);
+extern double crm_log_hyp2f1(double a, double b, double c, double z);
 
 #endif							/* CRM_SPECFUN_H */

@@ -5,7 +5,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(25);
+SELECT plan(34);
 
 CREATE TEMP TABLE published (id int, x int, t_x numeric, "T" numeric, zbar numeric);
 \copy published FROM 'data/cdnow_sample_summary.csv' WITH (FORMAT csv, HEADER)
@@ -54,6 +54,54 @@ SELECT ok((SELECT p.r ^ 2 + p.alpha ^ 2 + p.a ^ 2 + p.b ^ 2 < f.r ^ 2 + f.alpha 
           'a penalizer shrinks the parameters');
 SELECT is((SELECT row(p.*)::text FROM (SELECT (crm_bgnbd_fit(x, t_x, "T", 0)).* FROM published) p),
           (SELECT row(f.*)::text FROM fit f), 'penalizer 0 is no penalty');
+
+-- Per customer: P(alive) and expected purchases against the formulas of
+-- FHL 2005 (eq. 10 and 11) evaluated here in SQL, the hypergeometric
+-- function as its series summed term by term in logs (5,000 terms).
+CREATE FUNCTION pg_temp.p_alive_sql(m crm_bgnbd_model, x float8, t_x float8, t float8)
+RETURNS float8 LANGUAGE sql AS $$
+    SELECT CASE WHEN x = 0 THEN 1
+                ELSE 1 / (1 + m.a / (m.b + x - 1) * ((m.alpha + t) / (m.alpha + t_x)) ^ (m.r + x)) END $$;
+CREATE FUNCTION pg_temp.expected_sql(m crm_bgnbd_model, h float8, x float8, t_x float8, t float8)
+RETURNS float8 LANGUAGE sql AS $$
+    WITH RECURSIVE series(k, lt) AS (
+        SELECT 0, 0::float8
+        UNION ALL
+        SELECT k + 1, lt + ln((m.r + x + k) * (m.b + x + k) / ((m.a + m.b + x - 1 + k) * (k + 1))
+                               * h / (m.alpha + t + h))
+        FROM series WHERE k < 5000),
+    top AS (SELECT max(lt) AS lt FROM series),
+    f AS (SELECT top.lt + ln(sum(CASE WHEN s.lt - top.lt < -700 THEN 0 ELSE exp(s.lt - top.lt) END)) AS log_f
+          FROM series s, top GROUP BY top.lt)
+    SELECT (m.a + m.b + x - 1) / (m.a - 1)
+           * (1 - exp((m.r + x) * ln((m.alpha + t) / (m.alpha + t + h)) + f.log_f))
+           * pg_temp.p_alive_sql(m, x, t_x, t)
+    FROM f $$;
+CREATE TEMP TABLE model AS SELECT crm_bgnbd_fit(x, t_x, "T") AS m FROM published;
+CREATE TEMP TABLE customers (x float8, t_x float8, t float8);
+INSERT INTO customers VALUES (0, 0, 38.86), (1, 1.71, 38.86), (2, 30.43, 38.86), (26, 30.86, 31),
+                             (1000, 38, 38.86), (1000, 38.86, 38.86);
+SELECT is_empty($$SELECT x, t_x, t FROM customers, model
+                  WHERE abs(crm_bgnbd_p_alive(m, x, t_x, t) - pg_temp.p_alive_sql(m, x, t_x, t))
+                        > 1e-12 * pg_temp.p_alive_sql(m, x, t_x, t)$$,
+                'P(alive) equals FHL eq. 11 for x = 0 .. 1000');
+SELECT is((SELECT crm_bgnbd_p_alive(m, 0, 0, 38.86) FROM model), 1::float8,
+          'a customer without repeat purchases is alive with probability 1');
+SELECT is_empty($$SELECT x, t_x, t, h FROM customers, model, (VALUES (1::float8), (39), (52)) v(h)
+                  WHERE abs(crm_bgnbd_expected(m, h, x, t_x, t) - pg_temp.expected_sql(m, h, x, t_x, t))
+                        > 1e-9 * pg_temp.expected_sql(m, h, x, t_x, t)$$,
+                'expected purchases equal FHL eq. 10 summed as a series, x = 0 .. 1000, horizons 1, 39, 52');
+SELECT ok((SELECT crm_bgnbd_expected(m, 39, 5000, 38.86, 38.86) BETWEEN 3000 AND 5100 FROM model),
+          'a customer with 5,000 purchases: a finite, plausible expectation (no overflow)');
+SELECT is((SELECT crm_bgnbd_expected(m, 0, 2, 30.43, 38.86) FROM model), 0::float8, 'horizon 0: nothing');
+SELECT throws_ok($$SELECT crm_bgnbd_expected(m, -1, 2, 30.43, 38.86) FROM model$$, '22003',
+                 'horizon must not be negative', 'negative horizon');
+SELECT throws_ok($$SELECT crm_bgnbd_p_alive(m, 2, 40, 38.86) FROM model$$, '22023',
+                 'recency must not exceed t', 'scoring checks the summary too');
+SELECT throws_ok($$SELECT crm_bgnbd_p_alive(ROW(1, 1, 1, 1, 0, 1, 1, false)::crm_bgnbd_model, 1, 1, 2)$$,
+                 '22023', 'the model did not converge', 'a model that did not converge is refused');
+SELECT throws_ok($$SELECT crm_bgnbd_p_alive(ROW(-1, 1, 1, 1, 0, 1, 1, true)::crm_bgnbd_model, 1, 1, 2)$$,
+                 '22003', 'model parameter r must be positive', 'a model with a negative parameter is refused');
 
 -- NULLs and empty input
 SELECT is((SELECT crm_bgnbd_fit(x, t_x, "T") FROM published WHERE false), NULL, 'no rows: NULL');

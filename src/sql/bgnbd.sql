@@ -79,3 +79,18 @@ CREATE AGGREGATE crm_bgnbd_fit(frequency float8, recency float8, t float8, penal
     DESERIALFUNC = crm_fit_deserialize, PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm_bgnbd_fit(float8, float8, float8, float8) IS
 'BG/NBD model fitted with an L2 penalty: minimises the mean negative log-likelihood plus penalizer times the sum of the squared parameters, as lifetimes'' penalizer_coef does';
+
+CREATE FUNCTION crm_bgnbd_p_alive(model crm_bgnbd_model, frequency float8, recency float8, t float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'crm_bgnbd_p_alive'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_bgnbd_p_alive(crm_bgnbd_model, float8, float8, float8) IS
+'Probability that a customer with this frequency, recency and t is still alive (BG/NBD, Fader, Hardie & Lee 2005): 1 for a customer without repeat purchases, else 1 / (1 + a / (b + x - 1) ((alpha + t) / (alpha + recency))^(r + x))';
+
+CREATE FUNCTION crm_bgnbd_expected(model crm_bgnbd_model, horizon float8,
+                                   frequency float8, recency float8, t float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'crm_bgnbd_expected'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_bgnbd_expected(crm_bgnbd_model, float8, float8, float8, float8) IS
+'Expected purchases in the next horizon time units of a customer with this frequency, recency and t (BG/NBD, Fader, Hardie & Lee 2005, eq. 10), in the time unit the model was fitted in';
