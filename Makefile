@@ -7,7 +7,7 @@ OBJS = src/crm.o src/clv.o src/tier.o src/loyalty.o src/relationship.o \
 	src/lifecycle.o src/rfm_score.o \
 	src/track.o src/track_sql.o src/track_trigger.o \
 	src/weighted_rows.o src/optim.o src/specfun.o src/fit.o src/bgnbd.o \
-	src/gammagamma.o
+	src/gammagamma.o src/clv_predict.o
 
 # The install script is assembled from one SQL file per concern, in this order.
 SQL_SOURCES = src/sql/header.sql src/sql/types.sql src/sql/clv.sql \
@@ -41,6 +41,6 @@ src/tier.o src/value_agg.o src/track.o: src/tier.h
 src/rfm.o src/amount.o: src/amount.h
 src/track.o src/track_sql.o src/track_trigger.o: src/track.h
 src/loyalty.o src/track_trigger.o: src/loyalty.h
-src/weighted_rows.o src/fit.o src/bgnbd.o src/gammagamma.o: src/weighted_rows.h src/models.h
+src/weighted_rows.o src/fit.o src/bgnbd.o src/gammagamma.o src/clv_predict.o: src/weighted_rows.h src/models.h
 src/optim.o src/fit.o: src/optim.h
 src/specfun.o src/bgnbd.o src/gammagamma.o: src/specfun.h

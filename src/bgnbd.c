@@ -119,42 +119,6 @@ crm_bgnbd_final(PG_FUNCTION_ARGS)
 }
 
 /*
- * The parameters (r, alpha, a, b) of a crm_bgnbd_model argument; a model
- * that did not converge, or with parameters that are not positive, is an
- * error: scoring with it would give numbers without meaning.
- */
-static void
-model_params(HeapTupleHeader model, double *p)
-{
-	static const char *const names[BGNBD_PARAMS] = {"r", "alpha", "a", "b"};
-	bool		isnull;
-	Datum		converged;
-
-	for (int i = 0; i < BGNBD_PARAMS; i++)
-	{
-		Datum		value = GetAttributeByNum(model, i + 1, &isnull);
-
-		if (isnull)
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("model parameter %s must not be null", names[i])));
-		p[i] = DatumGetFloat8(value);
-		crm_check_finite(names[i], p[i]);
-		if (p[i] <= 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("model parameter %s must be positive", names[i]),
-					 errdetail("The value was %g.", p[i])));
-	}
-	converged = GetAttributeByNum(model, 8, &isnull);
-	if (!isnull && !DatumGetBool(converged))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the model did not converge"),
-				 errhint("Check the data, or fit with a penalizer.")));
-}
-
-/*
  * ln of the denominator of P(alive) and E[Y(t) | x, t_x, T] (FHL 2005,
  * eq. 10 and 11): ln(1 + [x > 0] a / (b + x - 1) ((alpha + T) / (alpha + t_x))^(r + x))
  */
@@ -186,7 +150,7 @@ crm_bgnbd_p_alive(PG_FUNCTION_ARGS)
 				t_x = PG_GETARG_FLOAT8(2),
 				T = PG_GETARG_FLOAT8(3);
 
-	model_params(PG_GETARG_HEAPTUPLEHEADER(0), p);
+	crm_model_params(PG_GETARG_HEAPTUPLEHEADER(0), BGNBD_PARAMS, p);
 	crm_check_summary(x, t_x, T);
 	PG_RETURN_FLOAT8(exp(-log_alive_odds_term(p, x, t_x, T)));
 }
@@ -203,38 +167,41 @@ crm_bgnbd_p_alive(PG_FUNCTION_ARGS)
  * The hypergeometric function needs a + b + x - 1 > 0, and the form
  * a != 1 (a = 1 is its limit, not handled).
  */
-PG_FUNCTION_INFO_V1(crm_bgnbd_expected);
-Datum
-crm_bgnbd_expected(PG_FUNCTION_ARGS)
+double
+crm_bgnbd_expected_purchases(const double *p, double h, double x, double t_x,
+							 double T)
 {
-	double		p[BGNBD_PARAMS];
-	double		h = PG_GETARG_FLOAT8(1);
-	double		x = PG_GETARG_FLOAT8(2),
-				t_x = PG_GETARG_FLOAT8(3),
-				T = PG_GETARG_FLOAT8(4);
-	double		r,
-				alpha,
-				a,
-				b,
+	double		r = p[0],
+				alpha = p[1],
+				a = p[2],
+				b = p[3],
 				head,
 				tail;
 
-	model_params(PG_GETARG_HEAPTUPLEHEADER(0), p);
 	crm_check_nonnegative("horizon", h);
 	crm_check_summary(x, t_x, T);
-	r = p[0];
-	alpha = p[1];
-	a = p[2];
-	b = p[3];
 	if (a == 1 || a + b + x - 1 <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("expected purchases need a != 1 and a + b + frequency > 1"),
 				 errdetail("a was %g, b %g, frequency %g.", a, b, x)));
 	if (h == 0)
-		PG_RETURN_FLOAT8(0);
+		return 0;
 	head = (a + b + x - 1) / (a - 1);
 	tail = exp((r + x) * (log(alpha + T) - log(alpha + T + h)) +
 			   crm_log_hyp2f1(r + x, b + x, a + b + x - 1, h / (alpha + T + h)));
-	PG_RETURN_FLOAT8(head * (1 - tail) * exp(-log_alive_odds_term(p, x, t_x, T)));
+	return head * (1 - tail) * exp(-log_alive_odds_term(p, x, t_x, T));
+}
+
+PG_FUNCTION_INFO_V1(crm_bgnbd_expected);
+Datum
+crm_bgnbd_expected(PG_FUNCTION_ARGS)
+{
+	double		p[BGNBD_PARAMS];
+
+	crm_model_params(PG_GETARG_HEAPTUPLEHEADER(0), BGNBD_PARAMS, p);
+	PG_RETURN_FLOAT8(crm_bgnbd_expected_purchases(p, PG_GETARG_FLOAT8(1),
+												  PG_GETARG_FLOAT8(2),
+												  PG_GETARG_FLOAT8(3),
+												  PG_GETARG_FLOAT8(4)));
 }

@@ -15,6 +15,7 @@
 
 #include "access/htup_details.h"
 #include "funcapi.h"
+#include "utils/typcache.h"
 
 #include "crm.h"
 #include "models.h"
@@ -133,4 +134,45 @@ crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows, int nparams,
 	values[nparams + 2] = Int32GetDatum(result.iterations);
 	values[nparams + 3] = BoolGetDatum(result.converged && isfinite(ll));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * The nparams parameters of a model argument (a crm_*_model composite:
+ * parameters first, converged last); a model that did not converge, or
+ * with a parameter that is not positive, is an error: scoring with it
+ * would give numbers without meaning.
+ */
+void
+crm_model_params(HeapTupleHeader model, int nparams, double *p)
+{
+	TupleDesc	tupdesc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(model),
+												 HeapTupleHeaderGetTypMod(model));
+	int			natts = tupdesc->natts;
+	bool		isnull;
+	Datum		converged;
+
+	for (int i = 0; i < nparams; i++)
+	{
+		const char *name = NameStr(TupleDescAttr(tupdesc, i)->attname);
+		Datum		value = GetAttributeByNum(model, i + 1, &isnull);
+
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("model parameter %s must not be null", name)));
+		p[i] = DatumGetFloat8(value);
+		crm_check_finite(name, p[i]);
+		if (p[i] <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("model parameter %s must be positive", name),
+					 errdetail("The value was %g.", p[i])));
+	}
+	ReleaseTupleDesc(tupdesc);
+	converged = GetAttributeByNum(model, natts, &isnull);
+	if (!isnull && !DatumGetBool(converged))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the model did not converge"),
+				 errhint("Check the data, or fit with a penalizer.")));
 }

@@ -19,6 +19,8 @@
 
 #include <math.h>
 
+#include "funcapi.h"
+
 #include "crm.h"
 #include "models.h"
 
@@ -89,4 +91,50 @@ crm_gammagamma_final(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	return crm_fit_model(fcinfo, (WeightedRows *) PG_GETARG_POINTER(0),
 						 GAMMAGAMMA_PARAMS, gammagamma_loglik);
+}
+
+/*
+ * crm_gammagamma_expected(model, frequency, avg_value): expected average
+ * value of a customer's transactions given x repeat transactions of average
+ * m (Fader, Hardie & Lee 2005, "RFM and CLV", eq. 5):
+ *
+ *	E(M | x, m) = p (gamma + x m) / (p x + q - 1)
+ *
+ * a weighted mean of the population mean p gamma / (q - 1) and the
+ * customer's own m; for x = 0, the population mean.  Needs p x + q > 1.
+ */
+double
+crm_gammagamma_expected_value(const double *params, double x, double m)
+{
+	crm_check_finite("frequency", x);
+	crm_check_finite("avg_value", m);
+	if (x < 0 || x != floor(x))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("frequency must be a whole number of repeat purchases, at least 0"),
+				 errdetail("The value was %g.", x)));
+	if (x == 0)
+		m = 0;
+	else if (m <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("avg_value must be positive for a customer with repeat purchases"),
+				 errdetail("The value was %g.", m)));
+	if (params[0] * x + params[1] <= 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the expected value needs p * frequency + q > 1"),
+				 errdetail("p was %g, q %g, frequency %g.", params[0], params[1], x)));
+	return params[0] * (params[2] + x * m) / (params[0] * x + params[1] - 1);
+}
+
+PG_FUNCTION_INFO_V1(crm_gammagamma_expected);
+Datum
+crm_gammagamma_expected(PG_FUNCTION_ARGS)
+{
+	double		params[GAMMAGAMMA_PARAMS];
+
+	crm_model_params(PG_GETARG_HEAPTUPLEHEADER(0), GAMMAGAMMA_PARAMS, params);
+	PG_RETURN_FLOAT8(crm_gammagamma_expected_value(params, PG_GETARG_FLOAT8(1),
+												   PG_GETARG_FLOAT8(2)));
 }

@@ -7,6 +7,7 @@
 #define CRM_MODELS_H
 
 #include "fmgr.h"
+#include "access/htup_details.h"
 
 #include "weighted_rows.h"
 
@@ -16,11 +17,18 @@ typedef double (*CrmRowLoglik) (const double *p, const double *v);
 /* fit.c */
 extern WeightedRows *crm_fit_state(FunctionCallInfo fcinfo,
 								   MemoryContext aggcontext, int width);
+extern void crm_model_params(HeapTupleHeader model, int nparams, double *p);
 extern Datum crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows,
 						   int nparams, CrmRowLoglik loglik);
 
 /* bgnbd.c */
 extern void crm_check_summary(double frequency, double recency, double t);
 extern double crm_bgnbd_loglik(const double *p, double x, double t_x, double T);
+extern double crm_bgnbd_expected_purchases(const double *p, double h, double x,
+										   double t_x, double T);
+
+/* gammagamma.c */
+extern double crm_gammagamma_expected_value(const double *params, double x,
+											double m);
 
 #endif							/* CRM_MODELS_H */

@@ -5,7 +5,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(17);
+SELECT plan(27);
 
 CREATE TEMP TABLE published (id int, x int, t_x numeric, "T" numeric, zbar numeric);
 \copy published FROM 'data/cdnow_sample_summary.csv' WITH (FORMAT csv, HEADER)
@@ -37,6 +37,43 @@ CREATE TEMP TABLE serial_fit AS SELECT (crm_gammagamma_fit(x, zbar)).* FROM gg_m
 SELECT is((SELECT row(p.*)::text FROM parallel_fit p), (SELECT row(s.*)::text FROM serial_fit s),
           'parallel and serial fits are identical');
 RESET max_parallel_workers_per_gather;
+
+-- Per customer: the expected transaction value (FHL, "RFM and CLV", eq. 5)
+-- and the predicted lifetime value, against the formulas evaluated here.
+CREATE TEMP TABLE models AS
+SELECT (SELECT crm_gammagamma_fit(x, zbar) FROM published WHERE x > 0) AS g,
+       (SELECT crm_bgnbd_fit(x, t_x, "T") FROM published) AS m;
+SELECT is_empty($$SELECT id FROM published, models
+                  WHERE abs(crm_gammagamma_expected(g, x, zbar)
+                            - CASE WHEN x = 0 THEN (g).p * (g).gamma / ((g).q - 1)
+                                   ELSE (g).p * ((g).gamma + x * zbar) / ((g).p * x + (g).q - 1) END)
+                        > 1e-12 * crm_gammagamma_expected(g, x, zbar)$$,
+                'expected value: p (gamma + x m) / (p x + q - 1) for every customer, the population mean for x = 0');
+SELECT ok((SELECT abs(crm_gammagamma_expected(g, 2, 22.35) - 24.6586) < 0.001 FROM models),
+          'customer 1 of the CDNOW sample: 24.6586, as lifetimes'' documentation shows');
+SELECT is((SELECT crm_bgnbd_expected_new(m, 39) FROM models),
+          (SELECT crm_bgnbd_expected(m, 39, 0, 0, 0) FROM models),
+          'a new customer''s expected purchases are the conditional ones with nothing observed');
+SELECT is_empty($$SELECT id FROM published, models
+                  WHERE id <= 50 AND abs(crm_clv_predict(m, g, x, t_x, "T", zbar, 12, 0.01, 4.345)
+                      - (SELECT sum(crm_gammagamma_expected(g, x, zbar)
+                                    * (crm_bgnbd_expected(m, i * 4.345, x, t_x, "T")
+                                       - crm_bgnbd_expected(m, (i - 1) * 4.345, x, t_x, "T"))
+                                    / 1.01 ^ i)
+                         FROM generate_series(1, 12) AS i)) > 1e-9$$,
+                'predicted CLV: 12 monthly periods of expected purchases times expected value, discounted at 1% a month');
+SELECT is((SELECT crm_clv_predict(m, g, 2, 30.43, 38.86, 22.35, 0, 0.01, 4.345) FROM models), 0::float8,
+          'no periods: no value');
+SELECT throws_ok($$SELECT crm_clv_predict(m, g, 2, 30.43, 38.86, 22.35, -1, 0.01, 4.345) FROM models$$,
+                 '22003', 'periods must not be negative', 'negative periods');
+SELECT throws_ok($$SELECT crm_clv_predict(m, g, 2, 30.43, 38.86, 22.35, 12, -1, 4.345) FROM models$$,
+                 '22003', 'discount_rate must be greater than -1', 'discount rate -1');
+SELECT throws_ok($$SELECT crm_clv_predict(m, g, 2, 30.43, 38.86, 22.35, 12, 0.01, 0) FROM models$$,
+                 '22003', 'period_length must be positive', 'zero period length');
+SELECT throws_ok($$SELECT crm_gammagamma_expected(ROW(1, 1, 1, 0, 1, 1, false)::crm_gammagamma_model, 1, 1)$$,
+                 '22023', 'the model did not converge', 'an unconverged model is refused');
+SELECT throws_ok($$SELECT crm_gammagamma_expected(ROW(0.5, 0.2, 1, 0, 1, 1, true)::crm_gammagamma_model, 0, 1)$$,
+                 '22023', 'the expected value needs p * frequency + q > 1', 'q <= 1 has no population mean');
 
 SELECT is((SELECT crm_gammagamma_fit(x, zbar) FROM published WHERE false), NULL, 'no rows: NULL');
 SELECT is((SELECT crm_gammagamma_fit(x, NULL) FROM published), NULL, 'only NULL values: NULL');

@@ -94,3 +94,10 @@ AS 'MODULE_PATHNAME', 'crm_bgnbd_expected'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm_bgnbd_expected(crm_bgnbd_model, float8, float8, float8, float8) IS
 'Expected purchases in the next horizon time units of a customer with this frequency, recency and t (BG/NBD, Fader, Hardie & Lee 2005, eq. 10), in the time unit the model was fitted in';
+
+CREATE FUNCTION crm_bgnbd_expected_new(model crm_bgnbd_model, horizon float8)
+RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$SELECT @extschema@.crm_bgnbd_expected(model, horizon, 0, 0, 0)$$;
+COMMENT ON FUNCTION crm_bgnbd_expected_new(crm_bgnbd_model, float8) IS
+'Expected purchases of a new customer in their first horizon time units after the first purchase (BG/NBD, Fader, Hardie & Lee 2005, eq. 9): the conditional expectation with frequency, recency and t all 0';

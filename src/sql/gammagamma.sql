@@ -56,3 +56,21 @@ CREATE AGGREGATE crm_gammagamma_fit(frequency float8, avg_value float8, penalize
     DESERIALFUNC = crm_fit_deserialize, PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm_gammagamma_fit(float8, float8, float8) IS
 'Gamma-Gamma spend model fitted with an L2 penalty: penalizer times the sum of the squared parameters is added to the mean negative log-likelihood, as lifetimes'' penalizer_coef does';
+
+CREATE FUNCTION crm_gammagamma_expected(model crm_gammagamma_model, frequency float8, avg_value float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'crm_gammagamma_expected'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_gammagamma_expected(crm_gammagamma_model, float8, float8) IS
+'Expected average transaction value of a customer with frequency repeat purchases of average avg_value (Gamma-Gamma): p (gamma + frequency avg_value) / (p frequency + q - 1); the population mean p gamma / (q - 1) for frequency 0';
+
+-- Predicted customer lifetime value (src/clv_predict.c)
+
+CREATE FUNCTION crm_clv_predict(bgnbd crm_bgnbd_model, gammagamma crm_gammagamma_model,
+                                frequency float8, recency float8, t float8, avg_value float8,
+                                periods integer, discount_rate float8, period_length float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'crm_clv_predict'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_clv_predict(crm_bgnbd_model, crm_gammagamma_model, float8, float8, float8, float8, integer, float8, float8) IS
+'Predicted lifetime value over periods discount periods of period_length model time units (4.345 for months of a weekly model): the sum over periods i of expected transaction value (Gamma-Gamma) times the expected purchases in period i (BG/NBD), discounted by (1 + discount_rate)^i, as lifetimes'' customer_lifetime_value computes it';
