@@ -30,20 +30,29 @@
 #define BGNBD_PARAMS 4
 
 /*
+ * Ensure a frequency is a count of repeat purchases
+ */
+void
+crm_check_frequency(double frequency)
+{
+	crm_check_finite("frequency", frequency);
+	if (frequency < 0 || frequency != floor(frequency))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("frequency must be a whole number of repeat purchases, at least 0"),
+				 errdetail("The value was %g.", frequency)));
+}
+
+/*
  * Ensure a customer summary (frequency, recency, t) is one the models can
  * describe
  */
 void
 crm_check_summary(double frequency, double recency, double t)
 {
-	crm_check_finite("frequency", frequency);
+	crm_check_frequency(frequency);
 	crm_check_finite("recency", recency);
 	crm_check_finite("t", t);
-	if (frequency < 0 || frequency != floor(frequency))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("frequency must be a whole number of repeat purchases, at least 0"),
-				 errdetail("The value was %g.", frequency)));
 	crm_check_nonnegative("recency", recency);
 	if (recency > t)
 		ereport(ERROR,

@@ -57,13 +57,8 @@ crm_gammagamma_accum(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(state);
 	v[0] = PG_GETARG_FLOAT8(1);
 	v[1] = PG_GETARG_FLOAT8(2);
-	crm_check_finite("frequency", v[0]);
+	crm_check_frequency(v[0]);
 	crm_check_finite("avg_value", v[1]);
-	if (v[0] < 0 || v[0] != floor(v[0]))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("frequency must be a whole number of repeat purchases, at least 0"),
-				 errdetail("The value was %g.", v[0])));
 	if (v[0] == 0)
 	{
 		v[1] = 0;
@@ -106,13 +101,8 @@ crm_gammagamma_final(PG_FUNCTION_ARGS)
 double
 crm_gammagamma_expected_value(const double *params, double x, double m)
 {
-	crm_check_finite("frequency", x);
+	crm_check_frequency(x);
 	crm_check_finite("avg_value", m);
-	if (x < 0 || x != floor(x))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("frequency must be a whole number of repeat purchases, at least 0"),
-				 errdetail("The value was %g.", x)));
 	if (x == 0)
 		m = 0;
 	else if (m <= 0)

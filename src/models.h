@@ -22,6 +22,7 @@ extern Datum crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows,
 						   int nparams, CrmRowLoglik loglik);
 
 /* bgnbd.c */
+extern void crm_check_frequency(double frequency);
 extern void crm_check_summary(double frequency, double recency, double t);
 extern double crm_bgnbd_loglik(const double *p, double x, double t_x, double T);
 extern double crm_bgnbd_expected_purchases(const double *p, double h, double x,
