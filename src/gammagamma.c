@@ -11,9 +11,10 @@
  *	ln L = ln G(px + q) - ln G(px) - ln G(q) + q ln gamma
  *		   + (px - 1) ln m + px ln x - (px + q) ln(gamma + x m)
  *
- * Customers without repeat transactions carry no information on spend and
- * are left out (kept with weight 0, so that data where nobody bought again
- * is reported as such).
+ * Customers without repeat transactions, or whose average is not positive
+ * (free orders, refunds), carry no information the model can use and are
+ * left out (kept with weight 0, so that data where nobody bought again is
+ * reported as such).
  */
 #include "postgres.h"
 
@@ -59,17 +60,13 @@ crm_gammagamma_accum(PG_FUNCTION_ARGS)
 	v[1] = PG_GETARG_FLOAT8(2);
 	crm_check_frequency(v[0]);
 	crm_check_finite("avg_value", v[1]);
-	if (v[0] == 0)
+	/* no repeat purchase, or no positive spend: nothing to learn from */
+	if (v[0] == 0 || v[1] <= 0)
 	{
-		v[1] = 0;
+		v[0] = v[1] = 0;
 		crm_wrows_add(state, v, 0, aggcontext);
 		PG_RETURN_POINTER(state);
 	}
-	if (v[1] <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("avg_value must be positive for a customer with repeat purchases"),
-				 errdetail("The value was %g.", v[1])));
 	crm_wrows_add(state, v, 1.0, aggcontext);
 	PG_RETURN_POINTER(state);
 }
@@ -105,10 +102,10 @@ crm_gammagamma_expected_value(const double *params, double x, double m)
 	crm_check_finite("avg_value", m);
 	if (x == 0)
 		m = 0;
-	else if (m <= 0)
+	else if (m < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("avg_value must be positive for a customer with repeat purchases"),
+				 errmsg("avg_value must not be negative"),
 				 errdetail("The value was %g.", m)));
 	if (params[0] * x + params[1] <= 1)
 		ereport(ERROR,

@@ -5,7 +5,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(27);
+SELECT plan(28);
 
 CREATE TEMP TABLE published (id int, x int, t_x numeric, "T" numeric, zbar numeric);
 \copy published FROM 'data/cdnow_sample_summary.csv' WITH (FORMAT csv, HEADER)
@@ -81,8 +81,11 @@ SELECT throws_ok($$SELECT crm_gammagamma_fit(x, zbar) FROM published WHERE x = 0
                  'no customer made a repeat purchase', 'all-zero frequencies: an error, not NaN');
 SELECT throws_ok($$SELECT crm_gammagamma_fit(-1, 10)$$, '22023', NULL, 'negative frequency');
 SELECT throws_ok($$SELECT crm_gammagamma_fit(2.5, 10)$$, '22023', NULL, 'fractional frequency');
-SELECT throws_ok($$SELECT crm_gammagamma_fit(2, 0)$$, '22003',
-                 'avg_value must be positive for a customer with repeat purchases', 'zero value');
+SELECT is((SELECT row(f.*)::text FROM (SELECT (crm_gammagamma_fit(x, v)).* FROM
+                (SELECT x, zbar AS v FROM published UNION ALL VALUES (3, 0), (2, -5)) p) f),
+          (SELECT row(f.*)::text FROM fit f), 'averages of 0 or less are left out of the fit');
+SELECT throws_ok($$SELECT crm_gammagamma_expected(g, 2, -1) FROM models$$, '22003',
+                 'avg_value must not be negative', 'a negative average is refused in scoring');
 SELECT throws_ok($$SELECT crm_gammagamma_fit(2, 'NaN')$$, '22023', 'avg_value cannot be NaN', 'NaN value');
 SELECT throws_ok($$SELECT crm_gammagamma_fit(x, zbar, -0.1) FROM published$$, '22003',
                  'penalizer must not be negative', 'negative penalizer');

@@ -47,7 +47,7 @@ CREATE AGGREGATE crm_gammagamma_fit(frequency float8, avg_value float8) (
     COMBINEFUNC = crm_fit_combine, SERIALFUNC = crm_fit_serialize,
     DESERIALFUNC = crm_fit_deserialize, PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm_gammagamma_fit(float8, float8) IS
-'Gamma-Gamma spend model fitted by maximum likelihood to frequency (repeat purchases) and avg_value (average value of the repeat purchases, e.g. crm_rfm''s avg_repeat_value); customers without repeat purchases are left out, rows with a NULL skipped';
+'Gamma-Gamma spend model fitted by maximum likelihood to frequency (repeat purchases) and avg_value (average value of the repeat purchases, e.g. crm_rfm''s avg_repeat_value); customers without repeat purchases or with an average of 0 or less are left out, rows with a NULL skipped';
 
 CREATE AGGREGATE crm_gammagamma_fit(frequency float8, avg_value float8, penalizer float8) (
     SFUNC = crm_gammagamma_accum, STYPE = internal, SSPACE = 64, FINALFUNC = crm_gammagamma_final,
