@@ -76,9 +76,30 @@ crm_bgnbd_loglik(const double *p, double x, double t_x, double T)
 				alpha = p[1],
 				a = p[2],
 				b = p[3];
-	double		head = lgamma(r + x) - lgamma(r) + r * log(alpha) +
-		crm_log_beta(a, b + x) - crm_log_beta(a, b);
+	double		head;
 	double		alive = -(r + x) * log(alpha + T);
+
+	/*
+	 * The log-gamma terms depend on the parameters and x only; the fits
+	 * visit the rows sorted by x, so consecutive rows mostly share them.
+	 */
+	static double cached[5] = {NAN, NAN, NAN, NAN, NAN};
+	static double cached_head;
+
+	if (r == cached[0] && alpha == cached[1] && a == cached[2] &&
+		b == cached[3] && x == cached[4])
+		head = cached_head;
+	else
+	{
+		head = lgamma(r + x) - lgamma(r) + r * log(alpha) +
+			crm_log_beta(a, b + x) - crm_log_beta(a, b);
+		cached[0] = r;
+		cached[1] = alpha;
+		cached[2] = a;
+		cached[3] = b;
+		cached[4] = x;
+		cached_head = head;
+	}
 
 	if (x == 0)
 		return head + alive;
