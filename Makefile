@@ -7,17 +7,17 @@ OBJS = src/crm.o src/clv.o src/tier.o src/loyalty.o src/relationship.o \
 	src/lifecycle.o src/rfm_score.o \
 	src/track.o src/track_sql.o src/track_trigger.o \
 	src/weighted_rows.o src/optim.o src/specfun.o src/fit.o src/bgnbd.o \
-	src/gammagamma.o src/clv_predict.o
+	src/gammagamma.o src/clv_predict.o src/paretonbd.o
 
 # The install script is assembled from one SQL file per concern, in this order.
 SQL_SOURCES = src/sql/header.sql src/sql/types.sql src/sql/clv.sql \
 	src/sql/tier.sql src/sql/loyalty.sql src/sql/relationship.sql \
 	src/sql/lifecycle.sql src/sql/rfm_score.sql src/sql/rfm.sql \
 	src/sql/value_agg.sql src/sql/purchase_summary.sql src/sql/track.sql \
-	src/sql/bgnbd.sql src/sql/gammagamma.sql
+	src/sql/bgnbd.sql src/sql/paretonbd.sql src/sql/gammagamma.sql
 # What 0.2.0 adds to 0.1.0; frozen into src/sql/releases/ when 0.2.0 ships.
 SQL_NEW_IN_0_2_0 = src/sql/upgrade_header.sql src/sql/purchase_summary.sql \
-	src/sql/track.sql src/sql/bgnbd.sql src/sql/gammagamma.sql
+	src/sql/track.sql src/sql/bgnbd.sql src/sql/paretonbd.sql src/sql/gammagamma.sql
 DATA_built = crm--$(EXTVERSION).sql crm--0.1.0--0.2.0.sql
 # Install scripts of released versions and frozen upgrade scripts
 DATA = $(wildcard src/sql/releases/crm--*.sql)
@@ -41,6 +41,6 @@ src/tier.o src/value_agg.o src/track.o: src/tier.h
 src/rfm.o src/amount.o: src/amount.h
 src/track.o src/track_sql.o src/track_trigger.o: src/track.h
 src/loyalty.o src/track_trigger.o: src/loyalty.h
-src/weighted_rows.o src/fit.o src/bgnbd.o src/gammagamma.o src/clv_predict.o: src/weighted_rows.h src/models.h
+src/weighted_rows.o src/fit.o src/bgnbd.o src/gammagamma.o src/clv_predict.o src/paretonbd.o: src/weighted_rows.h src/models.h
 src/optim.o src/fit.o: src/optim.h
-src/specfun.o src/bgnbd.o src/gammagamma.o: src/specfun.h
+src/specfun.o src/bgnbd.o src/gammagamma.o src/paretonbd.o: src/specfun.h

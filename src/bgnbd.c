@@ -114,13 +114,13 @@ bgnbd_row_loglik(const double *p, const double *v)
 }
 
 /*
- * crm_bgnbd_accum(state, frequency, recency, t [, penalizer])
+ * crm_fit_summary_accum(state, frequency, recency, t [, penalizer])
  */
-PG_FUNCTION_INFO_V1(crm_bgnbd_accum);
+PG_FUNCTION_INFO_V1(crm_fit_summary_accum);
 Datum
-crm_bgnbd_accum(PG_FUNCTION_ARGS)
+crm_fit_summary_accum(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = crm_aggregate_context(fcinfo, "crm_bgnbd_accum");
+	MemoryContext aggcontext = crm_aggregate_context(fcinfo, "crm_fit_summary_accum");
 	WeightedRows *state = crm_fit_state(fcinfo, aggcontext, 3);
 	double		v[3];
 

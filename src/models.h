@@ -28,6 +28,9 @@ extern double crm_bgnbd_loglik(const double *p, double x, double t_x, double T);
 extern double crm_bgnbd_expected_purchases(const double *p, double h, double x,
 										   double t_x, double T);
 
+/* paretonbd.c */
+extern double crm_paretonbd_loglik(const double *p, double x, double t_x, double T);
+
 /* gammagamma.c */
 extern double crm_gammagamma_expected_value(const double *params, double x,
 											double m);

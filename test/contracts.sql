@@ -69,12 +69,12 @@ WHERE e.extname = 'crm' AND d.deptype = 'e';
 
 SELECT is((SELECT count(*) FROM ext_members m JOIN pg_proc p ON p.oid = m.objid
            WHERE m.classid = 'pg_proc'::regclass AND p.prokind = 'f'),
-          53::bigint, 'the extension has 53 functions (19 scalar, 27 aggregate support, 4 tracking, 3 triggers)');
+          54::bigint, 'the extension has 54 functions (19 scalar, 28 aggregate support, 4 tracking, 3 triggers)');
 SELECT is((SELECT count(*) FROM ext_members m JOIN pg_proc p ON p.oid = m.objid
            WHERE m.classid = 'pg_proc'::regclass AND p.prokind = 'a'),
-          14::bigint, 'the extension has 14 aggregates');
+          16::bigint, 'the extension has 16 aggregates');
 SELECT is((SELECT count(*) FROM ext_members WHERE classid = 'pg_type'::regclass),
-          9::bigint, 'the extension has 9 types (4 enums, 5 composites)');
+          10::bigint, 'the extension has 10 types (4 enums, 6 composites)');
 SELECT is_empty($$SELECT a.aggfnoid::regprocedure::text FROM pg_aggregate a
                   JOIN ext_members m ON m.objid = a.aggfnoid AND m.classid = 'pg_proc'::regclass
                   WHERE a.aggcombinefn = 0 OR a.aggserialfn = 0 OR a.aggdeserialfn = 0$$,

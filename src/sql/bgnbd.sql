@@ -22,19 +22,19 @@ COMMENT ON COLUMN crm_bgnbd_model.customers IS 'Number of customers fitted';
 COMMENT ON COLUMN crm_bgnbd_model.iterations IS 'Optimiser steps taken';
 COMMENT ON COLUMN crm_bgnbd_model.converged IS 'Whether the optimiser converged; do not use a model that did not';
 
-CREATE FUNCTION crm_bgnbd_accum(internal, float8, float8, float8)
+CREATE FUNCTION crm_fit_summary_accum(internal, float8, float8, float8)
 RETURNS internal
-AS 'MODULE_PATHNAME', 'crm_bgnbd_accum'
+AS 'MODULE_PATHNAME', 'crm_fit_summary_accum'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION crm_bgnbd_accum(internal, float8, float8, float8) IS
-'Transition function of crm_bgnbd_fit(frequency, recency, t)';
+COMMENT ON FUNCTION crm_fit_summary_accum(internal, float8, float8, float8) IS
+'Transition function of crm_bgnbd_fit and crm_paretonbd_fit(frequency, recency, t)';
 
-CREATE FUNCTION crm_bgnbd_accum(internal, float8, float8, float8, float8)
+CREATE FUNCTION crm_fit_summary_accum(internal, float8, float8, float8, float8)
 RETURNS internal
-AS 'MODULE_PATHNAME', 'crm_bgnbd_accum'
+AS 'MODULE_PATHNAME', 'crm_fit_summary_accum'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION crm_bgnbd_accum(internal, float8, float8, float8, float8) IS
-'Transition function of crm_bgnbd_fit(frequency, recency, t, penalizer)';
+COMMENT ON FUNCTION crm_fit_summary_accum(internal, float8, float8, float8, float8) IS
+'Transition function of crm_bgnbd_fit and crm_paretonbd_fit(frequency, recency, t, penalizer)';
 
 CREATE FUNCTION crm_fit_combine(internal, internal)
 RETURNS internal
@@ -65,7 +65,7 @@ COMMENT ON FUNCTION crm_bgnbd_final(internal) IS
 'Final function of crm_bgnbd_fit: maximises the likelihood';
 
 CREATE AGGREGATE crm_bgnbd_fit(frequency float8, recency float8, t float8) (
-    SFUNC = crm_bgnbd_accum, STYPE = internal, SSPACE = 64, FINALFUNC = crm_bgnbd_final,
+    SFUNC = crm_fit_summary_accum, STYPE = internal, SSPACE = 64, FINALFUNC = crm_bgnbd_final,
     FINALFUNC_MODIFY = READ_WRITE,
     COMBINEFUNC = crm_fit_combine, SERIALFUNC = crm_fit_serialize,
     DESERIALFUNC = crm_fit_deserialize, PARALLEL = SAFE);
@@ -73,7 +73,7 @@ COMMENT ON AGGREGATE crm_bgnbd_fit(float8, float8, float8) IS
 'BG/NBD model fitted by maximum likelihood (Fader, Hardie & Lee 2005) to customer summaries: frequency = repeat purchases, recency = time of the last purchase since the first, t = time since the first purchase, all in one time unit (e.g. crm_rfm with a week unit); rows with a NULL are skipped';
 
 CREATE AGGREGATE crm_bgnbd_fit(frequency float8, recency float8, t float8, penalizer float8) (
-    SFUNC = crm_bgnbd_accum, STYPE = internal, SSPACE = 64, FINALFUNC = crm_bgnbd_final,
+    SFUNC = crm_fit_summary_accum, STYPE = internal, SSPACE = 64, FINALFUNC = crm_bgnbd_final,
     FINALFUNC_MODIFY = READ_WRITE,
     COMBINEFUNC = crm_fit_combine, SERIALFUNC = crm_fit_serialize,
     DESERIALFUNC = crm_fit_deserialize, PARALLEL = SAFE);

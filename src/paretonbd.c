@@ -1,0 +1,91 @@
+/*
+ * paretonbd.c
+ *		The Pareto/NBD model (Schmittlein, Morrison & Colombo 1987): fitting
+ *		by maximum likelihood in an aggregate.
+ *
+ * While alive, purchases follow a Poisson process with rate lambda ~
+ * Gamma(r, alpha); lifetimes are exponential with rate mu ~ Gamma(s, beta).
+ * The likelihood of a customer with frequency x, recency t_x and age T
+ * (Fader & Hardie 2005, "A note on deriving the Pareto/NBD model and
+ * related expressions", eq. 22) is
+ *
+ *	L = G(r+x) alpha^r beta^s / G(r) [ (alpha+T)^-(r+x) (beta+T)^-s
+ *										 + s / (r+s+x) A0 ]
+ *
+ * with, for alpha >= beta (the other case swaps the roles, see below),
+ *
+ *	A0 = 2F1(r+s+x, s+1; r+s+x+1; (alpha-beta)/(alpha+t_x)) / (alpha+t_x)^(r+s+x)
+ *	   - 2F1(r+s+x, s+1; r+s+x+1; (alpha-beta)/(alpha+T)) / (alpha+T)^(r+s+x)
+ *
+ * Everything is kept in logs; A0, a difference of two positive terms with
+ * the first the larger, as ln(first) + ln(1 - second / first).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "crm.h"
+#include "models.h"
+#include "specfun.h"
+
+#define PARETONBD_PARAMS 4
+
+/*
+ * ln of (alpha+t)^-(r+s+x) 2F1(r+s+x, b2; r+s+x+1; z(t)), one term of A0,
+ * where for alpha >= beta: b2 = s+1, z = (alpha-beta)/(alpha+t);
+ * for alpha < beta: b2 = r+x, z = (beta-alpha)/(beta+t) and beta in the
+ * power.
+ */
+static double
+log_a0_term(double r, double alpha, double s, double beta, double x, double t)
+{
+	double		n = r + s + x;
+
+	if (alpha >= beta)
+		return crm_log_hyp2f1(n, s + 1, n + 1, (alpha - beta) / (alpha + t)) -
+			n * log(alpha + t);
+	return crm_log_hyp2f1(n, r + x, n + 1, (beta - alpha) / (beta + t)) -
+		n * log(beta + t);
+}
+
+/*
+ * Pareto/NBD log-likelihood of one customer summary; p = (r, alpha, s, beta)
+ */
+double
+crm_paretonbd_loglik(const double *p, double x, double t_x, double T)
+{
+	double		r = p[0],
+				alpha = p[1],
+				s = p[2],
+				beta = p[3];
+	double		head = lgamma(r + x) - lgamma(r) + r * log(alpha) + s * log(beta);
+	double		alive = -(r + x) * log(alpha + T) - s * log(beta + T);
+	double		first = log_a0_term(r, alpha, s, beta, x, t_x);
+	double		second = log_a0_term(r, alpha, s, beta, x, T);
+	double		log_a0;
+
+	if (second >= first)
+		return head + alive;	/* t_x = T: A0 is 0 */
+	log_a0 = first + log1p(-exp(second - first));
+	return head + crm_log_add(alive, log(s) - log(r + s + x) + log_a0);
+}
+
+static double
+paretonbd_row_loglik(const double *p, const double *v)
+{
+	return crm_paretonbd_loglik(p, v[0], v[1], v[2]);
+}
+
+/*
+ * crm_paretonbd_final(state) -> crm_paretonbd_model
+ */
+PG_FUNCTION_INFO_V1(crm_paretonbd_final);
+Datum
+crm_paretonbd_final(PG_FUNCTION_ARGS)
+{
+	crm_aggregate_context(fcinfo, "crm_paretonbd_final");
+	if (PG_ARGISNULL(0) || ((WeightedRows *) PG_GETARG_POINTER(0))->customers == 0)
+		PG_RETURN_NULL();
+	return crm_fit_model(fcinfo, (WeightedRows *) PG_GETARG_POINTER(0),
+						 PARETONBD_PARAMS, paretonbd_row_loglik);
+}
