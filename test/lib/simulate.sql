@@ -1,0 +1,52 @@
+-- Simulators for the model-recovery tests, included with \ir: draws from
+-- the gamma and beta distributions, and customers drawn from BG/NBD and
+-- Gamma-Gamma.  Seed with setseed() first; everything here uses random().
+
+-- Gamma(shape k, scale 1) by Marsaglia & Tsang (2000), boosted for k < 1
+CREATE FUNCTION pg_temp.rgamma(k float8) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE
+    d float8;
+    c float8;
+    x float8;
+    v float8;
+BEGIN
+    IF k < 1 THEN
+        RETURN pg_temp.rgamma(k + 1) * (1 - random()) ^ (1 / k);
+    END IF;
+    d := k - 1.0 / 3;
+    c := 1 / sqrt(9 * d);
+    LOOP
+        LOOP
+            x := sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random());
+            v := 1 + c * x;
+            EXIT WHEN v > 0;
+        END LOOP;
+        v := v * v * v;
+        IF ln(1 - random()) < 0.5 * x * x + d - d * v + d * ln(v) THEN
+            RETURN d * v;
+        END IF;
+    END LOOP;
+END $$;
+
+-- A BG/NBD customer observed for t after the first purchase: purchase
+-- rate ~ Gamma(r, alpha), dropout probability ~ Beta(a, b), a chance to
+-- drop out after each repeat purchase (FHL 2005, section 2)
+CREATE FUNCTION pg_temp.bgnbd_customer(r float8, alpha float8, a float8, b float8, t float8,
+                                       OUT frequency int, OUT recency float8)
+LANGUAGE plpgsql AS $$
+DECLARE
+    lambda float8 := pg_temp.rgamma(r) / alpha;
+    ga float8 := pg_temp.rgamma(a);
+    p float8 := ga / (ga + pg_temp.rgamma(b));
+    now float8 := 0;
+BEGIN
+    frequency := 0;
+    recency := 0;
+    LOOP
+        now := now - ln(1 - random()) / lambda;
+        EXIT WHEN now > t;
+        frequency := frequency + 1;
+        recency := now;
+        EXIT WHEN random() < p;
+    END LOOP;
+END $$;
