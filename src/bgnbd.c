@@ -35,8 +35,8 @@
 void
 crm_check_frequency(double frequency)
 {
-	crm_check_finite("frequency", frequency);
-	if (frequency < 0 || frequency != floor(frequency))
+	crm_check_range("frequency", frequency, 0, CRM_MAX_SUMMARY);
+	if (frequency != floor(frequency))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("frequency must be a whole number of repeat purchases, at least 0"),
@@ -51,9 +51,8 @@ void
 crm_check_summary(double frequency, double recency, double t)
 {
 	crm_check_frequency(frequency);
-	crm_check_finite("recency", recency);
-	crm_check_finite("t", t);
-	crm_check_nonnegative("recency", recency);
+	crm_check_range("recency", recency, 0, CRM_MAX_SUMMARY);
+	crm_check_range("t", t, 0, CRM_MAX_SUMMARY);
 	if (recency > t)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -182,7 +181,7 @@ crm_bgnbd_p_alive(PG_FUNCTION_ARGS)
 
 	crm_model_params(PG_GETARG_HEAPTUPLEHEADER(0), BGNBD_PARAMS, p);
 	crm_check_summary(x, t_x, T);
-	PG_RETURN_FLOAT8(exp(-log_alive_odds_term(p, x, t_x, T)));
+	PG_RETURN_FLOAT8(crm_model_result(exp(-log_alive_odds_term(p, x, t_x, T))));
 }
 
 /*
@@ -206,7 +205,8 @@ crm_bgnbd_expected_purchases(const double *p, double h, double x, double t_x,
 				a = p[2],
 				b = p[3],
 				head,
-				tail;
+				tail,
+				log_f;
 
 	crm_check_nonnegative("horizon", h);
 	crm_check_summary(x, t_x, T);
@@ -218,9 +218,16 @@ crm_bgnbd_expected_purchases(const double *p, double h, double x, double t_x,
 	if (h == 0)
 		return 0;
 	head = (a + b + x - 1) / (a - 1);
-	tail = exp((r + x) * (log(alpha + T) - log(alpha + T + h)) +
-			   crm_log_hyp2f1(r + x, b + x, a + b + x - 1, h / (alpha + T + h)));
-	return head * (1 - tail) * exp(-log_alive_odds_term(p, x, t_x, T));
+	log_f = crm_log_hyp2f1(r + x, b + x, a + b + x - 1, h / (alpha + T + h),
+						   CRM_HYP2F1_SCORING_TERMS);
+	if (isnan(log_f))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("expected purchases cannot be computed for these parameters"),
+				 errdetail("The hypergeometric series 2F1(%g, %g; %g; %g) would need too many terms.",
+						   r + x, b + x, a + b + x - 1, h / (alpha + T + h))));
+	tail = exp((r + x) * (log(alpha + T) - log(alpha + T + h)) + log_f);
+	return crm_model_result(head * (1 - tail) * exp(-log_alive_odds_term(p, x, t_x, T)));
 }
 
 PG_FUNCTION_INFO_V1(crm_bgnbd_expected);

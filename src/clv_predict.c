@@ -69,5 +69,5 @@ crm_clv_predict(PG_FUNCTION_ARGS)
 		clv += value * (by_now - before) / pow(1 + d, i);
 		before = by_now;
 	}
-	PG_RETURN_FLOAT8(clv);
+	PG_RETURN_FLOAT8(crm_model_result(clv));
 }

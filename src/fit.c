@@ -45,6 +45,13 @@ crm_fit_state(FunctionCallInfo fcinfo, MemoryContext aggcontext, int width)
 	return state;
 }
 
+/*
+ * Largest |ln parameter| of a model we call converged: beyond e^23 (about
+ * 10^10) a parameter is running off to a boundary, as it does when the
+ * data have no interior maximum (a single customer, say)
+ */
+#define MAX_LOG_PARAM 23.0
+
 typedef struct FitData
 {
 	WeightedRows *rows;
@@ -76,6 +83,79 @@ objective(const double *theta, void *arg)
 		weights += row->weight;
 	}
 	return -sum / weights + data->penalizer * penalty;
+}
+
+/*
+ * Whether theta is a proper maximum of the likelihood: the Hessian of the
+ * objective there (central differences) must be positive definite, and
+ * not nearly singular.  Data without an interior maximum -- one customer,
+ * say -- let the optimiser stop on a flat ridge running off to infinity;
+ * this is how we tell that from a maximum.
+ */
+static bool
+is_proper_minimum(FitData *data, const double *theta)
+{
+	const double h = 1e-4;
+	double		H[CRM_OPTIM_MAX_PARAMS][CRM_OPTIM_MAX_PARAMS];
+	double		x[CRM_OPTIM_MAX_PARAMS];
+	double		f0 = objective(theta, data);
+	int			n = data->nparams;
+	double		max_diag = 0;
+
+	memcpy(x, theta, sizeof(double) * n);
+	for (int i = 0; i < n; i++)
+		for (int j = i; j < n; j++)
+		{
+			double		fpp,
+						fpm,
+						fmp,
+						fmm;
+
+			if (i == j)
+			{
+				x[i] = theta[i] + h;
+				fpp = objective(x, data);
+				x[i] = theta[i] - h;
+				fmm = objective(x, data);
+				x[i] = theta[i];
+				H[i][i] = (fpp - 2 * f0 + fmm) / (h * h);
+				max_diag = Max(max_diag, fabs(H[i][i]));
+				continue;
+			}
+			x[i] = theta[i] + h;
+			x[j] = theta[j] + h;
+			fpp = objective(x, data);
+			x[j] = theta[j] - h;
+			fpm = objective(x, data);
+			x[i] = theta[i] - h;
+			fmm = objective(x, data);
+			x[j] = theta[j] + h;
+			fmp = objective(x, data);
+			x[i] = theta[i];
+			x[j] = theta[j];
+			H[i][j] = H[j][i] = (fpp - fpm - fmp + fmm) / (4 * h * h);
+		}
+
+	/* Cholesky: every pivot clearly positive */
+	for (int j = 0; j < n; j++)
+	{
+		double		d = H[j][j];
+
+		for (int k = 0; k < j; k++)
+			d -= H[j][k] * H[j][k];
+		if (!isfinite(d) || d <= 1e-8 * max_diag)
+			return false;
+		H[j][j] = sqrt(d);
+		for (int i = j + 1; i < n; i++)
+		{
+			double		v = H[i][j];
+
+			for (int k = 0; k < j; k++)
+				v -= H[i][k] * H[j][k];
+			H[i][j] = v / H[j][j];
+		}
+	}
+	return true;
 }
 
 /*
@@ -115,9 +195,16 @@ crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows, int nparams,
 	data.penalizer = rows->has_setting ? rows->setting : 0;
 	result = crm_minimize(objective, &data, nparams, theta);
 	for (int i = 0; i < nparams; i++)
+	{
 		p[i] = exp(theta[i]);
+		/* a parameter run off towards 0 or infinity: no maximum was found */
+		if (fabs(theta[i]) > MAX_LOG_PARAM)
+			result.converged = false;
+	}
 	for (int64 i = 0; i < rows->nrows; i++)
 		ll += rows->rows[i].weight * loglik(p, rows->rows[i].v);
+	if (!isfinite(ll) || (result.converged && !is_proper_minimum(&data, theta)))
+		result.converged = false;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -129,10 +216,14 @@ crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows, int nparams,
 	tupdesc = BlessTupleDesc(tupdesc);
 	for (int i = 0; i < nparams; i++)
 		values[i] = Float8GetDatum(p[i]);
+	/* never a NaN or infinity in a model: NULL, and not converged */
+	for (int i = 0; i < nparams; i++)
+		nulls[i] = !isfinite(p[i]);
 	values[nparams] = Float8GetDatum(ll);
+	nulls[nparams] = !isfinite(ll);
 	values[nparams + 1] = Int64GetDatum(rows->customers);
 	values[nparams + 2] = Int32GetDatum(result.iterations);
-	values[nparams + 3] = BoolGetDatum(result.converged && isfinite(ll));
+	values[nparams + 3] = BoolGetDatum(result.converged);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
@@ -175,4 +266,18 @@ crm_model_params(HeapTupleHeader model, int nparams, double *p)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the model did not converge"),
 				 errhint("Check the data, or fit with a penalizer.")));
+}
+
+/*
+ * Ensure a model's prediction is a number: extreme parameters or inputs
+ * can overflow, and that is an error, not an infinity or a NaN
+ */
+double
+crm_model_result(double value)
+{
+	if (!isfinite(value))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("model result out of range for these parameters and inputs")));
+	return value;
 }

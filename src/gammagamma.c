@@ -112,7 +112,7 @@ crm_gammagamma_expected_value(const double *params, double x, double m)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the expected value needs p * frequency + q > 1"),
 				 errdetail("p was %g, q %g, frequency %g.", params[0], params[1], x)));
-	return params[0] * (params[2] + x * m) / (params[0] * x + params[1] - 1);
+	return crm_model_result(params[0] * (params[2] + x * m) / (params[0] * x + params[1] - 1));
 }
 
 PG_FUNCTION_INFO_V1(crm_gammagamma_expected);

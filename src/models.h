@@ -18,8 +18,16 @@ typedef double (*CrmRowLoglik) (const double *p, const double *v);
 extern WeightedRows *crm_fit_state(FunctionCallInfo fcinfo,
 								   MemoryContext aggcontext, int width);
 extern void crm_model_params(HeapTupleHeader model, int nparams, double *p);
+extern double crm_model_result(double value);
 extern Datum crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows,
 						   int nparams, CrmRowLoglik loglik);
+
+/*
+ * Largest frequency, recency or t the models take: a billion purchases or
+ * time units is beyond any customer, and far below where the arithmetic
+ * of the likelihoods loses its meaning
+ */
+#define CRM_MAX_SUMMARY 1e9
 
 /* bgnbd.c */
 extern void crm_check_frequency(double frequency);

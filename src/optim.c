@@ -18,7 +18,7 @@
 
 #include "optim.h"
 
-#define MAX_ITERATIONS 20000
+#define MAX_ITERATIONS 5000
 #define MAX_RESTARTS 10
 #define FTOL 1e-12				/* relative spread of the simplex values */
 #define XTOL 1e-9				/* size of the simplex, in log-parameters */

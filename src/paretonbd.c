@@ -42,9 +42,11 @@ log_a0_term(double r, double alpha, double s, double beta, double x, double t)
 	double		n = r + s + x;
 
 	if (alpha >= beta)
-		return crm_log_hyp2f1(n, s + 1, n + 1, (alpha - beta) / (alpha + t)) -
+		return crm_log_hyp2f1(n, s + 1, n + 1, (alpha - beta) / (alpha + t),
+							  CRM_HYP2F1_FITTING_TERMS) -
 			n * log(alpha + t);
-	return crm_log_hyp2f1(n, r + x, n + 1, (beta - alpha) / (beta + t)) -
+	return crm_log_hyp2f1(n, r + x, n + 1, (beta - alpha) / (beta + t),
+						  CRM_HYP2F1_FITTING_TERMS) -
 		n * log(beta + t);
 }
 

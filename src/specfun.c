@@ -34,25 +34,29 @@ crm_log_add(double x, double y)
 
 /*
  * ln 2F1(a, b; c; z), the Gauss hypergeometric function, for a, b, c > 0
- * and 0 <= z < 1, by its power series sum_k (a)_k (b)_k / ((c)_k k!) z^k.
+ * and 0 <= z < 1, summing at most max_terms terms of its power series sum_k (a)_k (b)_k / ((c)_k k!) z^k.
  * The models need it at z = t / (alpha + T + t) (FHL 2005, eq. 10), where
  * every term is positive, so the partial sums only grow: we stop when a
  * term no longer changes the sum in double precision after the terms have
  * started to shrink.  For a customer with thousands of purchases the terms
  * pass 10^300 before they shrink, so the sum is kept scaled and the result
  * is its logarithm.  The series converges for every z < 1, geometrically
- * once k exceeds about (a + b) z / (1 - z); too far out is an error, not a
- * wrong number.
+ * once k exceeds about (a + b) z / (1 - z); when that is too far out the
+ * result is NaN, for the caller to treat as an error (scoring) or as a
+ * point to avoid (the optimiser), never as a number.
  */
 double
-crm_log_hyp2f1(double a, double b, double c, double z)
+crm_log_hyp2f1(double a, double b, double c, double z, int max_terms)
 {
 	double		term = 1.0;
 	double		sum = 1.0;
 	double		log_scale = 0;
 
 	Assert(a > 0 && b > 0 && c > 0 && z >= 0 && z < 1);
-	for (int k = 0; k < 10000000; k++)
+	/* the terms grow until about k = (a + b) z / (1 - z): too far, give up */
+	if (!((a + b) * z / (1 - z) <= max_terms / 2))
+		return NAN;
+	for (int k = 0; k < max_terms; k++)
 	{
 		double		ratio = (a + k) * (b + k) / ((c + k) * (k + 1)) * z;
 
@@ -69,9 +73,5 @@ crm_log_hyp2f1(double a, double b, double c, double z)
 		if ((k & 0xffff) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
-	ereport(ERROR,
-			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-			 errmsg("hypergeometric series did not converge"),
-			 errdetail("2F1(%g, %g; %g; %g)", a, b, c, z)));
-	return 0;					/* keep compiler quiet */
+	return NAN;
 }

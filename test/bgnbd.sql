@@ -5,7 +5,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(36);
+SELECT plan(37);
 
 CREATE TEMP TABLE published (id int, x int, t_x numeric, "T" numeric, zbar numeric);
 \copy published FROM 'data/cdnow_sample_summary.csv' WITH (FORMAT csv, HEADER)
@@ -125,8 +125,10 @@ SELECT is((SELECT (crm_bgnbd_fit(x, t_x, t)).customers
           2122::bigint, 'rows with a NULL are skipped');
 
 -- Bad input
-SELECT throws_ok($$SELECT crm_bgnbd_fit(-1, 0, 10)$$, '22023',
-                 'frequency must be a whole number of repeat purchases, at least 0', 'negative frequency');
+SELECT throws_ok($$SELECT crm_bgnbd_fit(-1, 0, 10)$$, '22003',
+                 'frequency must be between 0 and 1e+09', 'negative frequency');
+SELECT throws_ok($$SELECT crm_bgnbd_fit(2, 1, 1e10)$$, '22003',
+                 't must be between 0 and 1e+09', 'absurd t');
 SELECT throws_ok($$SELECT crm_bgnbd_fit(1.5, 1, 10)$$, '22023', NULL, 'fractional frequency');
 SELECT throws_ok($$SELECT crm_bgnbd_fit(2, 11, 10)$$, '22023', 'recency must not exceed t', 'recency > t');
 SELECT throws_ok($$SELECT crm_bgnbd_fit(0, 3, 10)$$, '22023',

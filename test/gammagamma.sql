@@ -93,7 +93,7 @@ SELECT is((SELECT crm_gammagamma_fit(x, zbar) FROM published WHERE false), NULL,
 SELECT is((SELECT crm_gammagamma_fit(x, NULL) FROM published), NULL, 'only NULL values: NULL');
 SELECT throws_ok($$SELECT crm_gammagamma_fit(x, zbar) FROM published WHERE x = 0$$, '22023',
                  'no customer made a repeat purchase', 'all-zero frequencies: an error, not NaN');
-SELECT throws_ok($$SELECT crm_gammagamma_fit(-1, 10)$$, '22023', NULL, 'negative frequency');
+SELECT throws_ok($$SELECT crm_gammagamma_fit(-1, 10)$$, '22003', NULL, 'negative frequency');
 SELECT throws_ok($$SELECT crm_gammagamma_fit(2.5, 10)$$, '22023', NULL, 'fractional frequency');
 SELECT is((SELECT row(f.*)::text FROM (SELECT (crm_gammagamma_fit(x, v)).* FROM
                 (SELECT x, zbar AS v FROM published UNION ALL VALUES (3, 0), (2, -5)) p) f),
