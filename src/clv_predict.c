@@ -20,9 +20,13 @@
 #include <math.h>
 
 #include "funcapi.h"
+#include "miscadmin.h"
 
 #include "crm.h"
 #include "models.h"
+
+/* A horizon of more periods than this (833 years of months) is a mistake */
+#define MAX_PERIODS 10000
 
 PG_FUNCTION_INFO_V1(crm_clv_predict);
 Datum
@@ -43,10 +47,10 @@ crm_clv_predict(PG_FUNCTION_ARGS)
 
 	crm_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, bgnbd);
 	crm_model_params(PG_GETARG_HEAPTUPLEHEADER(1), 3, gammagamma);
-	if (periods < 0)
+	if (periods < 0 || periods > MAX_PERIODS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("periods must not be negative"),
+				 errmsg("periods must be between 0 and %d", MAX_PERIODS),
 				 errdetail("The value was %d.", periods)));
 	crm_check_finite("discount_rate", d);
 	if (d <= -1)
@@ -66,6 +70,7 @@ crm_clv_predict(PG_FUNCTION_ARGS)
 	{
 		double		by_now = crm_bgnbd_expected_purchases(bgnbd, i * length, x, t_x, T);
 
+		CHECK_FOR_INTERRUPTS();
 		clv += value * (by_now - before) / pow(1 + d, i);
 		before = by_now;
 	}

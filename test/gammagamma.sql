@@ -65,7 +65,7 @@ SELECT is_empty($$SELECT id FROM published, models
 SELECT is((SELECT crm_clv_predict(m, g, 2, 30.43, 38.86, 22.35, 0, 0.01, 4.345) FROM models), 0::float8,
           'no periods: no value');
 SELECT throws_ok($$SELECT crm_clv_predict(m, g, 2, 30.43, 38.86, 22.35, -1, 0.01, 4.345) FROM models$$,
-                 '22003', 'periods must not be negative', 'negative periods');
+                 '22003', 'periods must be between 0 and 10000', 'negative periods');
 SELECT throws_ok($$SELECT crm_clv_predict(m, g, 2, 30.43, 38.86, 22.35, 12, -1, 4.345) FROM models$$,
                  '22003', 'discount_rate must be greater than -1', 'discount rate -1');
 SELECT throws_ok($$SELECT crm_clv_predict(m, g, 2, 30.43, 38.86, 22.35, 12, 0.01, 0) FROM models$$,
