@@ -56,6 +56,11 @@ SELECT 'crm_bgnbd_model', v FROM unnest(ARRAY[NULL, '(0.243,4.414,0.793,2.426,-9
                                               '(1,1,1,3,0,1,1,t)', '(1e308,1e308,1e308,1e308,0,1,1,t)',
                                               '(5e-324,5e-324,5e-324,5e-324,0,1,1,t)', '(1,1,0.1,0.1,0,1,1,t)']) v
 UNION ALL
+SELECT 'crm_paretonbd_model', v FROM unnest(ARRAY[NULL, '(0.55,10.58,0.61,11.67,-9595,2357,300,t)',
+                                                  '(NaN,1,2,3,0,1,1,t)', '(-1,1,2,3,0,1,1,t)', '(1,1,2,3,0,1,1,f)',
+                                                  '(1,1e308,1,1,0,1,1,t)', '(1,1,1,1e308,0,1,1,t)',
+                                                  '(5e-324,5e-324,5e-324,5e-324,0,1,1,t)']) v
+UNION ALL
 SELECT 'crm_gammagamma_model', v FROM unnest(ARRAY[NULL, '(6.25,3.74,15.44,0,946,1,t)', '(NaN,1,1,0,1,1,t)',
                                                    '(-1,1,1,0,1,1,t)', '(1,1,1,0,1,1,f)', '(0.5,0.2,1,0,1,1,t)',
                                                    '(1e308,1e308,1e308,0,1,1,t)', '(5e-324,5e-324,5e-324,0,1,1,t)']) v;
@@ -101,6 +106,8 @@ INSERT INTO signatures VALUES
     ('crm_bgnbd_expected', '{crm_bgnbd_model,float8,float8,float8,float8}',
                            '{"(0.243,4.414,0.793,2.426,-9582,2357,300,t)",39,2,30,38}'),
     ('crm_bgnbd_expected_new', '{crm_bgnbd_model,float8}', '{"(0.243,4.414,0.793,2.426,-9582,2357,300,t)",39}'),
+    ('crm_paretonbd_p_alive', '{crm_paretonbd_model,float8,float8,float8}',
+                              '{"(0.55,10.58,0.61,11.67,-9595,2357,300,t)",2,30,38}'),
     ('crm_gammagamma_expected', '{crm_gammagamma_model,float8,float8}', '{"(6.25,3.74,15.44,0,946,1,t)",2,20}'),
     ('crm_clv_predict', '{crm_bgnbd_model,crm_gammagamma_model,float8,float8,float8,float8,integer,float8,float8}',
                         '{"(0.243,4.414,0.793,2.426,-9582,2357,300,t)","(6.25,3.74,15.44,0,946,1,t)",2,30,38,20,12,0.01,4.345}');
@@ -145,9 +152,9 @@ SELECT is_empty($$SELECT call, outcome FROM outcomes
 SELECT is_empty($$SELECT call, outcome FROM outcomes
                   WHERE outcome IN ('NaN', 'Infinity', '-Infinity') OR outcome LIKE '%NaN%'$$,
                 'no call returns NaN or infinity, nor a model with a NaN in it');
-SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome LIKE 'ERROR %'), 33::bigint,
+SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome LIKE 'ERROR %'), 34::bigint,
           'every function rejects some of the grid');
-SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome NOT LIKE 'ERROR %'), 33::bigint,
+SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome NOT LIKE 'ERROR %'), 34::bigint,
           'every function accepts some of the grid');
 
 SELECT * FROM finish();

@@ -44,3 +44,10 @@ CREATE AGGREGATE crm_paretonbd_fit(frequency float8, recency float8, t float8, p
     DESERIALFUNC = crm_fit_deserialize, PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm_paretonbd_fit(float8, float8, float8, float8) IS
 'Pareto/NBD model fitted with an L2 penalty, as crm_bgnbd_fit with a penalizer';
+
+CREATE FUNCTION crm_paretonbd_p_alive(model crm_paretonbd_model, frequency float8, recency float8, t float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'crm_paretonbd_p_alive'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_paretonbd_p_alive(crm_paretonbd_model, float8, float8, float8) IS
+'Probability that a customer with this frequency, recency and t is still alive under a Pareto/NBD model (Fader & Hardie 2005, eq. 18)';
