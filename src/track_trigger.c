@@ -130,20 +130,19 @@ tracking_plan(TrackEntry *entry, TrackSql which, Oid fn_oid)
 	return plan;
 }
 
+/*
+ * Execute a tracking statement.  The caller has set the settings the
+ * statements run under (crm_track_use_settings) once for its whole call.
+ */
 static void
 run_plan(FunctionCallInfo fcinfo, TrackEntry *entry, TrackSql which,
 		 Datum *values, const char *nulls)
 {
-	/* statements that summarise orders take days in the session TimeZone */
-	bool		summarises = which == TRACK_SQL_INSERT ||
-		which == TRACK_SQL_UPDATE_RECOMPUTE || which == TRACK_SQL_DELETE_RECOMPUTE;
-	int			nestlevel = crm_track_use_settings(summarises ? entry->time_zone : NULL);
 	SPIPlanPtr	plan = tracking_plan(entry, which, fcinfo->flinfo->fn_oid);
 	int			ret = SPI_execute_plan(plan, values, nulls, false, 0);
 
 	if (ret < 0)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-	crm_track_restore_settings(nestlevel);
 }
 
 /* Attribute number of a column of the trigger's relation, by name */
@@ -350,6 +349,7 @@ crm_orders_trigger(PG_FUNCTION_ARGS)
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TriggerEvent event = trigdata->tg_event;
 	TrackEntry *entry;
+	int			nestlevel;
 
 	if (TRIGGER_FIRED_BY_INSERT(event))
 		check_transition_tables(trigdata, false, true, "crm_orders_trigger");
@@ -378,6 +378,8 @@ crm_orders_trigger(PG_FUNCTION_ARGS)
 	if (SPI_register_trigger_data(trigdata) != SPI_OK_TD_REGISTER)
 		elog(ERROR, "SPI_register_trigger_data failed");
 
+	/* statements that summarise orders take days in the session TimeZone */
+	nestlevel = crm_track_use_settings(entry->time_zone);
 	if (TRIGGER_FIRED_BY_INSERT(event))
 	{
 		if (transition_rows(trigdata->tg_newtable) == 1)
@@ -397,6 +399,7 @@ crm_orders_trigger(PG_FUNCTION_ARGS)
 	}
 	else
 		run_plan(fcinfo, entry, TRACK_SQL_TRUNCATE, NULL, NULL);
+	crm_track_restore_settings(nestlevel);
 
 	SPI_finish();
 	return PointerGetDatum(NULL);
@@ -541,6 +544,7 @@ crm_history_trigger(PG_FUNCTION_ARGS)
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TriggerEvent event = trigdata->tg_event;
 	TrackSql	which;
+	int			nestlevel;
 
 	if (TRIGGER_FIRED_BY_INSERT(event))
 	{
@@ -564,6 +568,7 @@ crm_history_trigger(PG_FUNCTION_ARGS)
 		return PointerGetDatum(NULL);
 
 	SPI_connect();
+	nestlevel = crm_track_use_settings(NULL);
 	/* a few customers' changes fit in one message whatever their keys */
 	if (transition_rows(trigdata->tg_newtable) <= 4)
 		history_few(fcinfo, tracking_entry(id, fcinfo->flinfo->fn_oid), trigdata,
@@ -574,6 +579,7 @@ crm_history_trigger(PG_FUNCTION_ARGS)
 			elog(ERROR, "SPI_register_trigger_data failed");
 		run_plan(fcinfo, tracking_entry(id, fcinfo->flinfo->fn_oid), which, NULL, NULL);
 	}
+	crm_track_restore_settings(nestlevel);
 	SPI_finish();
 	return PointerGetDatum(NULL);
 }
