@@ -268,20 +268,6 @@ check_multipliers(ArrayType *array)
 }
 
 /*
- * Ensure the time zone is one PostgreSQL knows, by setting TimeZone to it
- * for the duration of the check.
- */
-static void
-check_time_zone(const char *tz)
-{
-	int			nestlevel = NewGUCNestLevel();
-
-	(void) set_config_option("TimeZone", tz, PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	AtEOXact_GUC(false, nestlevel);
-}
-
-/*
  * Settings for the statements tracking runs, until
  * crm_track_restore_settings(result), kept with a GUC nest level as
  * ri_triggers.c keeps its own (an error restores them too):
@@ -392,7 +378,8 @@ crm_track(PG_FUNCTION_ARGS)
 	time_zone = PG_ARGISNULL(9) ?
 		pstrdup(pg_get_timezone_name(session_timezone)) :
 		text_to_cstring(PG_GETARG_TEXT_PP(9));
-	check_time_zone(time_zone);
+	/* a time zone PostgreSQL does not know fails here, with 22023 */
+	crm_track_restore_settings(crm_track_use_settings(time_zone));
 
 	prefix = PG_ARGISNULL(11) ? psprintf("%s_crm", table) :
 		pstrdup(NameStr(*PG_GETARG_NAME(11)));
