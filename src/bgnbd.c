@@ -66,50 +66,120 @@ crm_check_summary(double frequency, double recency, double t)
 }
 
 /*
- * BG/NBD log-likelihood of one customer summary; p = (r, alpha, a, b)
+ * Sum of the weighted BG/NBD log-likelihoods of the rows (x, t_x, T), and
+ * its gradient in p = (r, alpha, a, b) when grad is not NULL.
+ *
+ * The terms that depend on x alone (log-gammas, log-betas and, for the
+ * gradient, their digammas) are worked out once per distinct x: the rows
+ * come sorted by x.  Per row, the last term is ln(e^A + e^B) with
+ * A = -(r+x) ln(alpha+T) and B = ln a - ln(b+x-1) - (r+x) ln(alpha+t_x);
+ * its derivatives are those of A and B weighted by e^A and e^B over their
+ * sum.
  */
-double
-crm_bgnbd_loglik(const double *p, double x, double t_x, double T)
+static double
+bgnbd_loglik(const double *p, const WeightedRows *rows, double *grad)
 {
 	double		r = p[0],
 				alpha = p[1],
 				a = p[2],
 				b = p[3];
-	double		head;
-	double		alive = -(r + x) * log(alpha + T);
+	double		log_alpha = log(alpha),
+				log_a = log(a);
+	double		head_0 = -lgamma(r) + r * log_alpha - crm_log_beta(a, b);
+	double		psi_r = 0,
+				psi_b = 0,
+				psi_ab = 0;
+	double		x = NAN,
+				head = 0,
+				log_c = 0,
+				inv_bx1 = 0;
+	double		dhead[BGNBD_PARAMS] = {0};
+	double		sum = 0;
+	double		g[BGNBD_PARAMS] = {0};
 
-	/*
-	 * The log-gamma terms depend on the parameters and x only; the fits
-	 * visit the rows sorted by x, so consecutive rows mostly share them.
-	 */
-	static double cached[5] = {NAN, NAN, NAN, NAN, NAN};
-	static double cached_head;
-
-	if (r == cached[0] && alpha == cached[1] && a == cached[2] &&
-		b == cached[3] && x == cached[4])
-		head = cached_head;
-	else
+	if (grad)
 	{
-		head = lgamma(r + x) - lgamma(r) + r * log(alpha) +
-			crm_log_beta(a, b + x) - crm_log_beta(a, b);
-		cached[0] = r;
-		cached[1] = alpha;
-		cached[2] = a;
-		cached[3] = b;
-		cached[4] = x;
-		cached_head = head;
+		psi_r = crm_digamma(r);
+		psi_b = crm_digamma(b);
+		psi_ab = crm_digamma(a + b);
 	}
+	for (int64 i = 0; i < rows->nrows; i++)
+	{
+		const WeightedRow *row = &rows->rows[i];
+		double		w = row->weight;
+		double		rx,
+					log_T,
+					ll;
 
-	if (x == 0)
-		return head + alive;
-	return head + crm_log_add(alive, log(a) - log(b + x - 1) - (r + x) * log(alpha + t_x));
-}
+		if (row->v[0] != x)
+		{
+			x = row->v[0];
+			head = head_0 + lgamma(r + x) + crm_log_beta(a, b + x);
+			if (x > 0)
+			{
+				log_c = log_a - log(b + x - 1);
+				inv_bx1 = 1 / (b + x - 1);
+			}
+			if (grad)
+			{
+				double		psi_abx = crm_digamma(a + b + x);
 
-/* BG/NBD log-likelihood of a weighted row (x, t_x, T) */
-static double
-bgnbd_row_loglik(const double *p, const double *v)
-{
-	return crm_bgnbd_loglik(p, v[0], v[1], v[2]);
+				dhead[0] = crm_digamma(r + x) - psi_r + log_alpha;
+				dhead[1] = r / alpha;
+				dhead[2] = psi_ab - psi_abx;
+				dhead[3] = crm_digamma(b + x) - psi_abx - psi_b + psi_ab;
+			}
+		}
+		rx = r + x;
+		log_T = log(alpha + row->v[2]);
+		if (x == 0)
+		{
+			sum += w * (head - rx * log_T);
+			if (grad)
+			{
+				g[0] += w * (dhead[0] - log_T);
+				g[1] += w * (dhead[1] - rx / (alpha + row->v[2]));
+				g[2] += w * dhead[2];
+				g[3] += w * dhead[3];
+			}
+			continue;
+		}
+		{
+			double		log_t = log(alpha + row->v[1]);
+			double		A = -rx * log_T;
+			double		B = log_c - rx * log_t;
+			double		share_b;	/* e^B / (e^A + e^B) */
+
+			if (B > A)
+			{
+				double		e = exp(A - B);
+
+				ll = B + log1p(e);
+				share_b = 1 / (1 + e);
+			}
+			else
+			{
+				double		e = exp(B - A);
+
+				ll = A + log1p(e);
+				share_b = e / (1 + e);
+			}
+			sum += w * (head + ll);
+			if (grad)
+			{
+				double		share_a = 1 - share_b;
+
+				g[0] += w * (dhead[0] - share_a * log_T - share_b * log_t);
+				g[1] += w * (dhead[1] - rx * (share_a / (alpha + row->v[2]) +
+											  share_b / (alpha + row->v[1])));
+				g[2] += w * (dhead[2] + share_b / a);
+				g[3] += w * (dhead[3] - share_b * inv_bx1);
+			}
+		}
+	}
+	if (grad)
+		memcpy(grad, g, sizeof(g));
+	return sum;
 }
 
 /*
@@ -144,7 +214,7 @@ crm_bgnbd_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || ((WeightedRows *) PG_GETARG_POINTER(0))->customers == 0)
 		PG_RETURN_NULL();
 	return crm_fit_model(fcinfo, (WeightedRows *) PG_GETARG_POINTER(0),
-						 BGNBD_PARAMS, bgnbd_row_loglik);
+						 BGNBD_PARAMS, bgnbd_loglik, true);
 }
 
 /*

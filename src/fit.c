@@ -52,13 +52,55 @@ crm_fit_state(FunctionCallInfo fcinfo, MemoryContext aggcontext, int width)
  */
 #define MAX_LOG_PARAM 23.0
 
+/*
+ * Where the optimiser stops looking: beyond e^40 the objective is taken
+ * as infinite, so that a fit without a maximum ends at this wall in a few
+ * steps instead of following a ridge for ever
+ */
+#define LOG_PARAM_WALL 40.0
+
+/*
+ * Many distinct rows: fit a sample of about FIT_SAMPLE_ROWS of them first,
+ * then polish on all rows from there, handing over the curvature learnt.
+ * The objective is a mean per customer, so its curvature hardly depends
+ * on the sample size, and the polish takes a few steps where a cold start
+ * would take dozens over every row.
+ */
+#define FIT_SAMPLE_ROWS 16384
+
+/* Largest gradient component of a converged fit (the sample's, looser) */
+#define FIT_GTOL 1e-9
+
+/*
+ * Simplex steps allowed after BFGS failed: a few times what it needs on
+ * real data, bounded because each step reads every row
+ */
+#define SIMPLEX_ITERATIONS 2000
+#define SAMPLE_GTOL 1e-6
+
 typedef struct FitData
 {
-	WeightedRows *rows;
+	const WeightedRows *rows;
+	double		weights;		/* sum of the rows' weights */
 	int			nparams;
-	CrmRowLoglik loglik;
+	CrmLoglik	loglik;
+	bool		has_gradient;	/* loglik fills a gradient */
 	double		penalizer;
 } FitData;
+
+static void
+fit_data_init(FitData *data, const WeightedRows *rows, int nparams,
+			  CrmLoglik loglik, bool has_gradient, double penalizer)
+{
+	data->rows = rows;
+	data->weights = 0;
+	for (int64 i = 0; i < rows->nrows; i++)
+		data->weights += rows->rows[i].weight;
+	data->nparams = nparams;
+	data->loglik = loglik;
+	data->has_gradient = has_gradient;
+	data->penalizer = penalizer;
+}
 
 /* Mean negative log-likelihood plus penalty, at log-parameters theta */
 static double
@@ -66,31 +108,114 @@ objective(const double *theta, void *arg)
 {
 	FitData    *data = arg;
 	double		p[CRM_OPTIM_MAX_PARAMS];
-	double		sum = 0;
-	double		weights = 0;
 	double		penalty = 0;
 
 	for (int i = 0; i < data->nparams; i++)
 	{
+		if (fabs(theta[i]) > LOG_PARAM_WALL)
+			return INFINITY;
 		p[i] = exp(theta[i]);
 		penalty += p[i] * p[i];
 	}
-	for (int64 i = 0; i < data->rows->nrows; i++)
-	{
-		WeightedRow *row = &data->rows->rows[i];
-
-		sum += row->weight * data->loglik(p, row->v);
-		weights += row->weight;
-	}
-	return -sum / weights + data->penalizer * penalty;
+	return -data->loglik(p, data->rows, NULL) / data->weights +
+		data->penalizer * penalty;
 }
 
 /*
- * Whether theta is a proper maximum of the likelihood: the Hessian of the
- * objective there (central differences) must be positive definite, and
- * not nearly singular.  Data without an interior maximum -- one customer,
- * say -- let the optimiser stop on a flat ridge running off to infinity;
- * this is how we tell that from a maximum.
+ * The objective and its gradient in theta: from the model's gradient in
+ * the parameters by the chain rule (d/d theta = p d/dp), or, for a model
+ * without one, by central differences
+ */
+static double
+smooth_objective(const double *theta, double *grad, void *arg)
+{
+	FitData    *data = arg;
+	double		p[CRM_OPTIM_MAX_PARAMS];
+	double		gp[CRM_OPTIM_MAX_PARAMS];
+	double		penalty = 0;
+	double		ll;
+
+	if (!data->has_gradient)
+	{
+		const double h = 1e-6;
+		double		x[CRM_OPTIM_MAX_PARAMS];
+
+		memcpy(x, theta, sizeof(double) * data->nparams);
+		for (int i = 0; i < data->nparams; i++)
+		{
+			double		up,
+						down;
+
+			x[i] = theta[i] + h;
+			up = objective(x, data);
+			x[i] = theta[i] - h;
+			down = objective(x, data);
+			x[i] = theta[i];
+			grad[i] = (up - down) / (2 * h);
+		}
+		return objective(theta, data);
+	}
+
+	for (int i = 0; i < data->nparams; i++)
+	{
+		if (fabs(theta[i]) > LOG_PARAM_WALL)
+			return INFINITY;
+		p[i] = exp(theta[i]);
+		penalty += p[i] * p[i];
+	}
+	ll = data->loglik(p, data->rows, gp);
+	for (int i = 0; i < data->nparams; i++)
+		grad[i] = -gp[i] * p[i] / data->weights + 2 * data->penalizer * p[i] * p[i];
+	return -ll / data->weights + data->penalizer * penalty;
+}
+
+/*
+ * A sample of rows for the first stage of a large fit: rows weighing at
+ * least 1/FIT_SAMPLE_ROWS of the total are kept as they are (every cohort
+ * of one-time buyers, say); of the lighter ones, one per that much weight,
+ * chosen systematically along the sorted rows and standing for it.
+ */
+static WeightedRows *
+sample_rows(const FitData *data)
+{
+	const WeightedRows *rows = data->rows;
+	WeightedRows *sample = palloc(sizeof(WeightedRows));
+	double		step = data->weights / FIT_SAMPLE_ROWS;
+	double		light = step / 2;	/* light weight passed, offset by half a step */
+
+	*sample = *rows;
+	sample->maxrows = 2 * FIT_SAMPLE_ROWS + 1;
+	sample->rows = palloc(sizeof(WeightedRow) * sample->maxrows);
+	sample->nrows = 0;
+	for (int64 i = 0; i < rows->nrows && sample->nrows < sample->maxrows; i++)
+	{
+		const WeightedRow *row = &rows->rows[i];
+
+		if (row->weight >= step)
+			sample->rows[sample->nrows++] = *row;
+		else
+		{
+			double		before = floor(light / step);
+
+			light += row->weight;
+			if (floor(light / step) > before)
+			{
+				sample->rows[sample->nrows] = *row;
+				sample->rows[sample->nrows++].weight = step;
+			}
+		}
+	}
+	sample->merged = sample->nrows;
+	return sample;
+}
+
+/*
+ * Whether theta is a proper minimum of the objective: its Hessian there
+ * (central differences of the gradient, or of values for a model without
+ * one) must be positive definite, and not nearly singular.  Data without
+ * an interior maximum -- one customer, say -- let the optimiser stop on a
+ * flat ridge running off to infinity; this is how we tell that from a
+ * maximum.
  */
 static bool
 is_proper_minimum(FitData *data, const double *theta)
@@ -98,43 +223,69 @@ is_proper_minimum(FitData *data, const double *theta)
 	const double h = 1e-4;
 	double		H[CRM_OPTIM_MAX_PARAMS][CRM_OPTIM_MAX_PARAMS];
 	double		x[CRM_OPTIM_MAX_PARAMS];
-	double		f0 = objective(theta, data);
 	int			n = data->nparams;
 	double		max_diag = 0;
 
 	memcpy(x, theta, sizeof(double) * n);
-	for (int i = 0; i < n; i++)
-		for (int j = i; j < n; j++)
-		{
-			double		fpp,
-						fpm,
-						fmp,
-						fmm;
+	if (data->has_gradient)
+	{
+		double		up[CRM_OPTIM_MAX_PARAMS];
+		double		down[CRM_OPTIM_MAX_PARAMS];
 
-			if (i == j)
+		for (int i = 0; i < n; i++)
+		{
+			x[i] = theta[i] + h;
+			(void) smooth_objective(x, up, data);
+			x[i] = theta[i] - h;
+			(void) smooth_objective(x, down, data);
+			x[i] = theta[i];
+			for (int j = 0; j < n; j++)
+				H[i][j] = (up[j] - down[j]) / (2 * h);
+		}
+		for (int i = 0; i < n; i++)
+		{
+			max_diag = Max(max_diag, fabs(H[i][i]));
+			for (int j = 0; j < i; j++)
+				H[i][j] = H[j][i] = (H[i][j] + H[j][i]) / 2;
+		}
+	}
+	else
+	{
+		double		f0 = objective(theta, data);
+
+		for (int i = 0; i < n; i++)
+			for (int j = i; j < n; j++)
 			{
+				double		fpp,
+							fpm,
+							fmp,
+							fmm;
+
+				if (i == j)
+				{
+					x[i] = theta[i] + h;
+					fpp = objective(x, data);
+					x[i] = theta[i] - h;
+					fmm = objective(x, data);
+					x[i] = theta[i];
+					H[i][i] = (fpp - 2 * f0 + fmm) / (h * h);
+					max_diag = Max(max_diag, fabs(H[i][i]));
+					continue;
+				}
 				x[i] = theta[i] + h;
+				x[j] = theta[j] + h;
 				fpp = objective(x, data);
+				x[j] = theta[j] - h;
+				fpm = objective(x, data);
 				x[i] = theta[i] - h;
 				fmm = objective(x, data);
+				x[j] = theta[j] + h;
+				fmp = objective(x, data);
 				x[i] = theta[i];
-				H[i][i] = (fpp - 2 * f0 + fmm) / (h * h);
-				max_diag = Max(max_diag, fabs(H[i][i]));
-				continue;
+				x[j] = theta[j];
+				H[i][j] = H[j][i] = (fpp - fpm - fmp + fmm) / (4 * h * h);
 			}
-			x[i] = theta[i] + h;
-			x[j] = theta[j] + h;
-			fpp = objective(x, data);
-			x[j] = theta[j] - h;
-			fpm = objective(x, data);
-			x[i] = theta[i] - h;
-			fmm = objective(x, data);
-			x[j] = theta[j] + h;
-			fmp = objective(x, data);
-			x[i] = theta[i];
-			x[j] = theta[j];
-			H[i][j] = H[j][i] = (fpp - fpm - fmp + fmm) / (4 * h * h);
-		}
+	}
 
 	/* Cholesky: every pivot clearly positive */
 	for (int j = 0; j < n; j++)
@@ -158,6 +309,65 @@ is_proper_minimum(FitData *data, const double *theta)
 	return true;
 }
 
+/* Whether a parameter has run off towards 0 or infinity */
+static bool
+beyond_maximum(const double *theta, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (fabs(theta[i]) > MAX_LOG_PARAM)
+			return true;
+	return false;
+}
+
+/*
+ * Minimise the objective from theta (all zeros: every parameter 1):
+ * BFGS, on a sample first when there are many rows; where BFGS does not
+ * converge, Nelder-Mead from the best point it found, unless that point
+ * shows there is no maximum to find.
+ */
+static CrmOptimResult
+minimize(FitData *data, double *theta)
+{
+	double		hinv[CRM_OPTIM_MAX_PARAMS * CRM_OPTIM_MAX_PARAMS];
+	double		start[CRM_OPTIM_MAX_PARAMS];
+	int			n = data->nparams;
+	CrmOptimResult result;
+	int			iterations = 0;
+	bool		warm = false;
+
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < n; j++)
+			hinv[i * n + j] = (i == j);
+	if (data->rows->nrows > 2 * FIT_SAMPLE_ROWS)
+	{
+		FitData		sample = *data;
+
+		memcpy(start, theta, sizeof(double) * n);
+		fit_data_init(&sample, sample_rows(data), n, data->loglik,
+					  data->has_gradient, data->penalizer);
+		result = crm_minimize_bfgs(smooth_objective, &sample, n, theta, hinv,
+								   SAMPLE_GTOL);
+		iterations = result.iterations;
+		pfree(sample.rows->rows);
+		pfree((WeightedRows *) sample.rows);
+		warm = result.converged;
+		if (!warm)
+			memcpy(theta, start, sizeof(double) * n);
+	}
+	result = crm_minimize_bfgs(smooth_objective, data, n, theta,
+							   warm ? hinv : NULL, FIT_GTOL);
+	result.iterations += iterations;
+	if (!result.converged && !beyond_maximum(theta, n))
+	{
+		CrmOptimResult simplex = crm_minimize(objective, data, n, theta,
+											  SIMPLEX_ITERATIONS);
+
+		simplex.iterations += result.iterations;
+		result = simplex;
+	}
+	return result;
+}
+
 /*
  * Fit and return the composite model of the calling final function:
  * (the nparams parameters, log_likelihood, customers, iterations,
@@ -166,13 +376,13 @@ is_proper_minimum(FitData *data, const double *theta)
  */
 Datum
 crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows, int nparams,
-			  CrmRowLoglik loglik)
+			  CrmLoglik loglik, bool has_gradient)
 {
 	TupleDesc	tupdesc;
 	FitData		data;
 	double		theta[CRM_OPTIM_MAX_PARAMS] = {0};
 	double		p[CRM_OPTIM_MAX_PARAMS];
-	double		ll = 0;
+	double		ll;
 	bool		repeat = false;
 	CrmOptimResult result;
 	Datum		values[CRM_OPTIM_MAX_PARAMS + 4];
@@ -181,7 +391,7 @@ crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows, int nparams,
 	Assert(nparams <= CRM_OPTIM_MAX_PARAMS);
 	crm_wrows_merge(rows);
 	for (int64 i = 0; i < rows->nrows && !repeat; i++)
-		repeat = rows->rows[i].v[0] > 0;
+		repeat = rows->rows[i].v[0] > 0 && rows->rows[i].weight > 0;
 	if (!repeat)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -189,20 +399,15 @@ crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows, int nparams,
 				 errdetail("Without repeat purchases the likelihood has no maximum."),
 				 errhint("Fit the model on a longer calibration period.")));
 
-	data.rows = rows;
-	data.nparams = nparams;
-	data.loglik = loglik;
-	data.penalizer = rows->has_setting ? rows->setting : 0;
-	result = crm_minimize(objective, &data, nparams, theta);
+	fit_data_init(&data, rows, nparams, loglik, has_gradient,
+				  rows->has_setting ? rows->setting : 0);
+	result = minimize(&data, theta);
 	for (int i = 0; i < nparams; i++)
-	{
 		p[i] = exp(theta[i]);
-		/* a parameter run off towards 0 or infinity: no maximum was found */
-		if (fabs(theta[i]) > MAX_LOG_PARAM)
-			result.converged = false;
-	}
-	for (int64 i = 0; i < rows->nrows; i++)
-		ll += rows->rows[i].weight * loglik(p, rows->rows[i].v);
+	/* a parameter run off towards 0 or infinity: no maximum was found */
+	if (beyond_maximum(theta, nparams))
+		result.converged = false;
+	ll = loglik(p, rows, NULL);
 	if (!isfinite(ll) || (result.converged && !is_proper_minimum(&data, theta)))
 		result.converged = false;
 

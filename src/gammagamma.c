@@ -24,23 +24,68 @@
 
 #include "crm.h"
 #include "models.h"
+#include "specfun.h"
 
 #define GAMMAGAMMA_PARAMS 3
 
-/* Log-likelihood of a row (x, m); p = (p, q, gamma) */
+/*
+ * Sum of the weighted log-likelihoods of the rows (x, m), and its gradient
+ * in params = (p, q, gamma) when grad is not NULL; the log-gammas and
+ * digammas of px and px + q once per distinct x (the rows come sorted by
+ * x).  Rows of weight 0 (x = 0) are left out.
+ */
 static double
-gammagamma_loglik(const double *params, const double *v)
+gammagamma_loglik(const double *params, const WeightedRows *rows, double *grad)
 {
 	double		p = params[0],
 				q = params[1],
 				gamma = params[2];
-	double		x = v[0],
-				m = v[1];
+	double		head_0 = -lgamma(q) + q * log(gamma);
+	double		psi_q = grad ? crm_digamma(q) : 0;
+	double		x = NAN,
+				px = 0,
+				head = 0,
+				log_x = 0,
+				psi_pxq = 0,
+				psi_px = 0;
+	double		sum = 0;
+	double		g[GAMMAGAMMA_PARAMS] = {0};
 
-	if (x == 0)
-		return 0;
-	return lgamma(p * x + q) - lgamma(p * x) - lgamma(q) + q * log(gamma) +
-		(p * x - 1) * log(m) + p * x * log(x) - (p * x + q) * log(gamma + x * m);
+	for (int64 i = 0; i < rows->nrows; i++)
+	{
+		const WeightedRow *row = &rows->rows[i];
+		double		w = row->weight;
+		double		m = row->v[1];
+		double		log_m,
+					log_total;
+
+		if (w == 0)
+			continue;
+		if (row->v[0] != x)
+		{
+			x = row->v[0];
+			px = p * x;
+			log_x = log(x);
+			head = head_0 + lgamma(px + q) - lgamma(px) + px * log_x;
+			if (grad)
+			{
+				psi_pxq = crm_digamma(px + q);
+				psi_px = crm_digamma(px);
+			}
+		}
+		log_m = log(m);
+		log_total = log(gamma + x * m);
+		sum += w * (head + (px - 1) * log_m - (px + q) * log_total);
+		if (grad)
+		{
+			g[0] += w * x * (psi_pxq - psi_px + log_m + log_x - log_total);
+			g[1] += w * (psi_pxq - psi_q + log(gamma) - log_total);
+			g[2] += w * (q / gamma - (px + q) / (gamma + x * m));
+		}
+	}
+	if (grad)
+		memcpy(grad, g, sizeof(g));
+	return sum;
 }
 
 /*
@@ -82,7 +127,7 @@ crm_gammagamma_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || ((WeightedRows *) PG_GETARG_POINTER(0))->nrows == 0)
 		PG_RETURN_NULL();
 	return crm_fit_model(fcinfo, (WeightedRows *) PG_GETARG_POINTER(0),
-						 GAMMAGAMMA_PARAMS, gammagamma_loglik);
+						 GAMMAGAMMA_PARAMS, gammagamma_loglik, true);
 }
 
 /*

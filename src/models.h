@@ -11,8 +11,12 @@
 
 #include "weighted_rows.h"
 
-/* Log-likelihood of one summary row v at parameters p */
-typedef double (*CrmRowLoglik) (const double *p, const double *v);
+/*
+ * Sum over the rows of weight x log-likelihood at parameters p; with grad
+ * not NULL (models that have one), also its gradient with respect to p
+ */
+typedef double (*CrmLoglik) (const double *p, const WeightedRows *rows,
+							 double *grad);
 
 /* fit.c */
 extern WeightedRows *crm_fit_state(FunctionCallInfo fcinfo,
@@ -20,7 +24,7 @@ extern WeightedRows *crm_fit_state(FunctionCallInfo fcinfo,
 extern void crm_model_params(HeapTupleHeader model, int nparams, double *p);
 extern double crm_model_result(double value);
 extern Datum crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows,
-						   int nparams, CrmRowLoglik loglik);
+						   int nparams, CrmLoglik loglik, bool has_gradient);
 
 /*
  * Largest frequency, recency or t the models take: a billion purchases or
@@ -32,12 +36,8 @@ extern Datum crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows,
 /* bgnbd.c */
 extern void crm_check_frequency(double frequency);
 extern void crm_check_summary(double frequency, double recency, double t);
-extern double crm_bgnbd_loglik(const double *p, double x, double t_x, double T);
 extern double crm_bgnbd_expected_purchases(const double *p, double h, double x,
 										   double t_x, double T);
-
-/* paretonbd.c */
-extern double crm_paretonbd_loglik(const double *p, double x, double t_x, double T);
 
 /* gammagamma.c */
 extern double crm_gammagamma_expected_value(const double *params, double x,

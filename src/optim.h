@@ -10,13 +10,19 @@
 /* Objective to minimise at x[0 .. n); +Infinity where undefined */
 typedef double (*CrmObjective) (const double *x, void *arg);
 
+/* The same with its gradient, filled into grad[0 .. n) */
+typedef double (*CrmSmoothObjective) (const double *x, double *grad, void *arg);
+
 typedef struct CrmOptimResult
 {
 	double		value;			/* objective at the returned point */
-	int			iterations;		/* simplex steps taken, all restarts */
+	int			iterations;		/* steps taken (simplex: all restarts) */
 	bool		converged;
 } CrmOptimResult;
 
-extern CrmOptimResult crm_minimize(CrmObjective f, void *arg, int n, double *x);
+extern CrmOptimResult crm_minimize(CrmObjective f, void *arg, int n, double *x,
+								   int max_iterations);
+extern CrmOptimResult crm_minimize_bfgs(CrmSmoothObjective f, void *arg, int n,
+										double *x, double *hinv, double gtol);
 
 #endif							/* CRM_OPTIM_H */

@@ -36,63 +36,169 @@
  * ln of (alpha+t)^-(r+s+x) 2F1(r+s+x, b2; r+s+x+1; z(t)), one term of A0,
  * where for alpha >= beta: b2 = s+1, z = (alpha-beta)/(alpha+t);
  * for alpha < beta: b2 = r+x, z = (beta-alpha)/(beta+t) and beta in the
- * power.
+ * power.  With grad not NULL, also its derivatives in (r, alpha, s, beta):
+ * n = r+s+x is both the series' a and c - 1, and z moves with alpha and
+ * beta.
  */
 static double
 log_a0_term(double r, double alpha, double s, double beta, double x, double t,
-			int terms)
+			int terms, double *grad)
 {
 	double		n = r + s + x;
+	double		dlog[4];
+	double		value;
 
 	if (alpha >= beta)
-		return crm_log_hyp2f1(n, s + 1, n + 1, (alpha - beta) / (alpha + t),
-							  terms) -
-			n * log(alpha + t);
-	return crm_log_hyp2f1(n, r + x, n + 1, (beta - alpha) / (beta + t),
-						  terms) -
-		n * log(beta + t);
+	{
+		double		base = alpha + t;
+
+		value = crm_log_hyp2f1_grad(n, s + 1, n + 1, (alpha - beta) / base,
+									terms, grad ? dlog : NULL) - n * log(base);
+		if (grad && !isnan(value))
+		{
+			double		dn = dlog[0] + dlog[2] - log(base);
+
+			grad[0] = dn;
+			grad[1] = dlog[3] * (beta + t) / (base * base) - n / base;
+			grad[2] = dn + dlog[1];
+			grad[3] = -dlog[3] / base;
+		}
+	}
+	else
+	{
+		double		base = beta + t;
+
+		value = crm_log_hyp2f1_grad(n, r + x, n + 1, (beta - alpha) / base,
+									terms, grad ? dlog : NULL) - n * log(base);
+		if (grad && !isnan(value))
+		{
+			double		dn = dlog[0] + dlog[2] - log(base);
+
+			grad[0] = dn + dlog[1];
+			grad[1] = -dlog[3] / base;
+			grad[2] = dn;
+			grad[3] = dlog[3] * (alpha + t) / (base * base) - n / base;
+		}
+	}
+	return value;
 }
 
 /*
  * ln A0; -Infinity when t_x = T (A0 is 0 then), NaN when a series would
- * need more than terms terms
+ * need more than terms terms.  With grad not NULL and A0 > 0, also its
+ * derivatives in (r, alpha, s, beta): those of ln(F1 - F2) are
+ * (F1 dlnF1 - F2 dlnF2) / (F1 - F2).
  */
 static double
 log_a0_of(double r, double alpha, double s, double beta, double x,
-		  double t_x, double T, int terms)
+		  double t_x, double T, int terms, double *grad)
 {
-	double		first = log_a0_term(r, alpha, s, beta, x, t_x, terms);
-	double		second = log_a0_term(r, alpha, s, beta, x, T, terms);
+	double		grad_first[PARETONBD_PARAMS];
+	double		grad_second[PARETONBD_PARAMS];
+	double		first = log_a0_term(r, alpha, s, beta, x, t_x, terms,
+									grad ? grad_first : NULL);
+	double		second = log_a0_term(r, alpha, s, beta, x, T, terms,
+									 grad ? grad_second : NULL);
+	double		q;
 
 	if (isnan(first) || isnan(second))
 		return NAN;
 	if (second >= first)
 		return -INFINITY;
-	return first + log1p(-exp(second - first));
+	q = exp(second - first);
+	if (grad)
+		for (int i = 0; i < PARETONBD_PARAMS; i++)
+			grad[i] = (grad_first[i] - q * grad_second[i]) / (1 - q);
+	return first + log1p(-q);
 }
 
 /*
- * Pareto/NBD log-likelihood of one customer summary; p = (r, alpha, s, beta)
+ * Sum of the weighted log-likelihoods of the rows (x, t_x, T), and its
+ * gradient in p = (r, alpha, s, beta) when grad is not NULL.  As for
+ * BG/NBD, ln L = head + ln(e^A + e^B), with A the "alive at T" term and
+ * B = ln s - ln(r+s+x) + ln A0; the log-gamma and digamma of r+x once per
+ * distinct x (the rows come sorted by x).
  */
-double
-crm_paretonbd_loglik(const double *p, double x, double t_x, double T)
+static double
+paretonbd_loglik(const double *p, const WeightedRows *rows, double *grad)
 {
 	double		r = p[0],
 				alpha = p[1],
 				s = p[2],
 				beta = p[3];
-	double		head = lgamma(r + x) - lgamma(r) + r * log(alpha) + s * log(beta);
-	double		alive = -(r + x) * log(alpha + T) - s * log(beta + T);
-	double		log_a0 = log_a0_of(r, alpha, s, beta, x, t_x, T,
-									   CRM_HYP2F1_FITTING_TERMS);
+	double		head_0 = -lgamma(r) + r * log(alpha) + s * log(beta);
+	double		psi_r = grad ? crm_digamma(r) : 0;
+	double		x = NAN,
+				head = 0,
+				dhead_r = 0;
+	double		sum = 0;
+	double		g[PARETONBD_PARAMS] = {0};
 
-	return head + crm_log_add(alive, log(s) - log(r + s + x) + log_a0);
-}
+	for (int64 i = 0; i < rows->nrows; i++)
+	{
+		const WeightedRow *row = &rows->rows[i];
+		double		w = row->weight;
+		double		t_x = row->v[1],
+					T = row->v[2];
+		double		log_T_alpha,
+					log_T_beta,
+					A,
+					B,
+					log_a0,
+					ll,
+					share_b;
+		double		da0[PARETONBD_PARAMS];
 
-static double
-paretonbd_row_loglik(const double *p, const double *v)
-{
-	return crm_paretonbd_loglik(p, v[0], v[1], v[2]);
+		if (row->v[0] != x)
+		{
+			x = row->v[0];
+			head = head_0 + lgamma(r + x);
+			if (grad)
+				dhead_r = crm_digamma(r + x) - psi_r + log(alpha);
+		}
+		log_T_alpha = log(alpha + T);
+		log_T_beta = log(beta + T);
+		A = -(r + x) * log_T_alpha - s * log_T_beta;
+		log_a0 = log_a0_of(r, alpha, s, beta, x, t_x, T,
+						   CRM_HYP2F1_FITTING_TERMS, grad ? da0 : NULL);
+		B = log(s) - log(r + s + x) + log_a0;
+		if (isnan(B))
+			return NAN;			/* a series too long: a point to avoid */
+		if (B > A)
+		{
+			double		e = exp(A - B);
+
+			ll = B + log1p(e);
+			share_b = 1 / (1 + e);
+		}
+		else
+		{
+			double		e = exp(B - A);
+
+			ll = A + log1p(e);
+			share_b = e / (1 + e);
+		}
+		sum += w * (head + ll);
+		if (grad)
+		{
+			double		share_a = 1 - share_b;
+			double		inv_n = 1 / (r + s + x);
+
+			if (share_b == 0)
+				memset(da0, 0, sizeof(da0));	/* A0 = 0: no slope to add */
+			g[0] += w * (dhead_r - share_a * log_T_alpha +
+						 share_b * (da0[0] - inv_n));
+			g[1] += w * (r / alpha - share_a * (r + x) / (alpha + T) +
+						 share_b * da0[1]);
+			g[2] += w * (log(beta) - share_a * log_T_beta +
+						 share_b * (da0[2] + 1 / s - inv_n));
+			g[3] += w * (s / beta - share_a * s / (beta + T) +
+						 share_b * da0[3]);
+		}
+	}
+	if (grad)
+		memcpy(grad, g, sizeof(g));
+	return sum;
 }
 
 /*
@@ -106,42 +212,90 @@ crm_paretonbd_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || ((WeightedRows *) PG_GETARG_POINTER(0))->customers == 0)
 		PG_RETURN_NULL();
 	return crm_fit_model(fcinfo, (WeightedRows *) PG_GETARG_POINTER(0),
-						 PARETONBD_PARAMS, paretonbd_row_loglik);
+						 PARETONBD_PARAMS, paretonbd_loglik, true);
 }
 
 /*
- * crm_paretonbd_p_alive(model, frequency, recency, t): probability that a
- * customer with this history is still alive (Fader & Hardie 2005, note on
- * the Pareto/NBD, eq. 18):
+ * Probability that a customer with this history is still alive (Fader &
+ * Hardie 2005, note on the Pareto/NBD, eq. 18):
  *
  *	P(alive) = 1 / (1 + s/(r+s+x) (alpha+T)^(r+x) (beta+T)^s A0)
+ */
+static double
+paretonbd_p_alive(const double *p, double x, double t_x, double T)
+{
+	double		r = p[0],
+				alpha = p[1],
+				s = p[2],
+				beta = p[3];
+	double		log_a0;
+
+	crm_check_summary(x, t_x, T);
+	log_a0 = log_a0_of(r, alpha, s, beta, x, t_x, T, CRM_HYP2F1_SCORING_TERMS, NULL);
+	if (isnan(log_a0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("probability alive cannot be computed for these parameters")));
+	return crm_model_result(exp(-crm_log_add(0, log(s) - log(r + s + x) +
+											 (r + x) * log(alpha + T) +
+											 s * log(beta + T) + log_a0)));
+}
+
+/*
+ * crm_paretonbd_p_alive(model, frequency, recency, t)
  */
 PG_FUNCTION_INFO_V1(crm_paretonbd_p_alive);
 Datum
 crm_paretonbd_p_alive(PG_FUNCTION_ARGS)
 {
 	double		p[PARETONBD_PARAMS];
-	double		x = PG_GETARG_FLOAT8(1),
-				t_x = PG_GETARG_FLOAT8(2),
-				T = PG_GETARG_FLOAT8(3);
+
+	crm_model_params(PG_GETARG_HEAPTUPLEHEADER(0), PARETONBD_PARAMS, p);
+	PG_RETURN_FLOAT8(paretonbd_p_alive(p, PG_GETARG_FLOAT8(1),
+									   PG_GETARG_FLOAT8(2),
+									   PG_GETARG_FLOAT8(3)));
+}
+
+/*
+ * crm_paretonbd_expected(model, horizon, frequency, recency, t): expected
+ * purchases in the next horizon time units (Schmittlein, Morrison &
+ * Colombo 1987, eq. 22; as lifetimes computes it).  Alive, the customer's
+ * rates have the posteriors lambda ~ Gamma(r+x, alpha+T) and
+ * mu ~ Gamma(s, beta+T), so
+ *
+ *	E = P(alive) (r+x)/(alpha+T) (beta+T)/(s-1) [1 - ((beta+T)/(beta+T+h))^(s-1)]
+ *
+ * and at s = 1 its limit, (r+x)/(alpha+T) (beta+T) ln((beta+T+h)/(beta+T)).
+ */
+PG_FUNCTION_INFO_V1(crm_paretonbd_expected);
+Datum
+crm_paretonbd_expected(PG_FUNCTION_ARGS)
+{
+	double		p[PARETONBD_PARAMS];
+	double		h = PG_GETARG_FLOAT8(1),
+				x = PG_GETARG_FLOAT8(2),
+				t_x = PG_GETARG_FLOAT8(3),
+				T = PG_GETARG_FLOAT8(4);
 	double		r,
 				alpha,
 				s,
 				beta,
-				log_a0;
+				u,
+				lifetime;
 
 	crm_model_params(PG_GETARG_HEAPTUPLEHEADER(0), PARETONBD_PARAMS, p);
+	crm_check_nonnegative("horizon", h);
 	crm_check_summary(x, t_x, T);
+	if (h == 0)
+		PG_RETURN_FLOAT8(0);
 	r = p[0];
 	alpha = p[1];
 	s = p[2];
 	beta = p[3];
-	log_a0 = log_a0_of(r, alpha, s, beta, x, t_x, T, CRM_HYP2F1_SCORING_TERMS);
-	if (isnan(log_a0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("probability alive cannot be computed for these parameters")));
-	PG_RETURN_FLOAT8(crm_model_result(exp(-crm_log_add(0, log(s) - log(r + s + x) +
-													  (r + x) * log(alpha + T) +
-													  s * log(beta + T) + log_a0))));
+	/* expected time alive within the horizon, per unit of beta+T */
+	u = log1p(h / (beta + T));
+	lifetime = s == 1 ? u : -expm1(-(s - 1) * u) / (s - 1);
+	PG_RETURN_FLOAT8(crm_model_result(paretonbd_p_alive(p, x, t_x, T) *
+									  (r + x) / (alpha + T) * (beta + T) *
+									  lifetime));
 }

@@ -6,9 +6,12 @@
 #define CRM_SPECFUN_H
 
 extern double crm_log_beta(double a, double b);
+extern double crm_digamma(double x);
 extern double crm_log_add(double x, double y);
 extern double crm_log_hyp2f1(double a, double b, double c, double z,
 							 int max_terms);
+extern double crm_log_hyp2f1_grad(double a, double b, double c, double z,
+								  int max_terms, double *dlog);
 
 /*
  * Term budgets: scoring a customer may sum long series; a likelihood

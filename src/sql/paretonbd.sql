@@ -51,3 +51,18 @@ AS 'MODULE_PATHNAME', 'crm_paretonbd_p_alive'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm_paretonbd_p_alive(crm_paretonbd_model, float8, float8, float8) IS
 'Probability that a customer with this frequency, recency and t is still alive under a Pareto/NBD model (Fader & Hardie 2005, eq. 18)';
+
+CREATE FUNCTION crm_paretonbd_expected(model crm_paretonbd_model, horizon float8,
+                                       frequency float8, recency float8, t float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'crm_paretonbd_expected'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_paretonbd_expected(crm_paretonbd_model, float8, float8, float8, float8) IS
+'Expected purchases in the next horizon time units of a customer with this frequency, recency and t under a Pareto/NBD model (Schmittlein, Morrison & Colombo 1987, eq. 22), in the time unit the model was fitted in';
+
+CREATE FUNCTION crm_paretonbd_expected_new(model crm_paretonbd_model, horizon float8)
+RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$SELECT @extschema@.crm_paretonbd_expected(model, horizon, 0, 0, 0)$$;
+COMMENT ON FUNCTION crm_paretonbd_expected_new(crm_paretonbd_model, float8) IS
+'Expected purchases of a new customer in their first horizon time units after the first purchase under a Pareto/NBD model: the conditional expectation with frequency, recency and t all 0';

@@ -50,3 +50,26 @@ BEGIN
         EXIT WHEN random() < p;
     END LOOP;
 END $$;
+
+-- A Pareto/NBD customer observed for t after the first purchase: purchase
+-- rate ~ Gamma(r, alpha), dropout rate ~ Gamma(s, beta), an exponential
+-- lifetime during which purchases arrive as a Poisson process
+-- (Schmittlein, Morrison & Colombo 1987)
+CREATE FUNCTION pg_temp.paretonbd_customer(r float8, alpha float8, s float8, beta float8, t float8,
+                                           OUT frequency int, OUT recency float8)
+LANGUAGE plpgsql AS $$
+DECLARE
+    lambda float8 := pg_temp.rgamma(r) / alpha;
+    mu float8 := pg_temp.rgamma(s) / beta;
+    alive_until float8 := least(t, -ln(1 - random()) / mu);
+    now float8 := 0;
+BEGIN
+    frequency := 0;
+    recency := 0;
+    LOOP
+        now := now - ln(1 - random()) / lambda;
+        EXIT WHEN now > alive_until;
+        frequency := frequency + 1;
+        recency := now;
+    END LOOP;
+END $$;
