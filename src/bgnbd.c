@@ -50,6 +50,11 @@ crm_check_frequency(double frequency)
 void
 crm_check_summary(double frequency, double recency, double t)
 {
+	/* the usual case in one test (NaN fails every comparison) */
+	if (frequency >= 0 && frequency <= CRM_MAX_SUMMARY &&
+		frequency == floor(frequency) && recency >= 0 && recency <= t &&
+		t <= CRM_MAX_SUMMARY && (frequency > 0 || recency == 0))
+		return;
 	crm_check_frequency(frequency);
 	crm_check_range("recency", recency, 0, CRM_MAX_SUMMARY);
 	crm_check_range("t", t, 0, CRM_MAX_SUMMARY);
@@ -70,8 +75,9 @@ crm_check_summary(double frequency, double recency, double t)
  * its gradient in p = (r, alpha, a, b) when grad is not NULL.
  *
  * The terms that depend on x alone (log-gammas, log-betas and, for the
- * gradient, their digammas) are worked out once per distinct x: the rows
- * come sorted by x.  Per row, the last term is ln(e^A + e^B) with
+ * gradient, their digammas) are worked out once per distinct x, and
+ * ln(alpha+T) once per distinct T within it: the rows come sorted by x,
+ * then T.  Per row, the last term is ln(e^A + e^B) with
  * A = -(r+x) ln(alpha+T) and B = ln a - ln(b+x-1) - (r+x) ln(alpha+t_x);
  * its derivatives are those of A and B weighted by e^A and e^B over their
  * sum.
@@ -90,7 +96,9 @@ bgnbd_loglik(const double *p, const WeightedRows *rows, double *grad)
 				psi_b = 0,
 				psi_ab = 0;
 	double		x = NAN,
+				T = NAN,
 				head = 0,
+				log_T = 0,
 				log_c = 0,
 				inv_bx1 = 0;
 	double		dhead[BGNBD_PARAMS] = {0};
@@ -107,13 +115,14 @@ bgnbd_loglik(const double *p, const WeightedRows *rows, double *grad)
 	{
 		const WeightedRow *row = &rows->rows[i];
 		double		w = row->weight;
+		double		t_x = row->v[SUMMARY_T_X];
 		double		rx,
-					log_T,
 					ll;
 
-		if (row->v[0] != x)
+		if (row->v[SUMMARY_X] != x)
 		{
-			x = row->v[0];
+			x = row->v[SUMMARY_X];
+			T = NAN;
 			head = head_0 + lgamma(r + x) + crm_log_beta(a, b + x);
 			if (x > 0)
 			{
@@ -131,47 +140,38 @@ bgnbd_loglik(const double *p, const WeightedRows *rows, double *grad)
 			}
 		}
 		rx = r + x;
-		log_T = log(alpha + row->v[2]);
+		if (row->v[SUMMARY_T] != T)
+		{
+			T = row->v[SUMMARY_T];
+			log_T = log(alpha + T);
+		}
 		if (x == 0)
 		{
 			sum += w * (head - rx * log_T);
 			if (grad)
 			{
 				g[0] += w * (dhead[0] - log_T);
-				g[1] += w * (dhead[1] - rx / (alpha + row->v[2]));
+				g[1] += w * (dhead[1] - rx / (alpha + T));
 				g[2] += w * dhead[2];
 				g[3] += w * dhead[3];
 			}
 			continue;
 		}
 		{
-			double		log_t = log(alpha + row->v[1]);
+			double		log_t = log(alpha + t_x);
 			double		A = -rx * log_T;
 			double		B = log_c - rx * log_t;
 			double		share_b;	/* e^B / (e^A + e^B) */
 
-			if (B > A)
-			{
-				double		e = exp(A - B);
-
-				ll = B + log1p(e);
-				share_b = 1 / (1 + e);
-			}
-			else
-			{
-				double		e = exp(B - A);
-
-				ll = A + log1p(e);
-				share_b = e / (1 + e);
-			}
+			ll = crm_log_add_share(A, B, &share_b);
 			sum += w * (head + ll);
 			if (grad)
 			{
 				double		share_a = 1 - share_b;
 
 				g[0] += w * (dhead[0] - share_a * log_T - share_b * log_t);
-				g[1] += w * (dhead[1] - rx * (share_a / (alpha + row->v[2]) +
-											  share_b / (alpha + row->v[1])));
+				g[1] += w * (dhead[1] - rx * (share_a / (alpha + T) +
+											  share_b / (alpha + t_x)));
 				g[2] += w * (dhead[2] + share_b / a);
 				g[3] += w * (dhead[3] - share_b * inv_bx1);
 			}
@@ -195,10 +195,10 @@ crm_fit_summary_accum(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
 		PG_RETURN_POINTER(state);
-	v[0] = PG_GETARG_FLOAT8(1);
-	v[1] = PG_GETARG_FLOAT8(2);
-	v[2] = PG_GETARG_FLOAT8(3);
-	crm_check_summary(v[0], v[1], v[2]);
+	v[SUMMARY_X] = PG_GETARG_FLOAT8(1);
+	v[SUMMARY_T_X] = PG_GETARG_FLOAT8(2);
+	v[SUMMARY_T] = PG_GETARG_FLOAT8(3);
+	crm_check_summary(v[SUMMARY_X], v[SUMMARY_T_X], v[SUMMARY_T]);
 	crm_wrows_add(state, v, 1.0, aggcontext);
 	PG_RETURN_POINTER(state);
 }
@@ -218,11 +218,16 @@ crm_bgnbd_final(PG_FUNCTION_ARGS)
 }
 
 /*
- * ln of the denominator of P(alive) and E[Y(t) | x, t_x, T] (FHL 2005,
- * eq. 10 and 11): ln(1 + [x > 0] a / (b + x - 1) ((alpha + T) / (alpha + t_x))^(r + x))
+ * Probability that a customer with this history is still alive at t (FHL
+ * 2005, eq. 11 and the note after it):
+ *
+ *	P(alive) = 1 / (1 + [x > 0] a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x))
+ *
+ * The power may overflow for a long silence after many purchases; the
+ * probability is then 0, as it is to double precision.
  */
 static double
-log_alive_odds_term(const double *p, double x, double t_x, double T)
+bgnbd_p_alive(const double *p, double x, double t_x, double T)
 {
 	double		r = p[0],
 				alpha = p[1],
@@ -230,15 +235,12 @@ log_alive_odds_term(const double *p, double x, double t_x, double T)
 				b = p[3];
 
 	if (x == 0)
-		return 0;
-	return crm_log_add(0, log(a) - log(b + x - 1) +
-					   (r + x) * (log(alpha + T) - log(alpha + t_x)));
+		return 1;
+	return 1 / (1 + a / (b + x - 1) * pow((alpha + T) / (alpha + t_x), r + x));
 }
 
 /*
- * crm_bgnbd_p_alive(model, frequency, recency, t): probability that a
- * customer with this history is still alive at t (FHL 2005, eq. 11 and
- * the note after it)
+ * crm_bgnbd_p_alive(model, frequency, recency, t)
  */
 PG_FUNCTION_INFO_V1(crm_bgnbd_p_alive);
 Datum
@@ -249,9 +251,9 @@ crm_bgnbd_p_alive(PG_FUNCTION_ARGS)
 				t_x = PG_GETARG_FLOAT8(2),
 				T = PG_GETARG_FLOAT8(3);
 
-	crm_model_params(PG_GETARG_HEAPTUPLEHEADER(0), BGNBD_PARAMS, p);
+	crm_model_params(fcinfo, 0, BGNBD_PARAMS, p);
 	crm_check_summary(x, t_x, T);
-	PG_RETURN_FLOAT8(crm_model_result(exp(-log_alive_odds_term(p, x, t_x, T))));
+	PG_RETURN_FLOAT8(crm_model_result(bgnbd_p_alive(p, x, t_x, T)));
 }
 
 /*
@@ -297,7 +299,7 @@ crm_bgnbd_expected_purchases(const double *p, double h, double x, double t_x,
 				 errdetail("The hypergeometric series 2F1(%g, %g; %g; %g) would need too many terms.",
 						   r + x, b + x, a + b + x - 1, h / (alpha + T + h))));
 	tail = exp((r + x) * (log(alpha + T) - log(alpha + T + h)) + log_f);
-	return crm_model_result(head * (1 - tail) * exp(-log_alive_odds_term(p, x, t_x, T)));
+	return crm_model_result(head * (1 - tail) * bgnbd_p_alive(p, x, t_x, T));
 }
 
 PG_FUNCTION_INFO_V1(crm_bgnbd_expected);
@@ -306,7 +308,7 @@ crm_bgnbd_expected(PG_FUNCTION_ARGS)
 {
 	double		p[BGNBD_PARAMS];
 
-	crm_model_params(PG_GETARG_HEAPTUPLEHEADER(0), BGNBD_PARAMS, p);
+	crm_model_params(fcinfo, 0, BGNBD_PARAMS, p);
 	PG_RETURN_FLOAT8(crm_bgnbd_expected_purchases(p, PG_GETARG_FLOAT8(1),
 												  PG_GETARG_FLOAT8(2),
 												  PG_GETARG_FLOAT8(3),

@@ -45,8 +45,8 @@ crm_clv_predict(PG_FUNCTION_ARGS)
 	double		clv = 0;
 	double		before = 0;
 
-	crm_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, bgnbd);
-	crm_model_params(PG_GETARG_HEAPTUPLEHEADER(1), 3, gammagamma);
+	crm_model_params(fcinfo, 0, 4, bgnbd);
+	crm_model_params(fcinfo, 1, 3, gammagamma);
 	if (periods < 0 || periods > MAX_PERIODS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),

@@ -64,7 +64,9 @@ crm_fit_state(FunctionCallInfo fcinfo, MemoryContext aggcontext, int width)
  * then polish on all rows from there, handing over the curvature learnt.
  * The objective is a mean per customer, so its curvature hardly depends
  * on the sample size, and the polish takes a few steps where a cold start
- * would take dozens over every row.
+ * would take dozens over every row.  For the same reason the check that
+ * the point found is a proper maximum measures the curvature on the
+ * sample.
  */
 #define FIT_SAMPLE_ROWS 16384
 
@@ -321,12 +323,12 @@ beyond_maximum(const double *theta, int n)
 
 /*
  * Minimise the objective from theta (all zeros: every parameter 1):
- * BFGS, on a sample first when there are many rows; where BFGS does not
+ * BFGS, on the sample first if there is one; where BFGS does not
  * converge, Nelder-Mead from the best point it found, unless that point
  * shows there is no maximum to find.
  */
 static CrmOptimResult
-minimize(FitData *data, double *theta)
+minimize(FitData *data, FitData *sample, double *theta)
 {
 	double		hinv[CRM_OPTIM_MAX_PARAMS * CRM_OPTIM_MAX_PARAMS];
 	double		start[CRM_OPTIM_MAX_PARAMS];
@@ -338,18 +340,12 @@ minimize(FitData *data, double *theta)
 	for (int i = 0; i < n; i++)
 		for (int j = 0; j < n; j++)
 			hinv[i * n + j] = (i == j);
-	if (data->rows->nrows > 2 * FIT_SAMPLE_ROWS)
+	if (sample)
 	{
-		FitData		sample = *data;
-
 		memcpy(start, theta, sizeof(double) * n);
-		fit_data_init(&sample, sample_rows(data), n, data->loglik,
-					  data->has_gradient, data->penalizer);
-		result = crm_minimize_bfgs(smooth_objective, &sample, n, theta, hinv,
+		result = crm_minimize_bfgs(smooth_objective, sample, n, theta, hinv,
 								   SAMPLE_GTOL);
 		iterations = result.iterations;
-		pfree(sample.rows->rows);
-		pfree((WeightedRows *) sample.rows);
 		warm = result.converged;
 		if (!warm)
 			memcpy(theta, start, sizeof(double) * n);
@@ -385,6 +381,7 @@ crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows, int nparams,
 	double		ll;
 	bool		repeat = false;
 	CrmOptimResult result;
+	FitData    *sample = NULL;
 	Datum		values[CRM_OPTIM_MAX_PARAMS + 4];
 	bool		nulls[CRM_OPTIM_MAX_PARAMS + 4] = {false};
 
@@ -401,14 +398,22 @@ crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows, int nparams,
 
 	fit_data_init(&data, rows, nparams, loglik, has_gradient,
 				  rows->has_setting ? rows->setting : 0);
-	result = minimize(&data, theta);
+	if (rows->nrows > 2 * FIT_SAMPLE_ROWS)
+	{
+		sample = palloc(sizeof(FitData));
+		fit_data_init(sample, sample_rows(&data), nparams, loglik,
+					  has_gradient, data.penalizer);
+	}
+	result = minimize(&data, sample, theta);
 	for (int i = 0; i < nparams; i++)
 		p[i] = exp(theta[i]);
 	/* a parameter run off towards 0 or infinity: no maximum was found */
 	if (beyond_maximum(theta, nparams))
 		result.converged = false;
 	ll = loglik(p, rows, NULL);
-	if (!isfinite(ll) || (result.converged && !is_proper_minimum(&data, theta)))
+	/* the curvature of a mean over customers: the sample's will do */
+	if (!isfinite(ll) ||
+		(result.converged && !is_proper_minimum(sample ? sample : &data, theta)))
 		result.converged = false;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
@@ -433,13 +438,13 @@ crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows, int nparams,
 }
 
 /*
- * The nparams parameters of a model argument (a crm_*_model composite:
- * parameters first, converged last); a model that did not converge, or
- * with a parameter that is not positive, is an error: scoring with it
- * would give numbers without meaning.
+ * The nparams parameters of a model (a crm_*_model composite: parameters
+ * first, converged last); a model that did not converge, or with a
+ * parameter that is not positive, is an error: scoring with it would give
+ * numbers without meaning.
  */
-void
-crm_model_params(HeapTupleHeader model, int nparams, double *p)
+static void
+read_model(HeapTupleHeader model, int nparams, double *p)
 {
 	TupleDesc	tupdesc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(model),
 												 HeapTupleHeaderGetTypMod(model));
@@ -471,6 +476,64 @@ crm_model_params(HeapTupleHeader model, int nparams, double *p)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the model did not converge"),
 				 errhint("Check the data, or fit with a penalizer.")));
+}
+
+/* Models a scoring function takes: at most two (crm_clv_predict) */
+#define CACHED_MODELS 2
+
+/*
+ * The last model seen in each model argument of a call site, as bytes, and
+ * its parameters: scoring a million customers usually passes one model a
+ * million times, and reading it through its row type each time would cost
+ * more than the formula.
+ */
+typedef struct ModelCache
+{
+	struct
+	{
+		Size		len;		/* 0: nothing cached */
+		char	   *bytes;
+		double		p[CRM_OPTIM_MAX_PARAMS];
+	}			models[CACHED_MODELS];
+} ModelCache;
+
+/*
+ * The nparams parameters of the model in argument argno of the calling
+ * scoring function, checked as read_model does
+ */
+void
+crm_model_params(FunctionCallInfo fcinfo, int argno, int nparams, double *p)
+{
+	struct varlena *raw = (struct varlena *) PG_GETARG_POINTER(argno);
+	ModelCache *cache = fcinfo->flinfo->fn_extra;
+	bool		inline_datum = !VARATT_IS_EXTENDED(raw) || VARATT_IS_SHORT(raw);
+	Size		len = VARSIZE_ANY(raw);
+
+	Assert(argno < CACHED_MODELS && nparams <= CRM_OPTIM_MAX_PARAMS);
+	if (cache == NULL)
+		cache = fcinfo->flinfo->fn_extra =
+			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ModelCache));
+
+	/*
+	 * Compare the datum as it came, before detoasting: a model read from a
+	 * table has a short header, and detoasting would copy it on every call
+	 */
+	if (inline_datum && cache->models[argno].len == len &&
+		memcmp(cache->models[argno].bytes, raw, len) == 0)
+	{
+		memcpy(p, cache->models[argno].p, sizeof(double) * nparams);
+		return;
+	}
+	read_model(PG_GETARG_HEAPTUPLEHEADER(argno), nparams, p);
+	if (!inline_datum)
+		return;
+	if (cache->models[argno].len > 0)
+		pfree(cache->models[argno].bytes);
+	cache->models[argno].len = 0;
+	cache->models[argno].bytes = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, len);
+	memcpy(cache->models[argno].bytes, raw, len);
+	memcpy(cache->models[argno].p, p, sizeof(double) * nparams);
+	cache->models[argno].len = len;
 }
 
 /*

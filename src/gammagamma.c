@@ -166,7 +166,7 @@ crm_gammagamma_expected(PG_FUNCTION_ARGS)
 {
 	double		params[GAMMAGAMMA_PARAMS];
 
-	crm_model_params(PG_GETARG_HEAPTUPLEHEADER(0), GAMMAGAMMA_PARAMS, params);
+	crm_model_params(fcinfo, 0, GAMMAGAMMA_PARAMS, params);
 	PG_RETURN_FLOAT8(crm_gammagamma_expected_value(params, PG_GETARG_FLOAT8(1),
 												   PG_GETARG_FLOAT8(2)));
 }

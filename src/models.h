@@ -21,7 +21,8 @@ typedef double (*CrmLoglik) (const double *p, const WeightedRows *rows,
 /* fit.c */
 extern WeightedRows *crm_fit_state(FunctionCallInfo fcinfo,
 								   MemoryContext aggcontext, int width);
-extern void crm_model_params(HeapTupleHeader model, int nparams, double *p);
+extern void crm_model_params(FunctionCallInfo fcinfo, int argno, int nparams,
+							 double *p);
 extern double crm_model_result(double value);
 extern Datum crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows,
 						   int nparams, CrmLoglik loglik, bool has_gradient);
@@ -32,6 +33,15 @@ extern Datum crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows,
  * of the likelihoods loses its meaning
  */
 #define CRM_MAX_SUMMARY 1e9
+
+/*
+ * Where the fits of crm_bgnbd_fit and crm_paretonbd_fit keep a customer
+ * summary in a weighted row: sorted by frequency, then t, then recency,
+ * consecutive rows mostly share what depends on (frequency, t) alone
+ */
+#define SUMMARY_X 0
+#define SUMMARY_T 1
+#define SUMMARY_T_X 2
 
 /* bgnbd.c */
 extern void crm_check_frequency(double frequency);

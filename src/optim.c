@@ -214,8 +214,9 @@ crm_minimize(CrmObjective f, void *arg, int n, double *x, int max_iterations)
 #define BFGS_MAX_STEP 4.0		/* longest first trial step, in log-parameters */
 #define WOLFE_C1 1e-4			/* sufficient decrease */
 #define WOLFE_C2 0.9			/* curvature */
-#define LINE_SEARCH_TRIALS 60
+#define LINE_SEARCH_TRIALS 30
 #define BFGS_ROUNDING 1e-12		/* relative decrease too small to be seen */
+#define BFGS_NEGLIGIBLE 1e-14	/* relative decrease not worth a step */
 #define BFGS_LOOSE_GTOL 1e-6	/* largest gradient then */
 
 static double
@@ -348,9 +349,22 @@ crm_minimize_bfgs(CrmSmoothObjective f, void *arg, int n, double *x,
 			dmax = gmax;
 		}
 
+		/*
+		 * The decrease a Newton step promises (half of g'Hg, the Newton
+		 * decrement) is below what the objective's rounding can show: as
+		 * close to the minimum as its values can tell, so stop without a
+		 * line search that could not find a measurable decrease
+		 */
+		decrement = -dot(d, g, n);
+		if (gmax <= BFGS_LOOSE_GTOL && !identity &&
+			decrement <= BFGS_NEGLIGIBLE * (fabs(result.value) + 1))
+		{
+			result.converged = true;
+			break;
+		}
+
 		memcpy(s, x, sizeof(double) * n);
 		memcpy(y, g, sizeof(double) * n);
-		decrement = -dot(d, g, n);
 		result.iterations++;
 		if (!wolfe_step(f, arg, n, x, &result.value, g, d,
 						dmax > BFGS_MAX_STEP ? BFGS_MAX_STEP / dmax : 1.0))

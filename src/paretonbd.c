@@ -84,21 +84,16 @@ log_a0_term(double r, double alpha, double s, double beta, double x, double t,
 }
 
 /*
- * ln A0; -Infinity when t_x = T (A0 is 0 then), NaN when a series would
- * need more than terms terms.  With grad not NULL and A0 > 0, also its
- * derivatives in (r, alpha, s, beta): those of ln(F1 - F2) are
- * (F1 dlnF1 - F2 dlnF2) / (F1 - F2).
+ * ln A0 from the ln of its two terms, first (at t_x) and second (at T);
+ * -Infinity when t_x = T (A0 is 0 then), NaN when a series would have
+ * needed too many terms.  With grad not NULL and A0 > 0, also its
+ * derivatives in (r, alpha, s, beta) from those of the terms: the
+ * derivatives of ln(F1 - F2) are (F1 dlnF1 - F2 dlnF2) / (F1 - F2).
  */
 static double
-log_a0_of(double r, double alpha, double s, double beta, double x,
-		  double t_x, double T, int terms, double *grad)
+combine_a0(double first, const double *grad_first, double second,
+		   const double *grad_second, double *grad)
 {
-	double		grad_first[PARETONBD_PARAMS];
-	double		grad_second[PARETONBD_PARAMS];
-	double		first = log_a0_term(r, alpha, s, beta, x, t_x, terms,
-									grad ? grad_first : NULL);
-	double		second = log_a0_term(r, alpha, s, beta, x, T, terms,
-									 grad ? grad_second : NULL);
 	double		q;
 
 	if (isnan(first) || isnan(second))
@@ -112,12 +107,50 @@ log_a0_of(double r, double alpha, double s, double beta, double x,
 	return first + log1p(-q);
 }
 
+/* ln A0 of one customer, without derivatives */
+static double
+log_a0_of(double r, double alpha, double s, double beta, double x,
+		  double t_x, double T, int terms)
+{
+	return combine_a0(log_a0_term(r, alpha, s, beta, x, t_x, terms, NULL), NULL,
+					  log_a0_term(r, alpha, s, beta, x, T, terms, NULL), NULL,
+					  NULL);
+}
+
+/*
+ * A term of A0 with its derivatives, kept for the next rows: it depends
+ * on (x, t) alone, and the sorted rows repeat (x, T) -- and (x, t_x) for
+ * those without repeat purchases -- from one row to the next
+ */
+typedef struct A0Term
+{
+	double		x;
+	double		t;
+	double		value;
+	double		grad[PARETONBD_PARAMS];
+} A0Term;
+
+static const A0Term *
+a0_term(A0Term *term, const double *p, double x, double t, bool with_grad)
+{
+	if (term->x != x || term->t != t)
+	{
+		term->x = x;
+		term->t = t;
+		term->value = log_a0_term(p[0], p[1], p[2], p[3], x, t,
+								  CRM_HYP2F1_FITTING_TERMS,
+								  with_grad ? term->grad : NULL);
+	}
+	return term;
+}
+
 /*
  * Sum of the weighted log-likelihoods of the rows (x, t_x, T), and its
  * gradient in p = (r, alpha, s, beta) when grad is not NULL.  As for
  * BG/NBD, ln L = head + ln(e^A + e^B), with A the "alive at T" term and
  * B = ln s - ln(r+s+x) + ln A0; the log-gamma and digamma of r+x once per
- * distinct x (the rows come sorted by x).
+ * distinct x, the two hypergeometric terms of A0 once per distinct
+ * (x, t_x) and (x, T) in a run of rows (they come sorted by x, then T).
  */
 static double
 paretonbd_loglik(const double *p, const WeightedRows *rows, double *grad)
@@ -133,13 +166,17 @@ paretonbd_loglik(const double *p, const WeightedRows *rows, double *grad)
 				dhead_r = 0;
 	double		sum = 0;
 	double		g[PARETONBD_PARAMS] = {0};
+	A0Term		at_t_x = {NAN},
+				at_T = {NAN};
 
 	for (int64 i = 0; i < rows->nrows; i++)
 	{
 		const WeightedRow *row = &rows->rows[i];
 		double		w = row->weight;
-		double		t_x = row->v[1],
-					T = row->v[2];
+		double		t_x = row->v[SUMMARY_T_X],
+					T = row->v[SUMMARY_T];
+		const A0Term *first,
+				   *second;
 		double		log_T_alpha,
 					log_T_beta,
 					A,
@@ -149,9 +186,9 @@ paretonbd_loglik(const double *p, const WeightedRows *rows, double *grad)
 					share_b;
 		double		da0[PARETONBD_PARAMS];
 
-		if (row->v[0] != x)
+		if (row->v[SUMMARY_X] != x)
 		{
-			x = row->v[0];
+			x = row->v[SUMMARY_X];
 			head = head_0 + lgamma(r + x);
 			if (grad)
 				dhead_r = crm_digamma(r + x) - psi_r + log(alpha);
@@ -159,25 +196,14 @@ paretonbd_loglik(const double *p, const WeightedRows *rows, double *grad)
 		log_T_alpha = log(alpha + T);
 		log_T_beta = log(beta + T);
 		A = -(r + x) * log_T_alpha - s * log_T_beta;
-		log_a0 = log_a0_of(r, alpha, s, beta, x, t_x, T,
-						   CRM_HYP2F1_FITTING_TERMS, grad ? da0 : NULL);
+		first = a0_term(&at_t_x, p, x, t_x, grad != NULL);
+		second = a0_term(&at_T, p, x, T, grad != NULL);
+		log_a0 = combine_a0(first->value, first->grad, second->value,
+							second->grad, grad ? da0 : NULL);
 		B = log(s) - log(r + s + x) + log_a0;
 		if (isnan(B))
 			return NAN;			/* a series too long: a point to avoid */
-		if (B > A)
-		{
-			double		e = exp(A - B);
-
-			ll = B + log1p(e);
-			share_b = 1 / (1 + e);
-		}
-		else
-		{
-			double		e = exp(B - A);
-
-			ll = A + log1p(e);
-			share_b = e / (1 + e);
-		}
+		ll = crm_log_add_share(A, B, &share_b);
 		sum += w * (head + ll);
 		if (grad)
 		{
@@ -231,7 +257,7 @@ paretonbd_p_alive(const double *p, double x, double t_x, double T)
 	double		log_a0;
 
 	crm_check_summary(x, t_x, T);
-	log_a0 = log_a0_of(r, alpha, s, beta, x, t_x, T, CRM_HYP2F1_SCORING_TERMS, NULL);
+	log_a0 = log_a0_of(r, alpha, s, beta, x, t_x, T, CRM_HYP2F1_SCORING_TERMS);
 	if (isnan(log_a0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -250,7 +276,7 @@ crm_paretonbd_p_alive(PG_FUNCTION_ARGS)
 {
 	double		p[PARETONBD_PARAMS];
 
-	crm_model_params(PG_GETARG_HEAPTUPLEHEADER(0), PARETONBD_PARAMS, p);
+	crm_model_params(fcinfo, 0, PARETONBD_PARAMS, p);
 	PG_RETURN_FLOAT8(paretonbd_p_alive(p, PG_GETARG_FLOAT8(1),
 									   PG_GETARG_FLOAT8(2),
 									   PG_GETARG_FLOAT8(3)));
@@ -283,7 +309,7 @@ crm_paretonbd_expected(PG_FUNCTION_ARGS)
 				u,
 				lifetime;
 
-	crm_model_params(PG_GETARG_HEAPTUPLEHEADER(0), PARETONBD_PARAMS, p);
+	crm_model_params(fcinfo, 0, PARETONBD_PARAMS, p);
 	crm_check_nonnegative("horizon", h);
 	crm_check_summary(x, t_x, T);
 	if (h == 0)

@@ -5,6 +5,8 @@
 #ifndef CRM_SPECFUN_H
 #define CRM_SPECFUN_H
 
+#include <math.h>
+
 extern double crm_log_beta(double a, double b);
 extern double crm_digamma(double x);
 extern double crm_log_add(double x, double y);
@@ -12,6 +14,32 @@ extern double crm_log_hyp2f1(double a, double b, double c, double z,
 							 int max_terms);
 extern double crm_log_hyp2f1_grad(double a, double b, double c, double z,
 								  int max_terms, double *dlog);
+
+/*
+ * ln(e^a + e^b), with the share e^b / (e^a + e^b) in *share_b: the
+ * per-row step of the likelihoods that mix two ways of explaining a
+ * customer.  Where one term outweighs the other by e^40 or more, the
+ * smaller one no longer changes the sum in double precision: its share is
+ * returned without log1p, and as 0 below e^-700, where exp would give
+ * subnormal numbers, which cost a hundred times more to compute with.
+ */
+static inline double
+crm_log_add_share(double a, double b, double *share_b)
+{
+	double		hi = a > b ? a : b;
+	double		d = fabs(a - b);
+	double		e;
+
+	if (!(d <= 40))
+	{
+		e = d > 700 ? 0 : exp(-d);
+		*share_b = b > a ? 1 - e : e;
+		return isinf(hi) && hi < 0 ? hi : hi + e;
+	}
+	e = exp(-d);
+	*share_b = b > a ? 1 / (1 + e) : e / (1 + e);
+	return hi + log1p(e);
+}
 
 /*
  * Term budgets: scoring a customer may sum long series; a likelihood
