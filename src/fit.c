@@ -186,6 +186,7 @@ sample_rows(const FitData *data)
 	double		light = step / 2;	/* light weight passed, offset by half a step */
 
 	*sample = *rows;
+	sample->scratch = NULL;
 	sample->maxrows = 2 * FIT_SAMPLE_ROWS + 1;
 	sample->rows = palloc(sizeof(WeightedRow) * sample->maxrows);
 	sample->nrows = 0;

@@ -37,47 +37,47 @@
  * where for alpha >= beta: b2 = s+1, z = (alpha-beta)/(alpha+t);
  * for alpha < beta: b2 = r+x, z = (beta-alpha)/(beta+t) and beta in the
  * power.  With grad not NULL, also its derivatives in (r, alpha, s, beta):
- * n = r+s+x is both the series' a and c - 1, and z moves with alpha and
- * beta.
+ * n = r+s+x moves the series' a and c together, and z moves with alpha
+ * and beta.
  */
 static double
 log_a0_term(double r, double alpha, double s, double beta, double x, double t,
 			int terms, double *grad)
 {
 	double		n = r + s + x;
-	double		dlog[4];
+	double		dlog[3];
 	double		value;
 
 	if (alpha >= beta)
 	{
 		double		base = alpha + t;
 
-		value = crm_log_hyp2f1_grad(n, s + 1, n + 1, (alpha - beta) / base,
-									terms, grad ? dlog : NULL) - n * log(base);
+		value = crm_log_hyp2f1_next(n, s + 1, (alpha - beta) / base, terms,
+									grad ? dlog : NULL) - n * log(base);
 		if (grad && !isnan(value))
 		{
-			double		dn = dlog[0] + dlog[2] - log(base);
+			double		dn = dlog[0] - log(base);
 
 			grad[0] = dn;
-			grad[1] = dlog[3] * (beta + t) / (base * base) - n / base;
+			grad[1] = dlog[2] * (beta + t) / (base * base) - n / base;
 			grad[2] = dn + dlog[1];
-			grad[3] = -dlog[3] / base;
+			grad[3] = -dlog[2] / base;
 		}
 	}
 	else
 	{
 		double		base = beta + t;
 
-		value = crm_log_hyp2f1_grad(n, r + x, n + 1, (beta - alpha) / base,
-									terms, grad ? dlog : NULL) - n * log(base);
+		value = crm_log_hyp2f1_next(n, r + x, (beta - alpha) / base, terms,
+									grad ? dlog : NULL) - n * log(base);
 		if (grad && !isnan(value))
 		{
-			double		dn = dlog[0] + dlog[2] - log(base);
+			double		dn = dlog[0] - log(base);
 
 			grad[0] = dn + dlog[1];
-			grad[1] = -dlog[3] / base;
+			grad[1] = -dlog[2] / base;
 			grad[2] = dn;
-			grad[3] = dlog[3] * (alpha + t) / (base * base) - n / base;
+			grad[3] = dlog[2] * (alpha + t) / (base * base) - n / base;
 		}
 	}
 	return value;
@@ -118,23 +118,43 @@ log_a0_of(double r, double alpha, double s, double beta, double x,
 }
 
 /*
- * A term of A0 with its derivatives, kept for the next rows: it depends
- * on (x, t) alone, and the sorted rows repeat (x, T) -- and (x, t_x) for
- * those without repeat purchases -- from one row to the next
+ * The terms of A0 depend on (x, t) alone, and customers share them: in
+ * CDNOW's 8,685 distinct summaries there are 1,726 distinct (x, t_x) and
+ * 979 distinct (x, T).  Each evaluation of the likelihood keeps the terms
+ * it computed in a direct-mapped table, so most are summed once, not once
+ * per row.  The table lives as long as the rows (their scratch pointer).
  */
+#define A0_CACHE_BITS 12
+
 typedef struct A0Term
 {
+	uint64		evaluation;		/* which evaluation computed it; 0: none */
 	double		x;
 	double		t;
 	double		value;
 	double		grad[PARETONBD_PARAMS];
 } A0Term;
 
-static const A0Term *
-a0_term(A0Term *term, const double *p, double x, double t, bool with_grad)
+typedef struct A0Cache
 {
-	if (term->x != x || term->t != t)
+	uint64		evaluation;		/* the current evaluation */
+	A0Term		terms[1 << A0_CACHE_BITS];
+} A0Cache;
+
+static const A0Term *
+a0_term(A0Cache *cache, const double *p, double x, double t, bool with_grad)
+{
+	uint64		bits_x,
+				bits_t;
+	A0Term	   *term;
+
+	memcpy(&bits_x, &x, sizeof(bits_x));
+	memcpy(&bits_t, &t, sizeof(bits_t));
+	term = &cache->terms[((bits_x * UINT64CONST(0x9E3779B97F4A7C15)) ^ bits_t) *
+						 UINT64CONST(0xC2B2AE3D27D4EB4F) >> (64 - A0_CACHE_BITS)];
+	if (term->evaluation != cache->evaluation || term->x != x || term->t != t)
 	{
+		term->evaluation = cache->evaluation;
 		term->x = x;
 		term->t = t;
 		term->value = log_a0_term(p[0], p[1], p[2], p[3], x, t,
@@ -149,8 +169,8 @@ a0_term(A0Term *term, const double *p, double x, double t, bool with_grad)
  * gradient in p = (r, alpha, s, beta) when grad is not NULL.  As for
  * BG/NBD, ln L = head + ln(e^A + e^B), with A the "alive at T" term and
  * B = ln s - ln(r+s+x) + ln A0; the log-gamma and digamma of r+x once per
- * distinct x, the two hypergeometric terms of A0 once per distinct
- * (x, t_x) and (x, T) in a run of rows (they come sorted by x, then T).
+ * distinct x (the rows come sorted by x), the two hypergeometric terms of
+ * A0 mostly once per distinct (x, t_x) and (x, T) (A0Cache).
  */
 static double
 paretonbd_loglik(const double *p, const WeightedRows *rows, double *grad)
@@ -166,17 +186,19 @@ paretonbd_loglik(const double *p, const WeightedRows *rows, double *grad)
 				dhead_r = 0;
 	double		sum = 0;
 	double		g[PARETONBD_PARAMS] = {0};
-	A0Term		at_t_x = {NAN},
-				at_T = {NAN};
+	A0Cache    *cache = rows->scratch;
 
+	if (cache == NULL)
+		cache = ((WeightedRows *) rows)->scratch = palloc0(sizeof(A0Cache));
+	cache->evaluation++;
 	for (int64 i = 0; i < rows->nrows; i++)
 	{
 		const WeightedRow *row = &rows->rows[i];
 		double		w = row->weight;
 		double		t_x = row->v[SUMMARY_T_X],
 					T = row->v[SUMMARY_T];
-		const A0Term *first,
-				   *second;
+		A0Term		first;
+		const A0Term *second;
 		double		log_T_alpha,
 					log_T_beta,
 					A,
@@ -196,9 +218,10 @@ paretonbd_loglik(const double *p, const WeightedRows *rows, double *grad)
 		log_T_alpha = log(alpha + T);
 		log_T_beta = log(beta + T);
 		A = -(r + x) * log_T_alpha - s * log_T_beta;
-		first = a0_term(&at_t_x, p, x, t_x, grad != NULL);
-		second = a0_term(&at_T, p, x, T, grad != NULL);
-		log_a0 = combine_a0(first->value, first->grad, second->value,
+		/* a copy: the second term may take the first's slot */
+		first = *a0_term(cache, p, x, t_x, grad != NULL);
+		second = a0_term(cache, p, x, T, grad != NULL);
+		log_a0 = combine_a0(first.value, first.grad, second->value,
 							second->grad, grad ? da0 : NULL);
 		B = log(s) - log(r + s + x) + log_a0;
 		if (isnan(B))

@@ -68,27 +68,13 @@ crm_log_add(double x, double y)
  * once k exceeds about (a + b) z / (1 - z); when that is too far out the
  * result is NaN, for the caller to treat as an error (scoring) or as a
  * point to avoid (the optimiser), never as a number.
- *
- * With dlog not NULL, also the derivatives of the logarithm in a, b, c
- * and z, into dlog[0 .. 3], from the same terms: the k-th term's
- * logarithm has derivative sum_{j<k} 1/(a+j) in a (likewise b, and minus
- * that in c) and k/z in z.  The Pareto/NBD fit needs them for its
- * gradient.
  */
 double
-crm_log_hyp2f1_grad(double a, double b, double c, double z, int max_terms,
-					double *dlog)
+crm_log_hyp2f1(double a, double b, double c, double z, int max_terms)
 {
 	double		term = 1.0;
 	double		sum = 1.0;
 	double		log_scale = 0;
-	double		harmonic_a = 0,
-				harmonic_b = 0,
-				harmonic_c = 0;
-	double		sum_a = 0,
-				sum_b = 0,
-				sum_c = 0,
-				sum_z = 0;
 
 	Assert(a > 0 && b > 0 && c > 0 && z >= 0 && z < 1);
 	/* the terms grow until about k = (a + b) z / (1 - z): too far, give up */
@@ -100,36 +86,12 @@ crm_log_hyp2f1_grad(double a, double b, double c, double z, int max_terms,
 
 		term *= ratio;
 		sum += term;
-		if (dlog)
-		{
-			harmonic_a += 1 / (a + k);
-			harmonic_b += 1 / (b + k);
-			harmonic_c += 1 / (c + k);
-			sum_a += term * harmonic_a;
-			sum_b += term * harmonic_b;
-			sum_c += term * harmonic_c;
-			sum_z += term * (k + 1);
-		}
 		if (ratio < 1 && term <= sum * 1e-17)
-		{
-			if (dlog)
-			{
-				dlog[0] = sum_a / sum;
-				dlog[1] = sum_b / sum;
-				dlog[2] = -sum_c / sum;
-				/* at z = 0 only the first term's slope a b / c is left */
-				dlog[3] = z > 0 ? sum_z / (z * sum) : a * b / c;
-			}
 			return log_scale + log(sum);
-		}
 		if (sum > 1e200)
 		{
 			term /= 1e200;
 			sum /= 1e200;
-			sum_a /= 1e200;
-			sum_b /= 1e200;
-			sum_c /= 1e200;
-			sum_z /= 1e200;
 			log_scale += 200 * M_LN10;
 		}
 		if ((k & 0xffff) == 0)
@@ -138,8 +100,72 @@ crm_log_hyp2f1_grad(double a, double b, double c, double z, int max_terms,
 	return NAN;
 }
 
+/*
+ * ln 2F1(n, b; n + 1; z), the form the Pareto/NBD likelihood takes, for
+ * n, b > 0 and 0 <= z < 1, at most max_terms terms; NaN as for
+ * crm_log_hyp2f1.  With c = n + 1 the series is
+ *
+ *	sum_k n/(n+k) u_k,  u_k = (b)_k z^k / k!
+ *
+ * so its derivative in n (c moving with it) is sum_k k/(n+k)^2 u_k, and
+ * each term needs the reciprocals of n+k, b+k and k+1, taken from one
+ * division.  With dlog not NULL, the derivatives of the logarithm in n,
+ * b and z go to dlog[0 .. 2].
+ */
 double
-crm_log_hyp2f1(double a, double b, double c, double z, int max_terms)
+crm_log_hyp2f1_next(double n, double b, double z, int max_terms, double *dlog)
 {
-	return crm_log_hyp2f1_grad(a, b, c, z, max_terms, NULL);
+	double		u = 1.0;		/* u_k, scaled like the sums */
+	double		sum = 1.0;
+	double		log_scale = 0;
+	double		harmonic_b = 0; /* sum_{j<k} 1/(b+j) */
+	double		sum_n = 0,
+				sum_b = 0,
+				sum_z = 0;
+
+	Assert(n > 0 && b > 0 && z >= 0 && z < 1);
+	if (!((n + b) * z / (1 - z) <= max_terms / 2))
+		return NAN;
+	for (int k = 1; k < max_terms; k++)
+	{
+		double		nk = n + k,
+					bk = b + k - 1;
+		double		inv = 1 / (nk * bk * k);
+		double		inv_nk = inv * bk * k;
+		double		term;
+
+		u *= bk * z * (inv * nk * bk);	/* (b+k-1) z / k */
+		term = n * inv_nk * u;
+		sum += term;
+		if (dlog)
+		{
+			harmonic_b += inv * nk * k;	/* 1/(b+k-1) */
+			sum_n += k * inv_nk * inv_nk * u;
+			sum_b += term * harmonic_b;
+			sum_z += k * term;
+		}
+		if (term <= sum * 1e-17 && bk * z < k)
+		{
+			if (dlog)
+			{
+				dlog[0] = sum_n / sum;
+				dlog[1] = sum_b / sum;
+				/* at z = 0 only the first term's slope n b / (n + 1) is left */
+				dlog[2] = z > 0 ? sum_z / (z * sum) : n * b / (n + 1);
+			}
+			return log_scale + log(sum);
+		}
+		if (sum > 1e200)
+		{
+			u /= 1e200;
+			sum /= 1e200;
+			sum_n /= 1e200;
+			sum_b /= 1e200;
+			sum_z /= 1e200;
+			log_scale += 200 * M_LN10;
+		}
+		if ((k & 0xffff) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	return NAN;
 }

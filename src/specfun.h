@@ -12,8 +12,8 @@ extern double crm_digamma(double x);
 extern double crm_log_add(double x, double y);
 extern double crm_log_hyp2f1(double a, double b, double c, double z,
 							 int max_terms);
-extern double crm_log_hyp2f1_grad(double a, double b, double c, double z,
-								  int max_terms, double *dlog);
+extern double crm_log_hyp2f1_next(double n, double b, double z, int max_terms,
+								  double *dlog);
 
 /*
  * ln(e^a + e^b), with the share e^b / (e^a + e^b) in *share_b: the

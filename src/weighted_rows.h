@@ -29,6 +29,7 @@ typedef struct WeightedRows
 	int64		maxrows;		/* rows allocated */
 	int64		merged;			/* rows[0 .. merged) are sorted and distinct */
 	WeightedRow *rows;
+	void	   *scratch;		/* a fit's working memory, or NULL */
 } WeightedRows;
 
 extern WeightedRows *crm_wrows_new(MemoryContext context, int width);
