@@ -46,11 +46,15 @@ crm_fit_state(FunctionCallInfo fcinfo, MemoryContext aggcontext, int width)
 }
 
 /*
- * Largest |ln parameter| of a model we call converged: beyond e^23 (about
- * 10^10) a parameter is running off to a boundary, as it does when the
- * data have no interior maximum (a single customer, say)
+ * Largest |ln parameter| of a model we call converged: outside 10^-8 ..
+ * 10^8 a parameter is running off to a boundary, as it does when the data
+ * have no interior maximum (one kind of customer, say).  No shape of these
+ * models is that extreme, nor a scale in any sensible unit (a year in
+ * seconds is 3 * 10^7); and out there the log-gamma differences of the
+ * likelihoods lose digits, so that their rounding noise can look like a
+ * curved maximum to the Hessian check.
  */
-#define MAX_LOG_PARAM 23.0
+#define MAX_LOG_PARAM 18.42
 
 /*
  * Where the optimiser stops looking: beyond e^40 the objective is taken

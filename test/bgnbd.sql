@@ -5,7 +5,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(39);
+SELECT plan(42);
 
 CREATE TEMP TABLE published (id int, x int, t_x numeric, "T" numeric, zbar numeric);
 \copy published FROM 'data/cdnow_sample_summary.csv' WITH (FORMAT csv, HEADER)
@@ -117,6 +117,23 @@ SELECT ok((SELECT converged AND abs(r / 0.25 - 1) < 0.05 AND abs(alpha / 4.0 - 1
            FROM recovered), 'simulated r = 0.25 and alpha = 4 recovered within 5%');
 SELECT ok((SELECT abs(a / 0.8 - 1) < 0.1 AND abs(b / 2.5 - 1) < 0.1 FROM recovered),
           'simulated a = 0.8 and b = 2.5 recovered within 10% (dropout shows only through repeat buyers)');
+
+-- What often ends in lifetimes' ConvergenceError: every customer with the
+-- same T, and frequencies in the hundreds (20,000 customers buying twice a
+-- week on average, a 5% chance to drop out after each purchase).
+SELECT setseed(0.7);
+CREATE TEMP TABLE heavy AS
+SELECT s.frequency, s.recency, 52::float8 AS t
+FROM generate_series(1, 20000) i,
+     LATERAL pg_temp.bgnbd_customer(2, 1, 0.5, 10, 52 + 0 * i) s;  -- one draw per i
+SELECT ok((SELECT max(frequency) > 300 FROM heavy), 'the heavy buyers buy hundreds of times');
+SELECT ok((SELECT converged AND abs(r / 2 - 1) < 0.1 AND abs(alpha / 1 - 1) < 0.1
+                  AND abs(a / 0.5 - 1) < 0.1 AND abs(b / 10 - 1) < 0.1
+           FROM (SELECT (crm_bgnbd_fit(frequency, recency, t)).* FROM heavy) f),
+          'one T for all and large frequencies: converged, parameters within 10%');
+SELECT ok((SELECT NOT converged
+           FROM (SELECT (crm_bgnbd_fit(1, 0.4368, 52)).* FROM generate_series(1, 20000)) f),
+          '20,000 identical customers: no maximum, not converged');
 
 -- The recovered model (100,000 customers: fitted on a sample first, then
 -- on every row) is the maximum of the likelihood, written here in SQL

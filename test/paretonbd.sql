@@ -5,7 +5,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(27);
+SELECT plan(29);
 
 CREATE TEMP TABLE published (id int, x int, t_x numeric, "T" numeric, zbar numeric);
 \copy published FROM 'data/cdnow_sample_summary.csv' WITH (FORMAT csv, HEADER)
@@ -162,6 +162,20 @@ SELECT ok((SELECT converged AND abs(r / 0.55 - 1) < 0.05 AND abs(alpha / 10.58 -
           'simulated r = 0.55 and alpha = 10.58 recovered within 5%');
 SELECT ok((SELECT abs(s / 0.61 - 1) < 0.1 AND abs(beta / 11.67 - 1) < 0.2 FROM recovered),
           'simulated s = 0.61 within 10% and beta = 11.67 within 20% (dropout is seen only as silence)');
+
+-- One T for all and frequencies in the hundreds (20,000 customers buying
+-- twice a week on average, with a mean lifetime of 20 weeks): what often
+-- ends in lifetimes' ConvergenceError.
+SELECT setseed(0.7);
+CREATE TEMP TABLE heavy AS
+SELECT s.frequency, s.recency, 52::float8 AS t
+FROM generate_series(1, 20000) i,
+     LATERAL pg_temp.paretonbd_customer(2, 1, 0.5, 10, 52 + 0 * i) s;  -- one draw per i
+SELECT ok((SELECT max(frequency) > 300 FROM heavy), 'the heavy buyers buy hundreds of times');
+SELECT ok((SELECT converged AND abs(r / 2 - 1) < 0.1 AND abs(alpha / 1 - 1) < 0.1
+                  AND abs(s / 0.5 - 1) < 0.1 AND abs(beta / 10 - 1) < 0.1
+           FROM (SELECT (crm_paretonbd_fit(frequency, recency, t)).* FROM heavy) f),
+          'one T for all and large frequencies: converged, parameters within 10%');
 
 SELECT throws_ok($$SELECT crm_paretonbd_fit(2, 11, 10)$$, '22023', 'recency must not exceed t', 'recency > t');
 SELECT throws_ok($$SELECT crm_paretonbd_fit(x, 0, "T") FROM published WHERE x = 0$$, '22023',
