@@ -1,8 +1,8 @@
 /*
  * clv_predict.c
- *		Predicted customer lifetime value from a BG/NBD purchase model and a
- *		Gamma-Gamma spend model, with the semantics of lifetimes'
- *		customer_lifetime_value.
+ *		Predicted customer lifetime value from a BG/NBD or Pareto/NBD
+ *		purchase model and a Gamma-Gamma spend model, with the semantics of
+ *		lifetimes' customer_lifetime_value.
  *
  * Over periods discount periods of period_length model time units each
  * (a month is 4.345 weeks for a model fitted in weeks; lifetimes' freq
@@ -10,7 +10,8 @@
  *
  *	CLV = sum_{i=1..periods} E(M) [E(Y(i L)) - E(Y((i-1) L))] / (1 + d)^i
  *
- * with E(Y(t)) the BG/NBD expected purchases by t (crm_bgnbd_expected),
+ * with E(Y(t)) the expected purchases by t (crm_bgnbd_expected or
+ * crm_paretonbd_expected),
  * E(M) the Gamma-Gamma expected transaction value, and d the discount rate
  * per period: each period's expected purchases are discounted at the end
  * of that period.
@@ -28,11 +29,18 @@
 /* A horizon of more periods than this (833 years of months) is a mistake */
 #define MAX_PERIODS 10000
 
-PG_FUNCTION_INFO_V1(crm_clv_predict);
-Datum
-crm_clv_predict(PG_FUNCTION_ARGS)
+/* Expected purchases by h of a customer with history (x, t_x, T) */
+typedef double (*ExpectedPurchases) (const double *p, double h, double x,
+									 double t_x, double T);
+
+/*
+ * The CLV of the calling function: (purchase model, spend model, x, t_x,
+ * T, average value, periods, discount rate, period length)
+ */
+static double
+clv_predict(FunctionCallInfo fcinfo, ExpectedPurchases expected)
 {
-	double		bgnbd[4];
+	double		purchases[4];
 	double		gammagamma[3];
 	double		x = PG_GETARG_FLOAT8(2),
 				t_x = PG_GETARG_FLOAT8(3),
@@ -45,7 +53,7 @@ crm_clv_predict(PG_FUNCTION_ARGS)
 	double		clv = 0;
 	double		before = 0;
 
-	crm_model_params(fcinfo, 0, 4, bgnbd);
+	crm_model_params(fcinfo, 0, 4, purchases);
 	crm_model_params(fcinfo, 1, 3, gammagamma);
 	if (periods < 0 || periods > MAX_PERIODS)
 		ereport(ERROR,
@@ -68,11 +76,27 @@ crm_clv_predict(PG_FUNCTION_ARGS)
 	value = crm_gammagamma_expected_value(gammagamma, x, m);
 	for (int32 i = 1; i <= periods; i++)
 	{
-		double		by_now = crm_bgnbd_expected_purchases(bgnbd, i * length, x, t_x, T);
+		double		by_now = expected(purchases, i * length, x, t_x, T);
 
 		CHECK_FOR_INTERRUPTS();
 		clv += value * (by_now - before) / pow(1 + d, i);
 		before = by_now;
 	}
-	PG_RETURN_FLOAT8(crm_model_result(clv));
+	return crm_model_result(clv);
+}
+
+/* crm_clv_predict(bgnbd, gammagamma, ...) */
+PG_FUNCTION_INFO_V1(crm_clv_predict);
+Datum
+crm_clv_predict(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FLOAT8(clv_predict(fcinfo, crm_bgnbd_expected_purchases));
+}
+
+/* crm_clv_predict(paretonbd, gammagamma, ...) */
+PG_FUNCTION_INFO_V1(crm_clv_predict_paretonbd);
+Datum
+crm_clv_predict_paretonbd(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FLOAT8(clv_predict(fcinfo, crm_paretonbd_expected_purchases));
 }

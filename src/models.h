@@ -49,6 +49,10 @@ extern void crm_check_summary(double frequency, double recency, double t);
 extern double crm_bgnbd_expected_purchases(const double *p, double h, double x,
 										   double t_x, double T);
 
+/* paretonbd.c */
+extern double crm_paretonbd_expected_purchases(const double *p, double h,
+											   double x, double t_x, double T);
+
 /* gammagamma.c */
 extern double crm_gammagamma_expected_value(const double *params, double x,
 											double m);

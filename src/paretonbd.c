@@ -316,35 +316,37 @@ crm_paretonbd_p_alive(PG_FUNCTION_ARGS)
  *
  * and at s = 1 its limit, (r+x)/(alpha+T) (beta+T) ln((beta+T+h)/(beta+T)).
  */
+double
+crm_paretonbd_expected_purchases(const double *p, double h, double x,
+								 double t_x, double T)
+{
+	double		r = p[0],
+				alpha = p[1],
+				s = p[2],
+				beta = p[3],
+				u,
+				lifetime;
+
+	crm_check_nonnegative("horizon", h);
+	crm_check_summary(x, t_x, T);
+	if (h == 0)
+		return 0;
+	/* expected time alive within the horizon, per unit of beta+T */
+	u = log1p(h / (beta + T));
+	lifetime = s == 1 ? u : -expm1(-(s - 1) * u) / (s - 1);
+	return crm_model_result(paretonbd_p_alive(p, x, t_x, T) *
+							(r + x) / (alpha + T) * (beta + T) * lifetime);
+}
+
 PG_FUNCTION_INFO_V1(crm_paretonbd_expected);
 Datum
 crm_paretonbd_expected(PG_FUNCTION_ARGS)
 {
 	double		p[PARETONBD_PARAMS];
-	double		h = PG_GETARG_FLOAT8(1),
-				x = PG_GETARG_FLOAT8(2),
-				t_x = PG_GETARG_FLOAT8(3),
-				T = PG_GETARG_FLOAT8(4);
-	double		r,
-				alpha,
-				s,
-				beta,
-				u,
-				lifetime;
 
 	crm_model_params(fcinfo, 0, PARETONBD_PARAMS, p);
-	crm_check_nonnegative("horizon", h);
-	crm_check_summary(x, t_x, T);
-	if (h == 0)
-		PG_RETURN_FLOAT8(0);
-	r = p[0];
-	alpha = p[1];
-	s = p[2];
-	beta = p[3];
-	/* expected time alive within the horizon, per unit of beta+T */
-	u = log1p(h / (beta + T));
-	lifetime = s == 1 ? u : -expm1(-(s - 1) * u) / (s - 1);
-	PG_RETURN_FLOAT8(crm_model_result(paretonbd_p_alive(p, x, t_x, T) *
-									  (r + x) / (alpha + T) * (beta + T) *
-									  lifetime));
+	PG_RETURN_FLOAT8(crm_paretonbd_expected_purchases(p, PG_GETARG_FLOAT8(1),
+													  PG_GETARG_FLOAT8(2),
+													  PG_GETARG_FLOAT8(3),
+													  PG_GETARG_FLOAT8(4)));
 }

@@ -5,7 +5,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(29);
+SELECT plan(30);
 
 CREATE TEMP TABLE published (id int, x int, t_x numeric, "T" numeric, zbar numeric);
 \copy published FROM 'data/cdnow_sample_summary.csv' WITH (FORMAT csv, HEADER)
@@ -62,6 +62,14 @@ SELECT is_empty($$SELECT id FROM published, models
                                     / 1.01 ^ i)
                          FROM generate_series(1, 12) AS i)) > 1e-9$$,
                 'predicted CLV: 12 monthly periods of expected purchases times expected value, discounted at 1% a month');
+SELECT is_empty($$SELECT id FROM published, models, (SELECT crm_paretonbd_fit(x, t_x, "T") AS pm FROM published) p
+                  WHERE id <= 50 AND abs(crm_clv_predict(pm, g, x, t_x, "T", zbar, 12, 0.01, 4.345)
+                      - (SELECT sum(crm_gammagamma_expected(g, x, zbar)
+                                    * (crm_paretonbd_expected(pm, i * 4.345, x, t_x, "T")
+                                       - crm_paretonbd_expected(pm, (i - 1) * 4.345, x, t_x, "T"))
+                                    / 1.01 ^ i)
+                         FROM generate_series(1, 12) AS i)) > 1e-9$$,
+                'and the same with a Pareto/NBD purchase model');
 SELECT is((SELECT crm_clv_predict(m, g, 2, 30.43, 38.86, 22.35, 0, 0.01, 4.345) FROM models), 0::float8,
           'no periods: no value');
 SELECT throws_ok($$SELECT crm_clv_predict(m, g, 2, 30.43, 38.86, 22.35, -1, 0.01, 4.345) FROM models$$,

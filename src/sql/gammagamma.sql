@@ -74,3 +74,12 @@ AS 'MODULE_PATHNAME', 'crm_clv_predict'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm_clv_predict(crm_bgnbd_model, crm_gammagamma_model, float8, float8, float8, float8, integer, float8, float8) IS
 'Predicted lifetime value over periods discount periods of period_length model time units (4.345 for months of a weekly model): the sum over periods i of expected transaction value (Gamma-Gamma) times the expected purchases in period i (BG/NBD), discounted by (1 + discount_rate)^i, as lifetimes'' customer_lifetime_value computes it';
+
+CREATE FUNCTION crm_clv_predict(paretonbd crm_paretonbd_model, gammagamma crm_gammagamma_model,
+                                frequency float8, recency float8, t float8, avg_value float8,
+                                periods integer, discount_rate float8, period_length float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'crm_clv_predict_paretonbd'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_clv_predict(crm_paretonbd_model, crm_gammagamma_model, float8, float8, float8, float8, integer, float8, float8) IS
+'Predicted lifetime value as crm_clv_predict with a BG/NBD model, the expected purchases in each period from a Pareto/NBD model';
