@@ -58,9 +58,7 @@ typedef enum TrackSql
 	TRACK_SQL_DELETE_LOCK,		/* lock customers of crm_old */
 	TRACK_SQL_DELETE_RECOMPUTE, /* recompute them from the orders */
 	TRACK_SQL_TRUNCATE,			/* every customer back to no orders */
-	TRACK_SQL_HISTORY_INSERT,	/* history of new state rows */
-	TRACK_SQL_HISTORY_UPDATE,	/* history of changed state rows */
-	TRACK_SQL_HISTORY_ONE,		/* one history row ($1 .. $7) */
+	TRACK_SQL_HISTORY,			/* history rows from arrays ($1 .. $4) */
 	TRACK_SQL_VERIFY,			/* differences between state and orders */
 	TRACK_SQL_STATE_TABLE,		/* DDL: state table */
 	TRACK_SQL_HISTORY_TABLE,	/* DDL: history table */

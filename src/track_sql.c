@@ -300,64 +300,17 @@ static const char truncate_sql[] =
 "WHERE s.orders <> 0 OR s.revenue <> 0";
 
 /*
- * History rows for the statuses that changed, then notifications on
- * channel crm_status: each a JSON object {"table": ..., "changes": [...]}
- * holding as many changes as fit well under the 8000-byte payload limit,
- * so a bulk load sends a few hundred messages rather than one per change
- * (NOTIFY serialises committing transactions, and each message costs).
- * {changes} yields (customer, status, old_value, new_value).
+ * The history rows of a statement on the state table, from arrays the
+ * history trigger fills as it compares old and new rows in C (customer,
+ * status, old value, new value); returns whether to send notifications.
  */
 static const char history_sql[] =
 "WITH h AS (\n"
 "  INSERT INTO {history} (customer, status, old_value, new_value)\n"
-"  {changes}\n"
-"  RETURNING id, customer, status, old_value, new_value\n"
-"), m AS (\n"
-"  SELECT h.id, pg_catalog.json_build_object(\n"
-"             'customer', h.customer, 'status', h.status, 'old', h.old_value,\n"
-"             'new', h.new_value, 'tier', n.tier, 'loyalty', n.loyalty,\n"
-"             'lifecycle', n.lifecycle)::text AS item\n"
-"  FROM h JOIN crm_new n ON n.customer = h.customer\n"
-"  WHERE (SELECT notify FROM {x}.crm_tracking WHERE id = {id})\n"
-"), c AS (\n"
-"  SELECT id, item, sum(octet_length(item) + 1) OVER (ORDER BY id) / 6500 AS chunk FROM m\n"
+"  SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),\n"
+"                           pg_catalog.unnest($3), pg_catalog.unnest($4))\n"
 ")\n"
-"SELECT pg_catalog.pg_notify('crm_status',\n"
-"           '{\"table\": ' || pg_catalog.to_json({label}::text)::text ||\n"
-"           ', \"changes\": [' || string_agg(item, ', ' ORDER BY id) || ']}')\n"
-"FROM c GROUP BY chunk";
-
-/*
- * One history row, for statements that changed a few customers: the
- * trigger compares the rows itself and sends the message (track_trigger.c).
- * Returns the change as JSON and whether to notify.
- */
-static const char history_one_sql[] =
-"INSERT INTO {history} (customer, status, old_value, new_value)\n"
-"VALUES ($1, $2, $3, $4)\n"
-"RETURNING pg_catalog.json_build_object(\n"
-"              'customer', customer, 'status', status, 'old', old_value, 'new', new_value,\n"
-"              'tier', $5, 'loyalty', $6, 'lifecycle', $7)::text,\n"
-"          (SELECT notify FROM {x}.crm_tracking WHERE id = {id})";
-
-static const char history_insert_changes[] =
-"SELECT n.customer, v.status, v.old_value, v.new_value\n"
-"  FROM crm_new n CROSS JOIN LATERAL (VALUES\n"
-"       (1, 'tier', 'small', n.tier::text),\n"
-"       (2, 'loyalty', 'none', n.loyalty::text),\n"
-"       (3, 'lifecycle', 'prospect', n.lifecycle::text)) AS v(ord, status, old_value, new_value)\n"
-"  WHERE v.old_value IS DISTINCT FROM v.new_value\n"
-"  ORDER BY n.customer, v.ord";
-
-static const char history_update_changes[] =
-"SELECT n.customer, v.status, v.old_value, v.new_value\n"
-"  FROM crm_old o JOIN crm_new n ON n.customer = o.customer\n"
-"  CROSS JOIN LATERAL (VALUES\n"
-"       (1, 'tier', o.tier::text, n.tier::text),\n"
-"       (2, 'loyalty', o.loyalty::text, n.loyalty::text),\n"
-"       (3, 'lifecycle', o.lifecycle::text, n.lifecycle::text)) AS v(ord, status, old_value, new_value)\n"
-"  WHERE v.old_value IS DISTINCT FROM v.new_value\n"
-"  ORDER BY n.customer, v.ord";
+"SELECT notify FROM {x}.crm_tracking WHERE id = {id}";
 
 /*
  * Differences between the state and a recomputation from the orders with
@@ -646,9 +599,7 @@ static const char *const templates[TRACK_SQL_COUNT] = {
 	[TRACK_SQL_DELETE_LOCK] = delete_lock_sql,
 	[TRACK_SQL_DELETE_RECOMPUTE] = recompute_sql,
 	[TRACK_SQL_TRUNCATE] = truncate_sql,
-	[TRACK_SQL_HISTORY_INSERT] = history_sql,
-	[TRACK_SQL_HISTORY_UPDATE] = history_sql,
-	[TRACK_SQL_HISTORY_ONE] = history_one_sql,
+	[TRACK_SQL_HISTORY] = history_sql,
 	[TRACK_SQL_VERIFY] = verify_sql,
 	[TRACK_SQL_STATE_TABLE] = state_table_sql,
 	[TRACK_SQL_HISTORY_TABLE] = history_table_sql,
@@ -762,9 +713,6 @@ crm_track_sql(const TrackInfo *info, TrackSql which)
 	set_var(&vars, "one_order", expand(one_order_sql, &vars));
 	set_var(&vars, "delta", which == TRACK_SQL_INSERT_ONE ?
 			expand(one_order_sql, &vars) : expand("{summary_new}", &vars));
-	set_var(&vars, "changes",
-			which == TRACK_SQL_HISTORY_UPDATE ?
-			history_update_changes : history_insert_changes);
 
 	set_var(&vars, "state_comment",
 			comment(info, "Customer state of orders table %s, kept current by crm triggers: one row per customer"));

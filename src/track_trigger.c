@@ -31,6 +31,7 @@
 #include "utils/array.h"
 #include "utils/hsearch.h"
 #include "utils/json.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "crm.h"
@@ -113,13 +114,16 @@ tracking_plan(TrackEntry *entry, TrackSql which, Oid fn_oid)
 				entry->column_types[i] : BOOLOID;
 		nargs = TRACK_NUM_COLS;
 	}
-	else if (which == TRACK_SQL_HISTORY_ONE)
+	else if (which == TRACK_SQL_HISTORY)
 	{
-		/* customer, status, old, new, then tier, loyalty, lifecycle now */
-		argtypes[0] = entry->column_types[TRACK_COL_CUSTOMER];
-		for (int i = 1; i < 7; i++)
-			argtypes[i] = TEXTOID;
-		nargs = 7;
+		/* arrays of customer, status, old value, new value */
+		argtypes[0] = get_array_type(entry->column_types[TRACK_COL_CUSTOMER]);
+		if (!OidIsValid(argtypes[0]))
+			elog(ERROR, "customer key type %u has no array type",
+				 entry->column_types[TRACK_COL_CUSTOMER]);
+		for (int i = 1; i < 4; i++)
+			argtypes[i] = TEXTARRAYOID;
+		nargs = 4;
 	}
 	plan = SPI_prepare(crm_track_sql(crm_track_info(entry->id, fn_oid), which),
 					   nargs, argtypes);
@@ -410,130 +414,358 @@ crm_orders_trigger(PG_FUNCTION_ARGS)
 static const char *const status_names[STATUS_COUNT] = {"tier", "loyalty", "lifecycle"};
 static const char *const status_starts[STATUS_COUNT] = {"small", "none", "prospect"};
 
-/* A text parameter of an SPI statement, NULL when value is */
-static void
-set_text_param(Datum *value, char *null, const char *text)
-{
-	*value = text ? CStringGetTextDatum(text) : (Datum) 0;
-	*null = text ? ' ' : 'n';
-}
+/*
+ * A NOTIFY payload must be shorter than 8000 bytes; a message holds as
+ * many changes as fit, so a bulk load sends a few hundred messages rather
+ * than one per change (NOTIFY serialises committing transactions, and
+ * each message costs)
+ */
+#define MESSAGE_MAX_BYTES 7999
 
 /*
- * Whether a statement on the state table changed a status: for an UPDATE,
- * any row whose tier, loyalty or lifecycle differs from its old version;
- * for an INSERT, any new customer not in the starting statuses (small,
- * none, prospect).  Most order traffic changes figures, not statuses, and
- * then the history statement need not run at all.
+ * Labels of the status enums, by value: the few labels of a statement,
+ * looked up once each
  */
-static bool
-statuses_changed(TriggerData *trigdata, bool update)
+#define LABEL_CACHE_SIZE 32
+
+typedef struct LabelCache
 {
-	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
-	TransitionRows rows;
-	int			attnums[STATUS_COUNT];
-	Datum		start_values[STATUS_COUNT];
-	bool		changed = false;
+	MemoryContext context;		/* where the labels are kept */
+	int			n;
+	Oid			values[LABEL_CACHE_SIZE];
+	char	   *labels[LABEL_CACHE_SIZE];
+} LabelCache;
 
-	for (int i = 0; i < STATUS_COUNT; i++)
+static const char *
+status_label(LabelCache *cache, TupleTableSlot *slot, int attnum, Oid typid)
+{
+	bool		isnull;
+	Datum		value = slot_getattr(slot, attnum, &isnull);
+	Oid			output;
+	bool		varlena;
+	char	   *label;
+
+	if (isnull)
+		return NULL;
+	for (int i = 0; i < cache->n; i++)
+		if (cache->values[i] == DatumGetObjectId(value))
+			return cache->labels[i];
+	getTypeOutputInfo(typid, &output, &varlena);
+	label = OidOutputFunctionCall(output, value);
+	if (cache->n < LABEL_CACHE_SIZE)
 	{
-		attnums[i] = SPI_fnumber(desc, status_names[i]);
-		if (attnums[i] <= 0)
-			return true;		/* not a state table we know: let SQL decide */
-		if (!update)
-			start_values[i] = crm_enum_label(TupleDescAttr(desc, attnums[i] - 1)->atttypid,
-											 status_starts[i]);
+		cache->values[cache->n] = DatumGetObjectId(value);
+		cache->labels[cache->n++] = MemoryContextStrdup(cache->context, label);
 	}
+	return label;
+}
 
-	transition_begin(&rows, trigdata, update);
-	while (!changed && transition_next(&rows))
+/* A label as a JSON value: labels and status names are plain words */
+static void
+append_json_label(StringInfo buf, const char *label)
+{
+	if (label == NULL)
+		appendStringInfoString(buf, "null");
+	else
+		escape_json(buf, label);
+}
+
+/* Changes inserted into the history per statement, at most */
+#define HISTORY_BATCH 8192
+
+/*
+ * What the history trigger collects: a batch of changes as arrays for the
+ * history statement, and the message being filled
+ */
+typedef struct HistoryChanges
+{
+	FunctionCallInfo fcinfo;
+	MemoryContext context;		/* for what lasts the whole statement */
+	TrackEntry *entry;			/* NULL until the first change */
+	int			nestlevel;		/* of the statement settings */
+	MemoryContext batch_context;	/* holds the arrays, reset per batch */
+	Oid			customer_type;
+	int			count;			/* changes in the batch */
+	ArrayBuildState *customers;
+	ArrayBuildState *statuses;
+	ArrayBuildState *old_values;
+	ArrayBuildState *new_values;
+	int			notify;			/* -1 until the first batch tells */
+	List	   *waiting;		/* messages held until then */
+	StringInfoData message;		/* the message being filled */
+	int			message_changes;
+	bool		too_long;		/* a change too long for any message */
+} HistoryChanges;
+
+static void
+start_batch(HistoryChanges *changes)
+{
+	MemoryContextReset(changes->batch_context);
+	changes->customers = initArrayResult(changes->customer_type,
+										 changes->batch_context, false);
+	changes->statuses = initArrayResult(TEXTOID, changes->batch_context, false);
+	changes->old_values = initArrayResult(TEXTOID, changes->batch_context, false);
+	changes->new_values = initArrayResult(TEXTOID, changes->batch_context, false);
+	changes->count = 0;
+}
+
+static void
+start_message(HistoryChanges *changes)
+{
+	resetStringInfo(&changes->message);
+	appendStringInfoString(&changes->message, "{\"table\": ");
+	escape_json(&changes->message, changes->entry->label);
+	appendStringInfoString(&changes->message, ", \"changes\": [");
+	changes->message_changes = 0;
+}
+
+/* Send the message being filled, or hold it until we know to */
+static void
+finish_message(HistoryChanges *changes)
+{
+	if (changes->message_changes == 0)
+		return;
+	appendStringInfoString(&changes->message, "]}");
+	if (changes->notify < 0)
 	{
-		for (int i = 0; i < STATUS_COUNT && !changed; i++)
-		{
-			bool		new_null;
-			bool		old_null = false;
-			Datum		new_value = slot_getattr(rows.new_slot, attnums[i], &new_null);
-			Datum		old_value = update ?
-				slot_getattr(rows.old_slot, attnums[i], &old_null) : start_values[i];
+		MemoryContext old = MemoryContextSwitchTo(changes->context);
 
-			/* enum values are OIDs, passed by value */
-			changed = new_null != old_null ||
-				(!new_null && DatumGetObjectId(new_value) != DatumGetObjectId(old_value));
+		changes->waiting = lappend(changes->waiting, pstrdup(changes->message.data));
+		MemoryContextSwitchTo(old);
+	}
+	else if (changes->notify)
+		Async_Notify("crm_status", changes->message.data);
+	start_message(changes);
+}
+
+/* Add one change, as JSON, to the messages */
+static void
+add_to_message(HistoryChanges *changes, const char *item, int item_len)
+{
+	if (changes->notify == 0)
+		return;
+	/* ", " before it and "]}" after it */
+	if (changes->message.len + item_len + 4 > MESSAGE_MAX_BYTES)
+	{
+		finish_message(changes);
+		if (changes->message.len + item_len + 4 > MESSAGE_MAX_BYTES)
+		{
+			changes->too_long = true;
+			return;
 		}
 	}
-	transition_end(&rows);
-	return changed;
+	if (changes->message_changes++ > 0)
+		appendStringInfoString(&changes->message, ", ");
+	appendBinaryStringInfo(&changes->message, item, item_len);
 }
 
 /*
- * History of a statement that changed a few customers: compare the rows
- * here, insert one history row per change with a prepared statement and
- * send one message -- the set-based statement costs more to start than
- * these few rows cost to write.
+ * Insert the batch into the history; the first batch also tells whether
+ * the tracking notifies, and releases or drops the messages held so far
  */
 static void
-history_few(FunctionCallInfo fcinfo, TrackEntry *entry, TriggerData *trigdata,
-			bool update)
+flush_batch(HistoryChanges *changes)
+{
+	Datum		values[4];
+	bool		isnull;
+
+	if (changes->count == 0)
+		return;
+	values[0] = makeArrayResult(changes->customers, changes->batch_context);
+	values[1] = makeArrayResult(changes->statuses, changes->batch_context);
+	values[2] = makeArrayResult(changes->old_values, changes->batch_context);
+	values[3] = makeArrayResult(changes->new_values, changes->batch_context);
+	run_plan(changes->fcinfo, changes->entry, TRACK_SQL_HISTORY, values, NULL);
+	if (changes->notify < 0)
+	{
+		ListCell   *lc;
+
+		changes->notify = SPI_processed == 1 &&
+			DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+									   SPI_tuptable->tupdesc, 1, &isnull)) &&
+			!isnull;
+		if (changes->notify)
+			foreach(lc, changes->waiting)
+				Async_Notify("crm_status", (char *) lfirst(lc));
+		list_free_deep(changes->waiting);
+		changes->waiting = NIL;
+	}
+	start_batch(changes);
+}
+
+/*
+ * History of a statement on the state table, in one pass over its
+ * transition tables: compare each row's tier, loyalty and lifecycle with
+ * its old version (for an INSERT, with what a new customer starts as),
+ * insert the changes in batches with one prepared statement over arrays,
+ * and send them as messages {"table": ..., "changes": [{customer, status,
+ * old, new, tier, loyalty, lifecycle}, ...]} when the tracking notifies.
+ * Most order traffic changes figures, not statuses: then nothing runs at
+ * all.  (A set-based SQL statement joining the two transition tables
+ * sorted both, and the changes twice more for the messages: most of the
+ * time of a bulk load.)
+ */
+static void
+record_history(FunctionCallInfo fcinfo, int32 id, TriggerData *trigdata,
+			   bool update)
 {
 	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
-	TransitionRows rows;
 	int			customer_attnum = column_number(desc, "customer");
+	Oid			customer_type = TupleDescAttr(desc, customer_attnum - 1)->atttypid;
+	bool		numeric_key = (customer_type == INT2OID ||
+							   customer_type == INT4OID ||
+							   customer_type == INT8OID);
 	int			attnums[STATUS_COUNT];
-	StringInfoData message;
-	int			changes = 0;
-	bool		notify = false;
+	Oid			status_types[STATUS_COUNT];
+	Oid			key_output;
+	bool		key_varlena;
+	LabelCache	labels = {0};
+	TransitionRows rows;
+	HistoryChanges changes = {0};
+	StringInfoData item;
+	MemoryContext work;
+	MemoryContext row_context;
+	MemoryContext caller_context = CurrentMemoryContext;
 
 	for (int i = 0; i < STATUS_COUNT; i++)
+	{
 		attnums[i] = column_number(desc, status_names[i]);
+		status_types[i] = TupleDescAttr(desc, attnums[i] - 1)->atttypid;
+	}
+	getTypeOutputInfo(customer_type, &key_output, &key_varlena);
 
-	initStringInfo(&message);
-	appendStringInfoString(&message, "{\"table\": ");
-	escape_json(&message, entry->label);
-	appendStringInfoString(&message, ", \"changes\": [");
+	/* everything here outlives SPI_connect and SPI_finish */
+	work = AllocSetContextCreate(caller_context, "crm history",
+								 ALLOCSET_DEFAULT_SIZES);
+	row_context = AllocSetContextCreate(work, "crm history row",
+										ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(work);
+	labels.context = work;
+	changes.fcinfo = fcinfo;
+	changes.context = work;
+	changes.customer_type = customer_type;
+	changes.batch_context = AllocSetContextCreate(work, "crm history batch",
+												  ALLOCSET_DEFAULT_SIZES);
+	changes.notify = -1;
+	initStringInfo(&changes.message);
+	initStringInfo(&item);
+	start_batch(&changes);
 
 	transition_begin(&rows, trigdata, update);
-	while (transition_next(&rows))
+	for (;;)
 	{
-		HeapTuple	new_tuple = ExecCopySlotHeapTuple(rows.new_slot);
-		HeapTuple	old_tuple = update ? ExecCopySlotHeapTuple(rows.old_slot) : NULL;
-		char	   *now_values[STATUS_COUNT];
+		const char *now[STATUS_COUNT];
+		const char *was[STATUS_COUNT];
+		Datum		customer;
+		bool		isnull;
+		char	   *key_json = NULL;
 
-		for (int i = 0; i < STATUS_COUNT; i++)
-			now_values[i] = SPI_getvalue(new_tuple, desc, attnums[i]);
-
+		/*
+		 * Rows read from a transition table that went to disk are allocated
+		 * in the current context and freed by the slot at the next read, so
+		 * they are read into the statement's context; what a row allocates
+		 * otherwise goes with it.
+		 */
+		MemoryContextSwitchTo(work);
+		if (!transition_next(&rows))
+			break;
+		MemoryContextReset(row_context);
+		MemoryContextSwitchTo(row_context);
 		for (int i = 0; i < STATUS_COUNT; i++)
 		{
-			char	   *was = update ? SPI_getvalue(old_tuple, desc, attnums[i]) :
-				pstrdup(status_starts[i]);
-			Datum		values[7];
-			char		nulls[7];
-			bool		isnull;
-
-			if (was != NULL && now_values[i] != NULL && strcmp(was, now_values[i]) == 0)
+			now[i] = status_label(&labels, rows.new_slot, attnums[i], status_types[i]);
+			was[i] = update ?
+				status_label(&labels, rows.old_slot, attnums[i], status_types[i]) :
+				status_starts[i];
+		}
+		customer = slot_getattr(rows.new_slot, customer_attnum, &isnull);
+		for (int i = 0; i < STATUS_COUNT; i++)
+		{
+			if (was[i] == now[i] ||
+				(was[i] != NULL && now[i] != NULL && strcmp(was[i], now[i]) == 0))
 				continue;
-			/* customer, status, old, new, then tier, loyalty, lifecycle now */
-			values[0] = heap_getattr(new_tuple, customer_attnum, desc, &isnull);
-			nulls[0] = isnull ? 'n' : ' ';
-			values[1] = CStringGetTextDatum(status_names[i]);
-			nulls[1] = ' ';
-			set_text_param(&values[2], &nulls[2], was);
-			set_text_param(&values[3], &nulls[3], now_values[i]);
-			for (int j = 0; j < STATUS_COUNT; j++)
-				set_text_param(&values[4 + j], &nulls[4 + j], now_values[j]);
-			run_plan(fcinfo, entry, TRACK_SQL_HISTORY_ONE, values, nulls);
 
-			if (changes++ > 0)
-				appendStringInfoString(&message, ", ");
-			appendStringInfoString(&message,
-								   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
-			notify = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
-												SPI_tuptable->tupdesc, 2, &isnull)) && !isnull;
+			if (changes.entry == NULL)
+			{
+				/* the first change: now the statements and the settings */
+				SPI_connect();
+				MemoryContextSwitchTo(row_context);
+				changes.nestlevel = crm_track_use_settings(NULL);
+				changes.entry = tracking_entry(id, fcinfo->flinfo->fn_oid);
+				start_message(&changes);
+			}
+			if (changes.count == HISTORY_BATCH)
+			{
+				flush_batch(&changes);
+				/* SPI leaves its own context current */
+				MemoryContextSwitchTo(row_context);
+			}
+
+			accumArrayResult(changes.customers, customer, isnull, customer_type,
+							 changes.batch_context);
+			accumArrayResult(changes.statuses,
+							 CStringGetTextDatum(status_names[i]), false,
+							 TEXTOID, changes.batch_context);
+			accumArrayResult(changes.old_values,
+							 was[i] ? CStringGetTextDatum(was[i]) : (Datum) 0,
+							 was[i] == NULL, TEXTOID, changes.batch_context);
+			accumArrayResult(changes.new_values,
+							 now[i] ? CStringGetTextDatum(now[i]) : (Datum) 0,
+							 now[i] == NULL, TEXTOID, changes.batch_context);
+			changes.count++;
+
+			if (changes.notify == 0)
+				continue;
+			/* the change as JSON, for the messages */
+			if (key_json == NULL)
+			{
+				StringInfoData key;
+
+				initStringInfo(&key);
+				if (isnull)
+					appendStringInfoString(&key, "null");
+				else if (numeric_key)
+					appendStringInfoString(&key, OidOutputFunctionCall(key_output, customer));
+				else
+					escape_json(&key, OidOutputFunctionCall(key_output, customer));
+				key_json = key.data;
+			}
+			resetStringInfo(&item);
+			appendStringInfo(&item, "{\"customer\": %s, \"status\": ", key_json);
+			append_json_label(&item, status_names[i]);
+			appendStringInfoString(&item, ", \"old\": ");
+			append_json_label(&item, was[i]);
+			appendStringInfoString(&item, ", \"new\": ");
+			append_json_label(&item, now[i]);
+			for (int j = 0; j < STATUS_COUNT; j++)
+			{
+				appendStringInfo(&item, ", \"%s\": ", status_names[j]);
+				append_json_label(&item, now[j]);
+			}
+			appendStringInfoChar(&item, '}');
+			add_to_message(&changes, item.data, item.len);
 		}
 	}
 	transition_end(&rows);
+	MemoryContextSwitchTo(work);
 
-	appendStringInfoString(&message, "]}");
-	if (changes > 0 && notify)
-		Async_Notify("crm_status", message.data);
+	if (changes.entry != NULL)
+	{
+		flush_batch(&changes);
+		if (changes.notify)
+		{
+			finish_message(&changes);
+			if (changes.too_long)
+				ereport(WARNING,
+						(errmsg("a status change of a customer of %s was recorded but not sent",
+								changes.entry->label),
+						 errdetail("The customer key is too long for a notification.")));
+		}
+		crm_track_restore_settings(changes.nestlevel);
+		SPI_finish();
+	}
+	MemoryContextSwitchTo(caller_context);
+	MemoryContextDelete(work);
 }
 
 PG_FUNCTION_INFO_V1(crm_history_trigger);
@@ -543,44 +775,25 @@ crm_history_trigger(PG_FUNCTION_ARGS)
 	int32		id = check_trigger_call(fcinfo, "crm_history_trigger");
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TriggerEvent event = trigdata->tg_event;
-	TrackSql	which;
-	int			nestlevel;
+	bool		update;
 
 	if (TRIGGER_FIRED_BY_INSERT(event))
 	{
 		check_transition_tables(trigdata, false, true, "crm_history_trigger");
-		which = TRACK_SQL_HISTORY_INSERT;
+		update = false;
 	}
 	else if (TRIGGER_FIRED_BY_UPDATE(event))
 	{
 		check_transition_tables(trigdata, true, true, "crm_history_trigger");
-		which = TRACK_SQL_HISTORY_UPDATE;
+		update = true;
 	}
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("crm_history_trigger: must be fired by INSERT or UPDATE")));
 
-	if (transition_rows(trigdata->tg_newtable) == 0)
-		return PointerGetDatum(NULL);
-
-	if (!statuses_changed(trigdata, which == TRACK_SQL_HISTORY_UPDATE))
-		return PointerGetDatum(NULL);
-
-	SPI_connect();
-	nestlevel = crm_track_use_settings(NULL);
-	/* a few customers' changes fit in one message whatever their keys */
-	if (transition_rows(trigdata->tg_newtable) <= 4)
-		history_few(fcinfo, tracking_entry(id, fcinfo->flinfo->fn_oid), trigdata,
-					which == TRACK_SQL_HISTORY_UPDATE);
-	else
-	{
-		if (SPI_register_trigger_data(trigdata) != SPI_OK_TD_REGISTER)
-			elog(ERROR, "SPI_register_trigger_data failed");
-		run_plan(fcinfo, tracking_entry(id, fcinfo->flinfo->fn_oid), which, NULL, NULL);
-	}
-	crm_track_restore_settings(nestlevel);
-	SPI_finish();
+	if (transition_rows(trigdata->tg_newtable) > 0)
+		record_history(fcinfo, id, trigdata, update);
 	return PointerGetDatum(NULL);
 }
 

@@ -6,7 +6,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS dblink;
-SELECT plan(17);
+SELECT plan(24);
 
 CREATE FUNCTION pg_temp.connstr(db text) RETURNS text LANGUAGE sql AS $$
     SELECT format('dbname=%s port=%s host=%s user=%s', db, current_setting('port'),
@@ -113,6 +113,32 @@ SELECT cmp_ok(pg_temp.receive(), '>', 5::bigint, 'a bulk load sends several mess
 SELECT is((SELECT count(*) FROM pg_temp.received() AS m WHERE m->>'new' = 'acquisition'), 500::bigint,
           'which carry every change');
 SELECT cmp_ok((SELECT max(bytes) FROM messages), '<', 8000, 'each message fits in a NOTIFY payload');
+-- 9,000 changes: recorded and sent in batches of 8,192
+SELECT pg_temp.w($$INSERT INTO o SELECT 20000 + i, 5, '2024-01-31' FROM generate_series(1, 9000) AS i$$) \g /dev/null
+SELECT cmp_ok(pg_temp.receive(), '>', 100::bigint, 'a larger load sends more messages');
+SELECT is((SELECT count(*) || ' changes of ' || count(DISTINCT m->>'customer') || ' customers'
+           FROM pg_temp.received() AS m WHERE m->>'new' = 'acquisition'),
+          '9000 changes of 9000 customers', 'and every one of its changes, once');
+SELECT is((SELECT n FROM dblink('writer', 'SELECT count(*) FROM o_crm_history WHERE customer > 20000')
+           AS t(n bigint)), 9000::bigint, 'the history has them all');
+
+-- Text keys are JSON strings, escaped, whether one customer changes or
+-- several at once (the two ways the messages are built)
+DO $$
+BEGIN
+    PERFORM pg_temp.w('CREATE TABLE t (customer text, amount numeric, ordered_at timestamptz)');
+    PERFORM pg_temp.w($q$SELECT crm_track('t', 'customer', 'amount', 'ordered_at',
+                                          as_of => '2024-02-01', time_zone => 'UTC')$q$);
+END $$;
+SELECT pg_temp.w($$INSERT INTO t VALUES (E'say "hi"\\ \n', 10, '2024-01-20')$$) \g /dev/null
+SELECT is(pg_temp.receive(), 1::bigint, 'one message for a new text-keyed customer');
+SELECT is((SELECT m->>'customer' FROM pg_temp.received() AS m), E'say "hi"\\ \n',
+          'a key with quotes, a backslash and a newline comes back whole');
+SELECT pg_temp.w($$INSERT INTO t SELECT E'k"\\' || i, 5, '2024-01-20' FROM generate_series(1, 6) AS i$$) \g /dev/null
+SELECT is(pg_temp.receive(), 1::bigint, 'one message for six new customers');
+SELECT is((SELECT array_agg(m->>'customer' ORDER BY m->>'customer') FROM pg_temp.received() AS m),
+          (SELECT array_agg(E'k"\\' || i ORDER BY E'k"\\' || i) FROM generate_series(1, 6) AS i),
+          'and their keys come back whole');
 
 -- notify => false: the history still records, no message is sent
 DO $$
