@@ -45,11 +45,17 @@ have_server() {
 }
 
 # Run "$@" with PG* set for a server: the caller's, or a throwaway cluster
-# that pg_virtualenv creates and removes again.
+# that pg_virtualenv creates and removes again, with the postgresql.conf
+# settings of CRM_CLUSTER_SETTINGS (space-separated guc=value) if any.
 with_server() {
+	local settings=()
+
 	if have_server; then
 		"$@"
 	else
-		pg_virtualenv -v "$PG_MAJOR" "$@"
+		for setting in ${CRM_CLUSTER_SETTINGS:-}; do
+			settings+=(-o "$setting")
+		done
+		pg_virtualenv -v "$PG_MAJOR" "${settings[@]}" "$@"
 	fi
 }
