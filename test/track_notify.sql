@@ -6,7 +6,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS dblink;
-SELECT plan(24);
+SELECT plan(26);
 
 CREATE FUNCTION pg_temp.connstr(db text) RETURNS text LANGUAGE sql AS $$
     SELECT format('dbname=%s port=%s host=%s user=%s', db, current_setting('port'),
@@ -139,6 +139,12 @@ SELECT is(pg_temp.receive(), 1::bigint, 'one message for six new customers');
 SELECT is((SELECT array_agg(m->>'customer' ORDER BY m->>'customer') FROM pg_temp.received() AS m),
           (SELECT array_agg(E'k"\\' || i ORDER BY E'k"\\' || i) FROM generate_series(1, 6) AS i),
           'and their keys come back whole');
+
+-- A key too long for any message: the change is recorded, not sent
+SELECT pg_temp.w($$INSERT INTO t VALUES (repeat('x', 8000), 10, '2024-01-20')$$) \g /dev/null
+SELECT is(pg_temp.receive(), 0::bigint, 'no message for a key longer than a payload');
+SELECT is((SELECT n FROM dblink('writer', $$SELECT count(*) FROM t_crm_history WHERE customer = repeat('x', 8000)$$)
+           AS t(n bigint)), 1::bigint, 'but the history has its change');
 
 -- notify => false: the history still records, no message is sent
 DO $$
