@@ -15,9 +15,9 @@
  * State: counts, the first and last timestamps, the revenue and the revenue
  * of the first purchase day -- exact, as 128-bit counts of 10^-8 units
  * (amount.c) while the amounts allow, else in core's numeric accumulator --
- * and the set of purchase days: inline for up to four days, a hash set
- * beyond, so each order costs O(1) and a customer with n orders on d days
- * costs O(n) time and O(d) memory, never O(n^2).
+ * and the set of purchase days: inline for up to four days, a bitmap or a
+ * hash set beyond, so each order costs O(1) and a customer with n orders
+ * on d days costs O(n) time and O(d) memory, never O(n^2).
  */
 #include "postgres.h"
 
@@ -29,6 +29,7 @@
 #include "funcapi.h"
 #include "libpq/pqformat.h"
 #include "pgtime.h"
+#include "port/pg_bitutils.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -50,8 +51,13 @@
 /* Serialised state format; bump when the layout changes */
 #define RFM_STATE_VERSION 1
 
-/* Days kept inside the state before the day array moves to its own chunk */
+/* Days kept inside the state before the day set moves to its own chunk */
 #define RFM_INLINE_DAYS 4
+
+/* How the state keeps its purchase days (see add_day) */
+#define DAYS_INLINE 'i'
+#define DAYS_BITMAP 'b'
+#define DAYS_HASH 'h'
 
 typedef struct RfmState
 {
@@ -64,16 +70,17 @@ typedef struct RfmState
 	int64		orders;
 	TimestampTz first_at;
 	TimestampTz last_at;
-	DateADT    *days;			/* purchase days, possibly repeated */
+	void	   *days;			/* the purchase days, as day_mode says */
 	DateADT		first_day;		/* purchase day of first_at */
-	DateADT		last_added_day; /* a day known to be in days[] */
-	int32		ndays;			/* entries used in days */
+	DateADT		last_added_day; /* a day known to be in the set */
+	int32		ndays;			/* distinct purchase days */
 	int16		dscale;			/* unit mode: largest display scale seen */
 	bool		numeric_mode;	/* an amount did not fit in units */
-	bool		has_as_of;		/* as_of and unit_days were given */
+	char		day_mode;		/* DAYS_INLINE, DAYS_BITMAP or DAYS_HASH */
 
 	crm_units	first_day_units;	/* unit mode: revenue of first_day */
-	int32		maxdays;		/* entries allocated in days */
+	int32		maxdays;		/* hash mode: slots allocated in days */
+	bool		has_as_of;		/* as_of and unit_days were given */
 	TimestampTz as_of;
 	double		unit_days;
 	Datum		revenue;		/* numeric mode: core's NumericAggState */
@@ -245,7 +252,7 @@ new_state(MemoryContext aggcontext)
 	RfmState   *state = MemoryContextAllocZero(aggcontext, sizeof(RfmState));
 
 	state->days = state->inline_days;
-	state->maxdays = RFM_INLINE_DAYS;
+	state->day_mode = DAYS_INLINE;
 	state->unit_days = 1.0;
 	return state;
 }
@@ -340,11 +347,24 @@ add_amount(RfmState *state, Datum value, DayPosition position,
 
 /*
  * The set of purchase days.  Up to RFM_INLINE_DAYS distinct days live in
- * the state itself, searched linearly; beyond that, in an open-addressing
- * hash table of at least twice as many slots, so that each order costs
- * O(1) however many it follows.  ndays is always the number of distinct
- * days.
+ * the state itself, searched linearly.  Beyond that, where the days lie
+ * densely (a regular customer: a day in 128 or more of the span), a bitmap
+ * over the span from the first to the last day -- a bit test per order,
+ * two years in 92 bytes; where they are sparse, an open-addressing hash
+ * table of at least twice as many slots as days.  Either way each order
+ * costs O(1) however many it follows, and a customer with d days takes
+ * O(d) memory.  ndays is always the number of distinct days.
  */
+typedef struct DayBitmap
+{
+	DateADT		base;			/* the day of bit 0 */
+	int32		nwords;
+	uint64		words[FLEXIBLE_ARRAY_MEMBER];
+} DayBitmap;
+
+/* Most words a bitmap of ndays days may take before it turns into a hash */
+#define BITMAP_MAX_WORDS(ndays) (4 + 2 * (int64) (ndays))
+
 #define DAYSET_EMPTY PG_INT32_MIN	/* no finite date has this value */
 
 static inline uint32
@@ -365,23 +385,42 @@ dayset_put(DateADT *slots, int32 nslots, DateADT day)
 	slots[i] = day;
 }
 
-/* Copy the distinct days into out[0 .. ndays) */
+/* Copy the distinct days into out[0 .. ndays); in order unless hashed */
 static void
 dayset_copy(const RfmState *state, DateADT *out)
 {
 	int32		n = 0;
 
-	if (state->days == state->inline_days)
+	if (state->day_mode == DAYS_INLINE)
 		memcpy(out, state->days, sizeof(DateADT) * state->ndays);
+	else if (state->day_mode == DAYS_BITMAP)
+	{
+		const DayBitmap *bitmap = state->days;
+
+		for (int32 w = 0; w < bitmap->nwords; w++)
+		{
+			uint64		word = bitmap->words[w];
+
+			while (word != 0)
+			{
+				out[n++] = bitmap->base + w * 64 + pg_rightmost_one_pos64(word);
+				word &= word - 1;
+			}
+		}
+	}
 	else
+	{
+		const DateADT *slots = state->days;
+
 		for (int32 i = 0; i < state->maxdays; i++)
-			if (state->days[i] != DAYSET_EMPTY)
-				out[n++] = state->days[i];
+			if (slots[i] != DAYSET_EMPTY)
+				out[n++] = slots[i];
+	}
 }
 
-/* Rehash into a table of nslots slots */
+/* Replace the set by a hash table of nslots slots */
 static void
-dayset_resize(RfmState *state, int32 nslots, MemoryContext aggcontext)
+dayset_to_hash(RfmState *state, int32 nslots, MemoryContext aggcontext)
 {
 	DateADT    *slots = MemoryContextAllocHuge(aggcontext, sizeof(DateADT) * nslots);
 	DateADT    *old = palloc(sizeof(DateADT) * Max(state->ndays, 1));
@@ -392,10 +431,145 @@ dayset_resize(RfmState *state, int32 nslots, MemoryContext aggcontext)
 	for (int32 i = 0; i < state->ndays; i++)
 		dayset_put(slots, nslots, old[i]);
 	pfree(old);
-	if (state->days != state->inline_days)
+	if (state->day_mode != DAYS_INLINE)
 		pfree(state->days);
 	state->days = slots;
+	state->day_mode = DAYS_HASH;
 	state->maxdays = nslots;
+}
+
+/*
+ * Replace the set, whose days lie in [lo, hi], by a bitmap that also holds
+ * day, with room to grow by half its span on the side it grew towards;
+ * false, leaving the set as it was, when that would be too sparse
+ */
+static bool
+dayset_to_bitmap(RfmState *state, DateADT lo, DateADT hi, DateADT day,
+				 MemoryContext aggcontext)
+{
+	int64		max_words = BITMAP_MAX_WORDS(state->ndays + 1);
+	int64		new_lo = Min(lo, day);
+	int64		new_hi = Max(hi, day);
+	int64		span = new_hi - new_lo + 1;
+	int64		nwords;
+	DayBitmap  *bitmap;
+	DateADT    *old;
+
+	if ((span - 1) / 64 + 1 > max_words)
+		return false;
+	if (day < lo)
+		new_lo = Max(Max(new_lo - span / 2, new_hi - 64 * max_words + 1),
+					 (int64) PG_INT32_MIN + 1);
+	else if (day > hi)
+		new_hi = Min(Min(new_hi + span / 2, new_lo + 64 * max_words - 1),
+					 (int64) PG_INT32_MAX);
+	nwords = (new_hi - new_lo) / 64 + 1;
+
+	bitmap = MemoryContextAllocZero(aggcontext,
+									offsetof(DayBitmap, words) + sizeof(uint64) * nwords);
+	bitmap->base = (DateADT) new_lo;
+	bitmap->nwords = (int32) nwords;
+	old = palloc(sizeof(DateADT) * Max(state->ndays, 1));
+	dayset_copy(state, old);
+	for (int32 i = 0; i < state->ndays; i++)
+	{
+		int64		offset = (int64) old[i] - new_lo;
+
+		bitmap->words[offset >> 6] |= UINT64CONST(1) << (offset & 63);
+	}
+	pfree(old);
+	if (state->day_mode != DAYS_INLINE)
+		pfree(state->days);
+	state->days = bitmap;
+	state->day_mode = DAYS_BITMAP;
+	return true;
+}
+
+/* The smallest and largest day of a set of at least one day */
+static void
+dayset_range(const RfmState *state, DateADT *lo, DateADT *hi)
+{
+	DateADT    *days = palloc(sizeof(DateADT) * state->ndays);
+
+	dayset_copy(state, days);
+	*lo = *hi = days[0];
+	for (int32 i = 1; i < state->ndays; i++)
+	{
+		*lo = Min(*lo, days[i]);
+		*hi = Max(*hi, days[i]);
+	}
+	pfree(days);
+}
+
+/* Add day to the set */
+static void
+dayset_add(RfmState *state, DateADT day, MemoryContext aggcontext)
+{
+	if (likely(state->day_mode == DAYS_BITMAP))
+	{
+		DayBitmap  *bitmap = state->days;
+		int64		offset = (int64) day - bitmap->base;
+
+		if (offset >= 0 && offset < (int64) bitmap->nwords * 64)
+		{
+			uint64	   *word = &bitmap->words[offset >> 6];
+			uint64		bit = UINT64CONST(1) << (offset & 63);
+
+			if ((*word & bit) == 0)
+			{
+				*word |= bit;
+				state->ndays++;
+			}
+			return;
+		}
+		/* outside the bitmap: a wider one, or a hash table */
+		if (!dayset_to_bitmap(state, bitmap->base,
+							  bitmap->base + bitmap->nwords * 64 - 1, day,
+							  aggcontext))
+			dayset_to_hash(state, 4 * (int32) pg_nextpower2_32(state->ndays + 1),
+						   aggcontext);
+		dayset_add(state, day, aggcontext);
+		return;
+	}
+
+	if (state->day_mode == DAYS_INLINE)
+	{
+		DateADT    *days = state->days;
+		DateADT		lo,
+					hi;
+
+		for (int32 i = 0; i < state->ndays; i++)
+			if (days[i] == day)
+				return;
+		if (state->ndays < RFM_INLINE_DAYS)
+		{
+			days[state->ndays++] = day;
+			return;
+		}
+		dayset_range(state, &lo, &hi);
+		if (!dayset_to_bitmap(state, lo, hi, day, aggcontext))
+			dayset_to_hash(state, 4 * RFM_INLINE_DAYS, aggcontext);
+		dayset_add(state, day, aggcontext);
+		return;
+	}
+
+	/* DAYS_HASH */
+	{
+		DateADT    *slots = state->days;
+		uint32		i = dayset_slot(day, state->maxdays);
+
+		for (; slots[i] != DAYSET_EMPTY; i = (i + 1) & (uint32) (state->maxdays - 1))
+			if (slots[i] == day)
+				return;
+		/* keep the table at most half full */
+		if (2 * (state->ndays + 1) > state->maxdays)
+		{
+			dayset_to_hash(state, 2 * state->maxdays, aggcontext);
+			slots = state->days;
+		}
+		dayset_put(slots, state->maxdays, day);
+		state->ndays++;
+	}
 }
 
 static void
@@ -405,32 +579,7 @@ add_day(RfmState *state, DateADT day, MemoryContext aggcontext)
 	if (state->ndays > 0 && state->last_added_day == day)
 		return;
 	state->last_added_day = day;
-
-	if (state->days == state->inline_days)
-	{
-		for (int32 i = 0; i < state->ndays; i++)
-			if (state->days[i] == day)
-				return;
-		if (state->ndays < RFM_INLINE_DAYS)
-		{
-			state->days[state->ndays++] = day;
-			return;
-		}
-		dayset_resize(state, 4 * RFM_INLINE_DAYS, aggcontext);
-	}
-	else
-	{
-		uint32		i = dayset_slot(day, state->maxdays);
-
-		for (; state->days[i] != DAYSET_EMPTY; i = (i + 1) & (uint32) (state->maxdays - 1))
-			if (state->days[i] == day)
-				return;
-		/* keep the table at most half full */
-		if (2 * (state->ndays + 1) > state->maxdays)
-			dayset_resize(state, 2 * state->maxdays, aggcontext);
-	}
-	dayset_put(state->days, state->maxdays, day);
-	state->ndays++;
+	dayset_add(state, day, aggcontext);
 }
 
 /*

@@ -7,7 +7,7 @@ SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(52);
+SELECT plan(53);
 
 -- Customer 1: 10 + 5 on Jan 1, 20 on Jan 8, 30 + 10 on Jan 22; judged on
 -- Jan 29: 5 orders, 75 revenue, 2 repeat days, recency 21 days, t 28 days,
@@ -272,6 +272,28 @@ SELECT row_eq($$SELECT (crm_rfm(ordered_at, amount, '2030-01-01' ORDER BY (i * 7
                   (date '2030-01-01' - date '2027-09-27')::float8, 999, 999::float8,
                   (date '2030-01-01' - date '2025-01-01')::float8, 100::float8)::crm_rfm,
               '100,000 orders on 1,000 days: each repeat day totals 100');
+
+-- The day set in each of its forms, fed in a set order: dense days (a
+-- bitmap) arriving ascending and descending, so that it grows to either
+-- side; sparse days (20 days ten years apart: a hash table); dense days,
+-- then one 50 years later (the bitmap turns into a hash table), then more;
+-- and a shuffled, repeating sequence.  The days and their count must be
+-- those of array_agg(DISTINCT day).
+CREATE TEMP TABLE day_shapes AS
+SELECT 1 AS c, date '2024-01-01' + g AS day, g AS ord FROM generate_series(0, 299) g
+UNION ALL SELECT 2, date '2024-01-01' - g, g FROM generate_series(0, 299) g
+UNION ALL SELECT 3, date '1900-01-01' + g * 3653, g FROM generate_series(0, 19) g
+UNION ALL SELECT 4, date '2024-01-01' + g, g FROM generate_series(0, 9) g
+UNION ALL SELECT 4, date '2074-01-01', 10
+UNION ALL SELECT 4, date '2024-02-01' + g, 11 + g FROM generate_series(0, 9) g
+UNION ALL SELECT 5, date '2024-01-01' + (g * 37) % 200, g FROM generate_series(0, 999) g;
+SELECT is_empty($$SELECT c FROM (
+                    SELECT c, (crm_purchase_summary(day::timestamptz, 1 ORDER BY ord)).purchase_days AS days,
+                           (crm_rfm(day::timestamptz, 1, '2100-01-01' ORDER BY ord)).frequency,
+                           array_agg(DISTINCT day ORDER BY day) AS expected
+                    FROM day_shapes GROUP BY c) x
+                  WHERE days IS DISTINCT FROM expected OR frequency <> cardinality(expected) - 1$$,
+                'purchase days kept inline, in a bitmap grown either way, in a hash table, and turning from one to the other');
 
 -- CDNOW sample: calibration up to 1997-09-30 in weeks must reproduce the
 -- published summary (x, t_x, T, zbar) of all 2,357 customers.
