@@ -311,10 +311,11 @@ add_amount(RfmState *state, Datum value, DayPosition position,
 	int			dscale;
 	Numeric		amount;
 
+	/* only the sums this order adds to need room for it */
 	if (!state->numeric_mode &&
 		crm_amount_units(value, &units, &dscale) &&
 		crm_amount_sum_is_safe(state->revenue_units) &&
-		crm_amount_sum_is_safe(state->first_day_units))
+		(position != DAY_IS_FIRST || crm_amount_sum_is_safe(state->first_day_units)))
 	{
 		state->revenue_units += units;
 		state->dscale = Max(state->dscale, dscale);
