@@ -1007,26 +1007,54 @@ check_type(TupleDesc tupdesc, const ResultType *type)
 }
 
 /*
- * The blessed result type of a final function, checked once and kept in
- * fn_extra
+ * What a final function keeps across groups, in fn_extra: the blessed
+ * result type, the day cache, and the day of the last as_of it saw --
+ * a grouped query has millions of groups and usually one as_of.
  */
-static TupleDesc
-result_type(FunctionCallInfo fcinfo, const ResultType *type)
+typedef struct FinalCall
 {
-	TupleDesc	tupdesc = (TupleDesc) fcinfo->flinfo->fn_extra;
+	TupleDesc	tupdesc;
+	DayCache	days;
+	bool		have_as_of;
+	TimestampTz as_of;
+	pg_tz	   *as_of_tz;		/* the zone as_of_day was reckoned in */
+	DateADT		as_of_day;
+} FinalCall;
 
-	if (tupdesc == NULL)
+static FinalCall *
+final_call(FunctionCallInfo fcinfo, const ResultType *type)
+{
+	FinalCall  *call = (FinalCall *) fcinfo->flinfo->fn_extra;
+
+	if (call == NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		TupleDesc	tupdesc;
 
 		if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 			elog(ERROR, "return type must be a row type");
 		check_type(tupdesc, type);
-		tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
+		call = palloc0(sizeof(FinalCall));
+		call->tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
 		MemoryContextSwitchTo(old);
-		fcinfo->flinfo->fn_extra = tupdesc;
+		fcinfo->flinfo->fn_extra = call;
 	}
-	return tupdesc;
+	return call;
+}
+
+/* The local day of as_of, remembered for the next group */
+static DateADT
+final_as_of_day(FinalCall *call, TimestampTz as_of)
+{
+	if (!call->have_as_of || call->as_of != as_of ||
+		call->as_of_tz != session_timezone)
+	{
+		call->as_of_day = local_day(as_of, &call->days);
+		call->as_of = as_of;
+		call->as_of_tz = session_timezone;
+		call->have_as_of = true;
+	}
+	return call->as_of_day;
 }
 
 /*
@@ -1040,7 +1068,7 @@ crm_rfm_final(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Datum		values[9];
 	bool		nulls[9] = {false};
-	DayCache	cache = {0};
+	FinalCall  *call;
 	TimestampTz as_of;
 	DateADT		as_of_day;
 	DateADT		last_day;
@@ -1054,12 +1082,13 @@ crm_rfm_final(PG_FUNCTION_ARGS)
 	if (state->orders == 0)
 		PG_RETURN_NULL();
 
-	tupdesc = result_type(fcinfo, &rfm_type);
+	call = final_call(fcinfo, &rfm_type);
+	tupdesc = call->tupdesc;
 
 	/* without an explicit as_of, judge at the start of the transaction */
 	as_of = state->has_as_of ? state->as_of : GetCurrentTransactionStartTimestamp();
-	as_of_day = local_day(as_of, &cache);
-	last_day = local_day(state->last_at, &cache);
+	as_of_day = final_as_of_day(call, as_of);
+	last_day = local_day(state->last_at, &call->days);
 	if (as_of_day < last_day)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1128,7 +1157,7 @@ crm_purchase_summary_final(PG_FUNCTION_ARGS)
 	if (state->orders == 0)
 		PG_RETURN_NULL();
 
-	tupdesc = result_type(fcinfo, &summary_type);
+	tupdesc = final_call(fcinfo, &summary_type)->tupdesc;
 
 	days = palloc(sizeof(DateADT) * (state->ndays + 1));
 	dayset_copy(state, days);
