@@ -214,7 +214,7 @@ crm_bgnbd_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || ((WeightedRows *) PG_GETARG_POINTER(0))->customers == 0)
 		PG_RETURN_NULL();
 	return crm_fit_model(fcinfo, (WeightedRows *) PG_GETARG_POINTER(0),
-						 BGNBD_PARAMS, bgnbd_loglik, true);
+						 BGNBD_PARAMS, bgnbd_loglik);
 }
 
 /*
@@ -226,8 +226,8 @@ crm_bgnbd_final(PG_FUNCTION_ARGS)
  * The power may overflow for a long silence after many purchases; the
  * probability is then 0, as it is to double precision.
  */
-static double
-bgnbd_p_alive(const double *p, double x, double t_x, double T)
+double
+crm_bgnbd_alive(const double *p, double x, double t_x, double T)
 {
 	double		r = p[0],
 				alpha = p[1],
@@ -253,7 +253,7 @@ crm_bgnbd_p_alive(PG_FUNCTION_ARGS)
 
 	crm_model_params(fcinfo, 0, BGNBD_PARAMS, p);
 	crm_check_summary(x, t_x, T);
-	PG_RETURN_FLOAT8(crm_model_result(bgnbd_p_alive(p, x, t_x, T)));
+	PG_RETURN_FLOAT8(crm_model_result(crm_bgnbd_alive(p, x, t_x, T)));
 }
 
 /*
@@ -266,11 +266,12 @@ crm_bgnbd_p_alive(PG_FUNCTION_ARGS)
  *		/ (1 + [x > 0] a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x))
  *
  * The hypergeometric function needs a + b + x - 1 > 0, and the form
- * a != 1 (a = 1 is its limit, not handled).
+ * a != 1 (a = 1 is its limit, not handled).  The denominator is 1 / P(alive):
+ * this is the rest, the expectation of a customer known to be alive.
  */
 double
-crm_bgnbd_expected_purchases(const double *p, double h, double x, double t_x,
-							 double T)
+crm_bgnbd_expected_alive(const double *p, double h, double x, double t_x,
+						 double T)
 {
 	double		r = p[0],
 				alpha = p[1],
@@ -299,7 +300,17 @@ crm_bgnbd_expected_purchases(const double *p, double h, double x, double t_x,
 				 errdetail("The hypergeometric series 2F1(%g, %g; %g; %g) would need too many terms.",
 						   r + x, b + x, a + b + x - 1, h / (alpha + T + h))));
 	tail = exp((r + x) * (log(alpha + T) - log(alpha + T + h)) + log_f);
-	return crm_model_result(head * (1 - tail) * bgnbd_p_alive(p, x, t_x, T));
+	return head * (1 - tail);
+}
+
+/* Expected purchases: expected if alive, times P(alive) */
+double
+crm_bgnbd_expected_purchases(const double *p, double h, double x, double t_x,
+							 double T)
+{
+	double		expected = crm_bgnbd_expected_alive(p, h, x, t_x, T);
+
+	return crm_model_result(expected * crm_bgnbd_alive(p, x, t_x, T));
 }
 
 PG_FUNCTION_INFO_V1(crm_bgnbd_expected);

@@ -29,16 +29,23 @@
 /* A horizon of more periods than this (833 years of months) is a mistake */
 #define MAX_PERIODS 10000
 
-/* Expected purchases by h of a customer with history (x, t_x, T) */
-typedef double (*ExpectedPurchases) (const double *p, double h, double x,
-									 double t_x, double T);
+/*
+ * A purchase model: P(alive) of a customer with history (x, t_x, T), and
+ * their expected purchases by h if alive -- P(alive) does not depend on
+ * the horizon, so it is worked out once for all periods
+ */
+typedef double (*AliveProbability) (const double *p, double x, double t_x,
+									double T);
+typedef double (*ExpectedIfAlive) (const double *p, double h, double x,
+								   double t_x, double T);
 
 /*
  * The CLV of the calling function: (purchase model, spend model, x, t_x,
  * T, average value, periods, discount rate, period length)
  */
 static double
-clv_predict(FunctionCallInfo fcinfo, ExpectedPurchases expected)
+clv_predict(FunctionCallInfo fcinfo, AliveProbability alive,
+			ExpectedIfAlive expected)
 {
 	double		purchases[4];
 	double		gammagamma[3];
@@ -52,6 +59,7 @@ clv_predict(FunctionCallInfo fcinfo, ExpectedPurchases expected)
 	double		value;
 	double		clv = 0;
 	double		before = 0;
+	double		p_alive = 0;
 
 	crm_model_params(fcinfo, 0, 4, purchases);
 	crm_model_params(fcinfo, 1, 3, gammagamma);
@@ -78,6 +86,10 @@ clv_predict(FunctionCallInfo fcinfo, ExpectedPurchases expected)
 	{
 		double		by_now = expected(purchases, i * length, x, t_x, T);
 
+		if (i == 1)
+			p_alive = alive(purchases, x, t_x, T);
+		by_now = crm_model_result(by_now * p_alive);
+
 		CHECK_FOR_INTERRUPTS();
 		clv += value * (by_now - before) / pow(1 + d, i);
 		before = by_now;
@@ -90,7 +102,7 @@ PG_FUNCTION_INFO_V1(crm_clv_predict);
 Datum
 crm_clv_predict(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_FLOAT8(clv_predict(fcinfo, crm_bgnbd_expected_purchases));
+	PG_RETURN_FLOAT8(clv_predict(fcinfo, crm_bgnbd_alive, crm_bgnbd_expected_alive));
 }
 
 /* crm_clv_predict(paretonbd, gammagamma, ...) */
@@ -98,5 +110,6 @@ PG_FUNCTION_INFO_V1(crm_clv_predict_paretonbd);
 Datum
 crm_clv_predict_paretonbd(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_FLOAT8(clv_predict(fcinfo, crm_paretonbd_expected_purchases));
+	PG_RETURN_FLOAT8(clv_predict(fcinfo, crm_paretonbd_alive,
+								 crm_paretonbd_expected_alive));
 }

@@ -90,13 +90,12 @@ typedef struct FitData
 	double		weights;		/* sum of the rows' weights */
 	int			nparams;
 	CrmLoglik	loglik;
-	bool		has_gradient;	/* loglik fills a gradient */
 	double		penalizer;
 } FitData;
 
 static void
 fit_data_init(FitData *data, const WeightedRows *rows, int nparams,
-			  CrmLoglik loglik, bool has_gradient, double penalizer)
+			  CrmLoglik loglik, double penalizer)
 {
 	data->rows = rows;
 	data->weights = 0;
@@ -104,7 +103,6 @@ fit_data_init(FitData *data, const WeightedRows *rows, int nparams,
 		data->weights += rows->rows[i].weight;
 	data->nparams = nparams;
 	data->loglik = loglik;
-	data->has_gradient = has_gradient;
 	data->penalizer = penalizer;
 }
 
@@ -128,9 +126,8 @@ objective(const double *theta, void *arg)
 }
 
 /*
- * The objective and its gradient in theta: from the model's gradient in
- * the parameters by the chain rule (d/d theta = p d/dp), or, for a model
- * without one, by central differences
+ * The objective and its gradient in theta, from the model's gradient in
+ * the parameters by the chain rule (d/d theta = p d/dp)
  */
 static double
 smooth_objective(const double *theta, double *grad, void *arg)
@@ -140,27 +137,6 @@ smooth_objective(const double *theta, double *grad, void *arg)
 	double		gp[CRM_OPTIM_MAX_PARAMS];
 	double		penalty = 0;
 	double		ll;
-
-	if (!data->has_gradient)
-	{
-		const double h = 1e-6;
-		double		x[CRM_OPTIM_MAX_PARAMS];
-
-		memcpy(x, theta, sizeof(double) * data->nparams);
-		for (int i = 0; i < data->nparams; i++)
-		{
-			double		up,
-						down;
-
-			x[i] = theta[i] + h;
-			up = objective(x, data);
-			x[i] = theta[i] - h;
-			down = objective(x, data);
-			x[i] = theta[i];
-			grad[i] = (up - down) / (2 * h);
-		}
-		return objective(theta, data);
-	}
 
 	for (int i = 0; i < data->nparams; i++)
 	{
@@ -218,8 +194,7 @@ sample_rows(const FitData *data)
 
 /*
  * Whether theta is a proper minimum of the objective: its Hessian there
- * (central differences of the gradient, or of values for a model without
- * one) must be positive definite, and not nearly singular.  Data without
+ * (central differences of the gradient) must be positive definite, and not nearly singular.  Data without
  * an interior maximum -- one customer, say -- let the optimiser stop on a
  * flat ridge running off to infinity; this is how we tell that from a
  * maximum.
@@ -234,64 +209,24 @@ is_proper_minimum(FitData *data, const double *theta)
 	double		max_diag = 0;
 
 	memcpy(x, theta, sizeof(double) * n);
-	if (data->has_gradient)
+	for (int i = 0; i < n; i++)
 	{
 		double		up[CRM_OPTIM_MAX_PARAMS];
 		double		down[CRM_OPTIM_MAX_PARAMS];
 
-		for (int i = 0; i < n; i++)
-		{
-			x[i] = theta[i] + h;
-			(void) smooth_objective(x, up, data);
-			x[i] = theta[i] - h;
-			(void) smooth_objective(x, down, data);
-			x[i] = theta[i];
-			for (int j = 0; j < n; j++)
-				H[i][j] = (up[j] - down[j]) / (2 * h);
-		}
-		for (int i = 0; i < n; i++)
-		{
-			max_diag = Max(max_diag, fabs(H[i][i]));
-			for (int j = 0; j < i; j++)
-				H[i][j] = H[j][i] = (H[i][j] + H[j][i]) / 2;
-		}
+		x[i] = theta[i] + h;
+		(void) smooth_objective(x, up, data);
+		x[i] = theta[i] - h;
+		(void) smooth_objective(x, down, data);
+		x[i] = theta[i];
+		for (int j = 0; j < n; j++)
+			H[i][j] = (up[j] - down[j]) / (2 * h);
 	}
-	else
+	for (int i = 0; i < n; i++)
 	{
-		double		f0 = objective(theta, data);
-
-		for (int i = 0; i < n; i++)
-			for (int j = i; j < n; j++)
-			{
-				double		fpp,
-							fpm,
-							fmp,
-							fmm;
-
-				if (i == j)
-				{
-					x[i] = theta[i] + h;
-					fpp = objective(x, data);
-					x[i] = theta[i] - h;
-					fmm = objective(x, data);
-					x[i] = theta[i];
-					H[i][i] = (fpp - 2 * f0 + fmm) / (h * h);
-					max_diag = Max(max_diag, fabs(H[i][i]));
-					continue;
-				}
-				x[i] = theta[i] + h;
-				x[j] = theta[j] + h;
-				fpp = objective(x, data);
-				x[j] = theta[j] - h;
-				fpm = objective(x, data);
-				x[i] = theta[i] - h;
-				fmm = objective(x, data);
-				x[j] = theta[j] + h;
-				fmp = objective(x, data);
-				x[i] = theta[i];
-				x[j] = theta[j];
-				H[i][j] = H[j][i] = (fpp - fpm - fmp + fmm) / (4 * h * h);
-			}
+		max_diag = Max(max_diag, fabs(H[i][i]));
+		for (int j = 0; j < i; j++)
+			H[i][j] = H[j][i] = (H[i][j] + H[j][i]) / 2;
 	}
 
 	/* Cholesky: every pivot clearly positive */
@@ -377,7 +312,7 @@ minimize(FitData *data, FitData *sample, double *theta)
  */
 Datum
 crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows, int nparams,
-			  CrmLoglik loglik, bool has_gradient)
+			  CrmLoglik loglik)
 {
 	TupleDesc	tupdesc;
 	FitData		data;
@@ -401,13 +336,13 @@ crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows, int nparams,
 				 errdetail("Without repeat purchases the likelihood has no maximum."),
 				 errhint("Fit the model on a longer calibration period.")));
 
-	fit_data_init(&data, rows, nparams, loglik, has_gradient,
+	fit_data_init(&data, rows, nparams, loglik,
 				  rows->has_setting ? rows->setting : 0);
 	if (rows->nrows > 2 * FIT_SAMPLE_ROWS)
 	{
 		sample = palloc(sizeof(FitData));
 		fit_data_init(sample, sample_rows(&data), nparams, loglik,
-					  has_gradient, data.penalizer);
+					  data.penalizer);
 	}
 	result = minimize(&data, sample, theta);
 	for (int i = 0; i < nparams; i++)

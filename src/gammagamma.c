@@ -127,7 +127,7 @@ crm_gammagamma_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || ((WeightedRows *) PG_GETARG_POINTER(0))->nrows == 0)
 		PG_RETURN_NULL();
 	return crm_fit_model(fcinfo, (WeightedRows *) PG_GETARG_POINTER(0),
-						 GAMMAGAMMA_PARAMS, gammagamma_loglik, true);
+						 GAMMAGAMMA_PARAMS, gammagamma_loglik);
 }
 
 /*

@@ -13,7 +13,7 @@
 
 /*
  * Sum over the rows of weight x log-likelihood at parameters p; with grad
- * not NULL (models that have one), also its gradient with respect to p
+ * not NULL, also its gradient with respect to p
  */
 typedef double (*CrmLoglik) (const double *p, const WeightedRows *rows,
 							 double *grad);
@@ -25,7 +25,7 @@ extern void crm_model_params(FunctionCallInfo fcinfo, int argno, int nparams,
 							 double *p);
 extern double crm_model_result(double value);
 extern Datum crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows,
-						   int nparams, CrmLoglik loglik, bool has_gradient);
+						   int nparams, CrmLoglik loglik);
 
 /*
  * Largest frequency, recency or t the models take: a billion purchases or
@@ -46,10 +46,19 @@ extern Datum crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows,
 /* bgnbd.c */
 extern void crm_check_frequency(double frequency);
 extern void crm_check_summary(double frequency, double recency, double t);
+extern double crm_bgnbd_alive(const double *p, double x, double t_x, double T);
+extern double crm_bgnbd_expected_alive(const double *p, double h, double x,
+									   double t_x, double T);
 extern double crm_bgnbd_expected_purchases(const double *p, double h, double x,
 										   double t_x, double T);
 
-/* paretonbd.c */
+/*
+ * paretonbd.c; as for BG/NBD, expected purchases are the expectation of a
+ * customer known to be alive times P(alive)
+ */
+extern double crm_paretonbd_alive(const double *p, double x, double t_x, double T);
+extern double crm_paretonbd_expected_alive(const double *p, double h, double x,
+										   double t_x, double T);
 extern double crm_paretonbd_expected_purchases(const double *p, double h,
 											   double x, double t_x, double T);
 

@@ -261,7 +261,7 @@ crm_paretonbd_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0) || ((WeightedRows *) PG_GETARG_POINTER(0))->customers == 0)
 		PG_RETURN_NULL();
 	return crm_fit_model(fcinfo, (WeightedRows *) PG_GETARG_POINTER(0),
-						 PARETONBD_PARAMS, paretonbd_loglik, true);
+						 PARETONBD_PARAMS, paretonbd_loglik);
 }
 
 /*
@@ -270,8 +270,8 @@ crm_paretonbd_final(PG_FUNCTION_ARGS)
  *
  *	P(alive) = 1 / (1 + s/(r+s+x) (alpha+T)^(r+x) (beta+T)^s A0)
  */
-static double
-paretonbd_p_alive(const double *p, double x, double t_x, double T)
+double
+crm_paretonbd_alive(const double *p, double x, double t_x, double T)
 {
 	double		r = p[0],
 				alpha = p[1],
@@ -300,7 +300,7 @@ crm_paretonbd_p_alive(PG_FUNCTION_ARGS)
 	double		p[PARETONBD_PARAMS];
 
 	crm_model_params(fcinfo, 0, PARETONBD_PARAMS, p);
-	PG_RETURN_FLOAT8(paretonbd_p_alive(p, PG_GETARG_FLOAT8(1),
+	PG_RETURN_FLOAT8(crm_paretonbd_alive(p, PG_GETARG_FLOAT8(1),
 									   PG_GETARG_FLOAT8(2),
 									   PG_GETARG_FLOAT8(3)));
 }
@@ -317,8 +317,8 @@ crm_paretonbd_p_alive(PG_FUNCTION_ARGS)
  * and at s = 1 its limit, (r+x)/(alpha+T) (beta+T) ln((beta+T+h)/(beta+T)).
  */
 double
-crm_paretonbd_expected_purchases(const double *p, double h, double x,
-								 double t_x, double T)
+crm_paretonbd_expected_alive(const double *p, double h, double x, double t_x,
+							 double T)
 {
 	double		r = p[0],
 				alpha = p[1],
@@ -334,8 +334,16 @@ crm_paretonbd_expected_purchases(const double *p, double h, double x,
 	/* expected time alive within the horizon, per unit of beta+T */
 	u = log1p(h / (beta + T));
 	lifetime = s == 1 ? u : -expm1(-(s - 1) * u) / (s - 1);
-	return crm_model_result(paretonbd_p_alive(p, x, t_x, T) *
-							(r + x) / (alpha + T) * (beta + T) * lifetime);
+	return (r + x) / (alpha + T) * (beta + T) * lifetime;
+}
+
+double
+crm_paretonbd_expected_purchases(const double *p, double h, double x,
+								 double t_x, double T)
+{
+	double		expected = crm_paretonbd_expected_alive(p, h, x, t_x, T);
+
+	return crm_model_result(crm_paretonbd_alive(p, x, t_x, T) * expected);
 }
 
 PG_FUNCTION_INFO_V1(crm_paretonbd_expected);

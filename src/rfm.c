@@ -486,22 +486,6 @@ dayset_to_bitmap(RfmState *state, DateADT lo, DateADT hi, DateADT day,
 	return true;
 }
 
-/* The smallest and largest day of a set of at least one day */
-static void
-dayset_range(const RfmState *state, DateADT *lo, DateADT *hi)
-{
-	DateADT    *days = palloc(sizeof(DateADT) * state->ndays);
-
-	dayset_copy(state, days);
-	*lo = *hi = days[0];
-	for (int32 i = 1; i < state->ndays; i++)
-	{
-		*lo = Min(*lo, days[i]);
-		*hi = Max(*hi, days[i]);
-	}
-	pfree(days);
-}
-
 /* Add day to the set */
 static void
 dayset_add(RfmState *state, DateADT day, MemoryContext aggcontext)
@@ -547,7 +531,12 @@ dayset_add(RfmState *state, DateADT day, MemoryContext aggcontext)
 			days[state->ndays++] = day;
 			return;
 		}
-		dayset_range(state, &lo, &hi);
+		lo = hi = days[0];
+		for (int32 i = 1; i < state->ndays; i++)
+		{
+			lo = Min(lo, days[i]);
+			hi = Max(hi, days[i]);
+		}
 		if (!dayset_to_bitmap(state, lo, hi, day, aggcontext))
 			dayset_to_hash(state, 4 * RFM_INLINE_DAYS, aggcontext);
 		dayset_add(state, day, aggcontext);
