@@ -17,7 +17,9 @@
  * (amount.c) while the amounts allow, else in core's numeric accumulator --
  * and the set of purchase days: inline for up to four days, a bitmap or a
  * hash set beyond, so each order costs O(1) and a customer with n orders
- * on d days costs O(n) time and O(d) memory, never O(n^2).
+ * on d days costs O(n) time and O(d) memory, never O(n^2).  The state
+ * itself is a 128-byte slot aligned to 128, carved from blocks of the
+ * aggregate context (alloc_state).
  */
 #include "postgres.h"
 
@@ -54,39 +56,65 @@
 /* Days kept inside the state before the day set moves to its own chunk */
 #define RFM_INLINE_DAYS 4
 
-/* How the state keeps its purchase days (see add_day) */
-#define DAYS_INLINE 'i'
+/* How the state keeps its purchase days (see add_day); inline is zero */
+#define DAYS_INLINE 0
 #define DAYS_BITMAP 'b'
 #define DAYS_HASH 'h'
 
+/*
+ * The state is 128 bytes, aligned to 128 (see alloc_state): with millions
+ * of customers it is rarely in cache, and each line an order reads shows.
+ * The first 64 bytes hold all an order on a customer's first purchase day
+ * touches -- most orders, as most customers buy once -- the second the
+ * day set and what only the final function reads.
+ */
 typedef struct RfmState
 {
-	/*
-	 * Fields every row touches come first, in 64 bytes: with millions of
-	 * customers the state is rarely in cache, and each extra line read per
-	 * row shows.
-	 */
 	crm_units	revenue_units;	/* unit mode: revenue in 10^-8 units */
-	int64		orders;
+	crm_units	first_day_units;	/* unit mode: revenue of first_day */
 	TimestampTz first_at;
 	TimestampTz last_at;
-	void	   *days;			/* the purchase days, as day_mode says */
+	int64		orders;
 	DateADT		first_day;		/* purchase day of first_at */
-	DateADT		last_added_day; /* a day known to be in the set */
-	int32		ndays;			/* distinct purchase days */
 	int16		dscale;			/* unit mode: largest display scale seen */
 	bool		numeric_mode;	/* an amount did not fit in units */
 	char		day_mode;		/* DAYS_INLINE, DAYS_BITMAP or DAYS_HASH */
 
-	crm_units	first_day_units;	/* unit mode: revenue of first_day */
-	int32		maxdays;		/* hash mode: slots allocated in days */
+	union
+	{
+		DateADT		inline_days[RFM_INLINE_DAYS];
+		void	   *set;		/* a DayBitmap, or hash slots */
+	}			days;
+	int32		ndays;			/* distinct purchase days */
+	DateADT		last_added_day; /* a day known to be in the set */
+	int32		maxdays;		/* hash mode: slots allocated in days.set */
 	bool		has_as_of;		/* as_of and unit_days were given */
 	TimestampTz as_of;
 	double		unit_days;
 	Datum		revenue;		/* numeric mode: core's NumericAggState */
 	Numeric		first_day_revenue;	/* numeric mode: revenue of first_day */
-	DateADT		inline_days[RFM_INLINE_DAYS];
 } RfmState;
+
+#define RFM_STATE_ALIGN 128
+
+/*
+ * Ask for both of a state's lines as soon as the state is known: their
+ * misses then overlap each other and the work done before the state is
+ * first read.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define prefetch_state(state) \
+	(__builtin_prefetch(state), __builtin_prefetch((char *) (state) + 64))
+#else
+#define prefetch_state(state) ((void) 0)
+#endif
+
+#ifdef HAVE_INT128
+StaticAssertDecl(sizeof(RfmState) == RFM_STATE_ALIGN,
+				 "RfmState must fill its aligned slot exactly");
+StaticAssertDecl(offsetof(RfmState, days) == RFM_STATE_ALIGN / 2,
+				 "the first half of RfmState must hold the per-order fields");
+#endif
 
 /*
  * Local days without a calendar conversion per row.  The local date of a
@@ -197,14 +225,97 @@ local_day(TimestampTz ts, DayCache *cache)
 }
 
 /*
- * What the transition function keeps across rows, in fn_extra: the day
- * cache, and as_of and unit as the first row gave them.  While every row
- * repeats them (the usual constant as_of), every state holds them too and
- * rows need not be checked against their state's copy, which lives outside
- * the state's first cache line.
+ * Where new states come from: blocks of the aggregate context carved into
+ * aligned 128-byte slots, so that a hash aggregate finds each state in two
+ * adjacent cache lines and keeps 128 bytes per customer, not a 256-byte
+ * allocation chunk with its header.  Blocks double in size up to
+ * STATE_BLOCK_MAX states, so a sorted aggregate, whose context is reset
+ * after every group, allocates one slot at a time.  The blocks belong to
+ * one context; a reset callback forgets them when the executor resets it.
+ */
+#define STATE_BLOCK_MAX 64
+
+typedef struct StateBlocks
+{
+	MemoryContext context;		/* owner of the current block, or NULL */
+	char	   *next;			/* next free slot */
+	char	   *end;
+	int			block_states;	/* slots in the next block */
+} StateBlocks;
+
+typedef struct StateBlocksReset
+{
+	MemoryContextCallback callback;
+	StateBlocks *blocks;
+	MemoryContext context;
+} StateBlocksReset;
+
+static void
+forget_state_blocks(void *arg)
+{
+	StateBlocksReset *reset = (StateBlocksReset *) arg;
+
+	/* the blocks may have moved on to another context since */
+	if (reset->blocks->context == reset->context)
+		memset(reset->blocks, 0, sizeof(StateBlocks));
+}
+
+/* Zeroed aligned memory for n states in context */
+static char *
+alloc_aligned_states(MemoryContext context, int n)
+{
+	char	   *block = MemoryContextAllocZero(context,
+											   (Size) n * sizeof(RfmState) +
+											   RFM_STATE_ALIGN - MAXIMUM_ALIGNOF);
+
+	return (char *) TYPEALIGN(RFM_STATE_ALIGN, block);
+}
+
+static RfmState *
+alloc_state(StateBlocks *blocks, MemoryContext aggcontext)
+{
+	RfmState   *state;
+
+	if (blocks->context != aggcontext)
+	{
+		StateBlocksReset *reset;
+
+		/* another context owns the blocks (grouping sets): a lone slot */
+		if (blocks->context != NULL)
+			return (RfmState *) alloc_aligned_states(aggcontext, 1);
+
+		reset = MemoryContextAlloc(aggcontext, sizeof(StateBlocksReset));
+		reset->blocks = blocks;
+		reset->context = aggcontext;
+		reset->callback.func = forget_state_blocks;
+		reset->callback.arg = reset;
+		MemoryContextRegisterResetCallback(aggcontext, &reset->callback);
+		blocks->context = aggcontext;
+		blocks->next = blocks->end = NULL;
+		blocks->block_states = 1;
+	}
+	if (blocks->next == blocks->end)
+	{
+		blocks->next = alloc_aligned_states(aggcontext, blocks->block_states);
+		blocks->end = blocks->next + (Size) blocks->block_states * sizeof(RfmState);
+		blocks->block_states = Min(2 * blocks->block_states, STATE_BLOCK_MAX);
+	}
+	state = (RfmState *) blocks->next;
+	blocks->next += sizeof(RfmState);
+	return state;
+}
+
+/*
+ * What the support functions keep across calls, in fn_extra: the state
+ * blocks, and for the transition function the day cache, and as_of and
+ * unit as the first row gave them.  While every row repeats them (the
+ * usual constant as_of), every state holds them too and rows need not be
+ * checked against their state's copy, which lives outside the state's
+ * first cache line.
  */
 typedef struct RfmCall
 {
+	StateBlocks blocks;
 	DayCache	days;
 	bool		has_as_of;
 	bool		uniform;		/* every row so far had as_of and unit */
@@ -246,13 +357,12 @@ call_numeric_support(PGFunction fn, FunctionCallInfo fcinfo, int nargs,
 	return result;
 }
 
+/* A new, empty state: zeroed memory is one, but for the unit */
 static RfmState *
-new_state(MemoryContext aggcontext)
+new_state(FunctionCallInfo fcinfo, MemoryContext aggcontext)
 {
-	RfmState   *state = MemoryContextAllocZero(aggcontext, sizeof(RfmState));
+	RfmState   *state = alloc_state(&get_call(fcinfo)->blocks, aggcontext);
 
-	state->days = state->inline_days;
-	state->day_mode = DAYS_INLINE;
 	state->unit_days = 1.0;
 	return state;
 }
@@ -393,10 +503,10 @@ dayset_copy(const RfmState *state, DateADT *out)
 	int32		n = 0;
 
 	if (state->day_mode == DAYS_INLINE)
-		memcpy(out, state->days, sizeof(DateADT) * state->ndays);
+		memcpy(out, state->days.inline_days, sizeof(DateADT) * state->ndays);
 	else if (state->day_mode == DAYS_BITMAP)
 	{
-		const DayBitmap *bitmap = state->days;
+		const DayBitmap *bitmap = state->days.set;
 
 		for (int32 w = 0; w < bitmap->nwords; w++)
 		{
@@ -411,7 +521,7 @@ dayset_copy(const RfmState *state, DateADT *out)
 	}
 	else
 	{
-		const DateADT *slots = state->days;
+		const DateADT *slots = state->days.set;
 
 		for (int32 i = 0; i < state->maxdays; i++)
 			if (slots[i] != DAYSET_EMPTY)
@@ -433,8 +543,8 @@ dayset_to_hash(RfmState *state, int32 nslots, MemoryContext aggcontext)
 		dayset_put(slots, nslots, old[i]);
 	pfree(old);
 	if (state->day_mode != DAYS_INLINE)
-		pfree(state->days);
-	state->days = slots;
+		pfree(state->days.set);
+	state->days.set = slots;
 	state->day_mode = DAYS_HASH;
 	state->maxdays = nslots;
 }
@@ -480,8 +590,8 @@ dayset_to_bitmap(RfmState *state, DateADT lo, DateADT hi, DateADT day,
 	}
 	pfree(old);
 	if (state->day_mode != DAYS_INLINE)
-		pfree(state->days);
-	state->days = bitmap;
+		pfree(state->days.set);
+	state->days.set = bitmap;
 	state->day_mode = DAYS_BITMAP;
 	return true;
 }
@@ -492,7 +602,7 @@ dayset_add(RfmState *state, DateADT day, MemoryContext aggcontext)
 {
 	if (likely(state->day_mode == DAYS_BITMAP))
 	{
-		DayBitmap  *bitmap = state->days;
+		DayBitmap  *bitmap = state->days.set;
 		int64		offset = (int64) day - bitmap->base;
 
 		if (offset >= 0 && offset < (int64) bitmap->nwords * 64)
@@ -519,7 +629,7 @@ dayset_add(RfmState *state, DateADT day, MemoryContext aggcontext)
 
 	if (state->day_mode == DAYS_INLINE)
 	{
-		DateADT    *days = state->days;
+		DateADT    *days = state->days.inline_days;
 		DateADT		lo,
 					hi;
 
@@ -545,7 +655,7 @@ dayset_add(RfmState *state, DateADT day, MemoryContext aggcontext)
 
 	/* DAYS_HASH */
 	{
-		DateADT    *slots = state->days;
+		DateADT    *slots = state->days.set;
 		uint32		i = dayset_slot(day, state->maxdays);
 
 		for (; slots[i] != DAYSET_EMPTY; i = (i + 1) & (uint32) (state->maxdays - 1))
@@ -555,7 +665,7 @@ dayset_add(RfmState *state, DateADT day, MemoryContext aggcontext)
 		if (2 * (state->ndays + 1) > state->maxdays)
 		{
 			dayset_to_hash(state, 2 * state->maxdays, aggcontext);
-			slots = state->days;
+			slots = state->days.set;
 		}
 		dayset_put(slots, state->maxdays, day);
 		state->ndays++;
@@ -639,16 +749,19 @@ PG_FUNCTION_INFO_V1(crm_rfm_accum);
 Datum
 crm_rfm_accum(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = crm_aggregate_context(fcinfo, "crm_rfm_accum");
+	MemoryContext aggcontext;
 	RfmState   *state;
 	TimestampTz ordered_at;
 	Datum		amount;
 	DateADT		day;
-
-	RfmCall    *call = get_call(fcinfo);
+	RfmCall    *call;
 	TimestampTz as_of = 0;
 	double		unit_days = 1.0;
 
+	if (!PG_ARGISNULL(0))
+		prefetch_state(PG_GETARG_POINTER(0));
+	aggcontext = crm_aggregate_context(fcinfo, "crm_rfm_accum");
+	call = get_call(fcinfo);
 	if (PG_NARGS() > 3)
 	{
 		get_as_of(fcinfo, &as_of, &unit_days);
@@ -663,7 +776,7 @@ crm_rfm_accum(PG_FUNCTION_ARGS)
 	}
 	if (PG_ARGISNULL(0))
 	{
-		state = new_state(aggcontext);
+		state = new_state(fcinfo, aggcontext);
 		state->has_as_of = PG_NARGS() > 3;
 		state->as_of = as_of;
 		state->unit_days = unit_days;
@@ -691,18 +804,24 @@ crm_rfm_accum(PG_FUNCTION_ARGS)
 	{
 		add_amount(state, amount, DAY_BEFORE_FIRST, fcinfo, aggcontext);
 		state->first_day = day;
+		add_day(state, day, aggcontext);
+	}
+	else if (day == state->first_day)
+	{
+		/* the day is in the set: the state's second line stays untouched */
+		add_amount(state, amount, DAY_IS_FIRST, fcinfo, aggcontext);
 	}
 	else
-		add_amount(state, amount,
-				   day == state->first_day ? DAY_IS_FIRST : DAY_AFTER_FIRST,
-				   fcinfo, aggcontext);
+	{
+		add_amount(state, amount, DAY_AFTER_FIRST, fcinfo, aggcontext);
+		add_day(state, day, aggcontext);
+	}
 
 	if (state->orders == 0 || ordered_at < state->first_at)
 		state->first_at = ordered_at;
 	if (state->orders == 0 || ordered_at > state->last_at)
 		state->last_at = ordered_at;
 	state->orders++;
-	add_day(state, day, aggcontext);
 
 	PG_RETURN_POINTER(state);
 }
@@ -721,7 +840,7 @@ crm_rfm_combine(PG_FUNCTION_ARGS)
 	if (b == NULL)
 		PG_RETURN_POINTER(a);
 	if (a == NULL)
-		a = new_state(aggcontext);
+		a = new_state(fcinfo, aggcontext);
 
 	if (b->has_as_of)
 	{
@@ -906,7 +1025,7 @@ crm_rfm_deserialize(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("unsupported crm_rfm state version")));
-	state = new_state(aggcontext);
+	state = new_state(fcinfo, aggcontext);
 	state->orders = pq_getmsgint64(&buf);
 	state->first_at = pq_getmsgint64(&buf);
 	state->last_at = pq_getmsgint64(&buf);
@@ -1064,6 +1183,8 @@ crm_rfm_final(PG_FUNCTION_ARGS)
 	int32		frequency;
 	Datum		revenue;
 
+	if (!PG_ARGISNULL(0))
+		prefetch_state(PG_GETARG_POINTER(0));
 	crm_aggregate_context(fcinfo, "crm_rfm_final");
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();

@@ -7,7 +7,7 @@ SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(53);
+SELECT plan(61);
 
 -- Customer 1: 10 + 5 on Jan 1, 20 on Jan 8, 30 + 10 on Jan 22; judged on
 -- Jan 29: 5 orders, 75 revenue, 2 repeat days, recency 21 days, t 28 days,
@@ -152,12 +152,50 @@ SELECT is_empty($$SELECT customer FROM expected_rfm e FULL JOIN serial_rfm s USI
                      OR abs(e.avg_repeat_value - s.avg_repeat_value) > 1e-12 * abs(e.avg_repeat_value)$$,
                 'the same customers, and the average repeat value to 1e-12 (exact numeric sums, one float division)');
 
+\ir lib/plan_of.sql
+-- States come from blocks of the aggregate's memory context, which the
+-- executor resets after each group (sorted), after each batch (hashed,
+-- spilling), or not at all; grouping sets feed two contexts at once.
+CREATE TEMP VIEW rfm_mismatches AS
+SELECT * FROM ((SELECT * FROM serial_rfm EXCEPT
+                SELECT customer, (crm_rfm(ordered_at, amount, '2024-03-01')).* FROM rfm_orders GROUP BY customer)
+               UNION ALL
+               (SELECT customer, (crm_rfm(ordered_at, amount, '2024-03-01')).* FROM rfm_orders GROUP BY customer
+                EXCEPT SELECT * FROM serial_rfm)) d;
+SET enable_hashagg = off;
+SELECT matches(pg_temp.plan_of($$SELECT customer, crm_rfm(ordered_at, amount) FROM rfm_orders GROUP BY customer$$),
+               'GroupAggregate', 'with hashing off, a sorted aggregate');
+SELECT is_empty('SELECT * FROM rfm_mismatches', 'sorted, a fresh context per group: the same results');
+RESET enable_hashagg;
+SET enable_sort = off;
+SET work_mem = '64kB';
+SELECT ok((SELECT (pg_temp.explain_analyze($$SELECT customer, crm_rfm(ordered_at, amount) FROM rfm_orders GROUP BY customer$$)
+                   ~ 'Batches: ([2-9]|[1-9][0-9]+)')),
+          'with work_mem 64kB, a hash aggregate that spills to batches');
+SELECT is_empty('SELECT * FROM rfm_mismatches', 'hashed and spilled, a context reset per batch: the same results');
+RESET work_mem;
+SELECT matches(pg_temp.plan_of($$SELECT customer, crm_rfm(ordered_at, amount) FROM rfm_orders
+                                 GROUP BY GROUPING SETS ((customer), ())$$),
+               'MixedAggregate', 'grouping sets: a mixed aggregate');
+SELECT is_empty($$SELECT * FROM serial_rfm EXCEPT
+                  SELECT customer, (crm_rfm(ordered_at, amount, '2024-03-01')).* FROM rfm_orders
+                  GROUP BY GROUPING SETS ((customer), ()) HAVING customer IS NOT NULL$$,
+                'grouping sets, hashed and plain in one pass: each customer the same');
+SELECT is((SELECT (r).orders FROM (SELECT customer, crm_rfm(ordered_at, amount, '2024-03-01') AS r
+                                   FROM rfm_orders GROUP BY GROUPING SETS ((customer), ())) g
+           WHERE customer IS NULL),
+          200000::bigint, 'and the grand total counts every order');
+RESET enable_sort;
+SELECT is_empty($$SELECT * FROM serial_rfm EXCEPT
+                  SELECT DISTINCT customer, (crm_rfm(ordered_at, amount, '2024-03-01') OVER (PARTITION BY customer)).*
+                  FROM rfm_orders$$,
+                'as a window aggregate: the same results');
+
 -- Parallel: partial aggregation in workers gives the same answer.
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
-\ir lib/plan_of.sql
 SELECT matches(pg_temp.plan_of($$SELECT customer, crm_rfm(ordered_at, amount, '2024-03-01') FROM rfm_orders GROUP BY customer$$),
                'Partial (Hash|Group)Aggregate', 'grouped crm_rfm is planned as a partial aggregate');
 SELECT matches(pg_temp.plan_of($$SELECT customer, crm_rfm(ordered_at, amount, '2024-03-01') FROM rfm_orders GROUP BY customer$$),
