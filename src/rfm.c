@@ -17,9 +17,7 @@
  * (amount.c) while the amounts allow, else in core's numeric accumulator --
  * and the set of purchase days: inline for up to four days, a bitmap or a
  * hash set beyond, so each order costs O(1) and a customer with n orders
- * on d days costs O(n) time and O(d) memory, never O(n^2).  The state
- * itself is a 128-byte slot aligned to 128, carved from blocks of the
- * aggregate context (alloc_state).
+ * on d days costs O(n) time and O(d) memory, never O(n^2).
  */
 #include "postgres.h"
 
@@ -62,11 +60,11 @@
 #define DAYS_HASH 'h'
 
 /*
- * The state is 128 bytes, aligned to 128 (see alloc_state): with millions
- * of customers it is rarely in cache, and each line an order reads shows.
- * The first 64 bytes hold all an order on a customer's first purchase day
- * touches -- most orders, as most customers buy once -- the second the
- * day set and what only the final function reads.
+ * The state is 128 bytes (an allocation chunk of its own size): with
+ * millions of customers it is rarely in cache, and each line an order
+ * reads shows.  The first 64 bytes hold all an order on a customer's first
+ * purchase day touches -- most orders, as most customers buy once -- the
+ * rest the day set and what only the final function reads.
  */
 typedef struct RfmState
 {
@@ -95,25 +93,24 @@ typedef struct RfmState
 	Numeric		first_day_revenue;	/* numeric mode: revenue of first_day */
 } RfmState;
 
-#define RFM_STATE_ALIGN 128
+#ifdef HAVE_INT128
+StaticAssertDecl(sizeof(RfmState) == 128,
+				 "RfmState must fill a 128-byte allocation chunk exactly");
+StaticAssertDecl(offsetof(RfmState, days) == 64,
+				 "the first half of RfmState must hold the per-order fields");
+#endif
 
 /*
- * Ask for both of a state's lines as soon as the state is known: their
- * misses then overlap each other and the work done before the state is
- * first read.
+ * Ask for every line of a state as soon as the state is known: the misses
+ * then overlap each other and the work done before the state is first read.
  */
 #if defined(__GNUC__) || defined(__clang__)
 #define prefetch_state(state) \
-	(__builtin_prefetch(state), __builtin_prefetch((char *) (state) + 64))
+	(__builtin_prefetch(state), \
+	 __builtin_prefetch((char *) (state) + 64), \
+	 __builtin_prefetch((char *) (state) + sizeof(RfmState) - 1))
 #else
 #define prefetch_state(state) ((void) 0)
-#endif
-
-#ifdef HAVE_INT128
-StaticAssertDecl(sizeof(RfmState) == RFM_STATE_ALIGN,
-				 "RfmState must fill its aligned slot exactly");
-StaticAssertDecl(offsetof(RfmState, days) == RFM_STATE_ALIGN / 2,
-				 "the first half of RfmState must hold the per-order fields");
 #endif
 
 /*
@@ -225,97 +222,14 @@ local_day(TimestampTz ts, DayCache *cache)
 }
 
 /*
- * Where new states come from: blocks of the aggregate context carved into
- * aligned 128-byte slots, so that a hash aggregate finds each state in two
- * adjacent cache lines and keeps 128 bytes per customer, not a 256-byte
- * allocation chunk with its header.  Blocks double in size up to
- * STATE_BLOCK_MAX states, so a sorted aggregate, whose context is reset
- * after every group, allocates one slot at a time.  The blocks belong to
- * one context; a reset callback forgets them when the executor resets it.
- */
-#define STATE_BLOCK_MAX 64
-
-typedef struct StateBlocks
-{
-	MemoryContext context;		/* owner of the current block, or NULL */
-	char	   *next;			/* next free slot */
-	char	   *end;
-	int			block_states;	/* slots in the next block */
-} StateBlocks;
-
-typedef struct StateBlocksReset
-{
-	MemoryContextCallback callback;
-	StateBlocks *blocks;
-	MemoryContext context;
-} StateBlocksReset;
-
-static void
-forget_state_blocks(void *arg)
-{
-	StateBlocksReset *reset = (StateBlocksReset *) arg;
-
-	/* the blocks may have moved on to another context since */
-	if (reset->blocks->context == reset->context)
-		memset(reset->blocks, 0, sizeof(StateBlocks));
-}
-
-/* Zeroed aligned memory for n states in context */
-static char *
-alloc_aligned_states(MemoryContext context, int n)
-{
-	char	   *block = MemoryContextAllocZero(context,
-											   (Size) n * sizeof(RfmState) +
-											   RFM_STATE_ALIGN - MAXIMUM_ALIGNOF);
-
-	return (char *) TYPEALIGN(RFM_STATE_ALIGN, block);
-}
-
-static RfmState *
-alloc_state(StateBlocks *blocks, MemoryContext aggcontext)
-{
-	RfmState   *state;
-
-	if (blocks->context != aggcontext)
-	{
-		StateBlocksReset *reset;
-
-		/* another context owns the blocks (grouping sets): a lone slot */
-		if (blocks->context != NULL)
-			return (RfmState *) alloc_aligned_states(aggcontext, 1);
-
-		reset = MemoryContextAlloc(aggcontext, sizeof(StateBlocksReset));
-		reset->blocks = blocks;
-		reset->context = aggcontext;
-		reset->callback.func = forget_state_blocks;
-		reset->callback.arg = reset;
-		MemoryContextRegisterResetCallback(aggcontext, &reset->callback);
-		blocks->context = aggcontext;
-		blocks->next = blocks->end = NULL;
-		blocks->block_states = 1;
-	}
-	if (blocks->next == blocks->end)
-	{
-		blocks->next = alloc_aligned_states(aggcontext, blocks->block_states);
-		blocks->end = blocks->next + (Size) blocks->block_states * sizeof(RfmState);
-		blocks->block_states = Min(2 * blocks->block_states, STATE_BLOCK_MAX);
-	}
-	state = (RfmState *) blocks->next;
-	blocks->next += sizeof(RfmState);
-	return state;
-}
-
-/*
- * What the support functions keep across calls, in fn_extra: the state
- * blocks, and for the transition function the day cache, and as_of and
- * unit as the first row gave them.  While every row repeats them (the
- * usual constant as_of), every state holds them too and rows need not be
- * checked against their state's copy, which lives outside the state's
- * first cache line.
+ * What the transition function keeps across rows, in fn_extra: the day
+ * cache, and as_of and unit as the first row gave them.  While every row
+ * repeats them (the usual constant as_of), every state holds them too and
+ * rows need not be checked against their state's copy, which lives outside
+ * the state's first half.
  */
 typedef struct RfmCall
 {
-	StateBlocks blocks;
 	DayCache	days;
 	bool		has_as_of;
 	bool		uniform;		/* every row so far had as_of and unit */
@@ -357,11 +271,15 @@ call_numeric_support(PGFunction fn, FunctionCallInfo fcinfo, int nargs,
 	return result;
 }
 
-/* A new, empty state: zeroed memory is one, but for the unit */
+/*
+ * A new, empty state: zeroed memory is one, but for the unit.  Allocated
+ * where the executor has just put the group's key and per-group data, so
+ * that a hash aggregate finds all three close together.
+ */
 static RfmState *
-new_state(FunctionCallInfo fcinfo, MemoryContext aggcontext)
+new_state(MemoryContext aggcontext)
 {
-	RfmState   *state = alloc_state(&get_call(fcinfo)->blocks, aggcontext);
+	RfmState   *state = MemoryContextAllocZero(aggcontext, sizeof(RfmState));
 
 	state->unit_days = 1.0;
 	return state;
@@ -776,7 +694,7 @@ crm_rfm_accum(PG_FUNCTION_ARGS)
 	}
 	if (PG_ARGISNULL(0))
 	{
-		state = new_state(fcinfo, aggcontext);
+		state = new_state(aggcontext);
 		state->has_as_of = PG_NARGS() > 3;
 		state->as_of = as_of;
 		state->unit_days = unit_days;
@@ -840,7 +758,7 @@ crm_rfm_combine(PG_FUNCTION_ARGS)
 	if (b == NULL)
 		PG_RETURN_POINTER(a);
 	if (a == NULL)
-		a = new_state(fcinfo, aggcontext);
+		a = new_state(aggcontext);
 
 	if (b->has_as_of)
 	{
@@ -1025,7 +943,7 @@ crm_rfm_deserialize(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("unsupported crm_rfm state version")));
-	state = new_state(fcinfo, aggcontext);
+	state = new_state(aggcontext);
 	state->orders = pq_getmsgint64(&buf);
 	state->first_at = pq_getmsgint64(&buf);
 	state->last_at = pq_getmsgint64(&buf);

@@ -153,7 +153,7 @@ SELECT is_empty($$SELECT customer FROM expected_rfm e FULL JOIN serial_rfm s USI
                 'the same customers, and the average repeat value to 1e-12 (exact numeric sums, one float division)');
 
 \ir lib/plan_of.sql
--- States come from blocks of the aggregate's memory context, which the
+-- States live in the aggregate's memory context, which the
 -- executor resets after each group (sorted), after each batch (hashed,
 -- spilling), or not at all; grouping sets feed two contexts at once.
 CREATE TEMP VIEW rfm_mismatches AS
