@@ -32,12 +32,16 @@ BEGIN
     PERFORM dblink_exec('listener', 'LISTEN crm_status');
 END $$;
 
--- The messages received so far, waiting up to two seconds for the first
+-- The messages received so far: waiting up to two seconds for the first,
+-- then until none has come for two polls 0.1 s apart (a large commit's
+-- hundred messages take a while to reach the listener)
 CREATE TEMP TABLE messages (m jsonb, bytes int);
 CREATE FUNCTION pg_temp.receive() RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     n record;
     got bigint := 0;
+    quiet int := 0;
+    before bigint;
 BEGIN
     DELETE FROM messages;
     FOR i IN 1 .. 40 LOOP
@@ -48,11 +52,14 @@ BEGIN
         EXIT WHEN got > 0;
         PERFORM pg_sleep(0.05);
     END LOOP;
-    -- messages of one commit may still be on their way
-    PERFORM pg_sleep(0.1);
-    FOR n IN SELECT * FROM dblink_get_notify('listener') LOOP
-        got := got + 1;
-        INSERT INTO messages VALUES (n.extra::jsonb, octet_length(n.extra));
+    WHILE got > 0 AND quiet < 2 LOOP
+        PERFORM pg_sleep(0.1);
+        before := got;
+        FOR n IN SELECT * FROM dblink_get_notify('listener') LOOP
+            got := got + 1;
+            INSERT INTO messages VALUES (n.extra::jsonb, octet_length(n.extra));
+        END LOOP;
+        quiet := CASE WHEN got = before THEN quiet + 1 ELSE 0 END;
     END LOOP;
     RETURN got;
 END $$;
