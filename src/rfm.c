@@ -726,7 +726,7 @@ crm_rfm_accum(PG_FUNCTION_ARGS)
 	}
 	else if (day == state->first_day)
 	{
-		/* the day is in the set: the state's second line stays untouched */
+		/* the day is in the set: the second half of the state stays untouched */
 		add_amount(state, amount, DAY_IS_FIRST, fcinfo, aggcontext);
 	}
 	else
