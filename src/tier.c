@@ -168,7 +168,8 @@ crm_tier_rank_cuts(PG_FUNCTION_ARGS)
 }
 
 /*
- * crm_tier_of(value, thresholds)
+ * The tier of value by crm_tier_of(value, thresholds), for that function
+ * and for the tracking triggers, which compute it without a function call.
  *
  * thresholds holds the lowest value of the vip, major and ordinary tiers,
  * best first, so it never increases; equal thresholds are allowed (ties in
@@ -176,18 +177,15 @@ crm_tier_rank_cuts(PG_FUNCTION_ARGS)
  * that threshold's tier, so equal values always share a tier.  A threshold
  * of +Infinity leaves its tier empty.
  */
-PG_FUNCTION_INFO_V1(crm_tier_of);
-Datum
-crm_tier_of(PG_FUNCTION_ARGS)
+CrmTier
+crm_tier_of_value(double value, ArrayType *thresholds_array)
 {
-	double		value = PG_GETARG_FLOAT8(0);
 	double		thresholds[NUM_CUTS];
-	CrmTier		tier;
 
 	crm_check_finite("value", value);
 	/* +Infinity is how crm_tier_thresholds marks a tier nobody reaches */
-	crm_get_float8_array(PG_GETARG_ARRAYTYPE_P(1), "thresholds", NUM_CUTS,
-						 true, thresholds);
+	crm_get_float8_array(thresholds_array, "thresholds", NUM_CUTS, true,
+						 thresholds);
 	for (int i = 1; i < NUM_CUTS; i++)
 		if (thresholds[i] > thresholds[i - 1])
 			ereport(ERROR,
@@ -198,12 +196,19 @@ crm_tier_of(PG_FUNCTION_ARGS)
 					 errhint("List the lowest value of the vip, major and ordinary tiers, in that order.")));
 
 	if (value >= thresholds[0])
-		tier = CRM_TIER_VIP;
-	else if (value >= thresholds[1])
-		tier = CRM_TIER_MAJOR;
-	else if (value >= thresholds[2])
-		tier = CRM_TIER_ORDINARY;
-	else
-		tier = CRM_TIER_SMALL;
-	return tier_result(fcinfo, tier);
+		return CRM_TIER_VIP;
+	if (value >= thresholds[1])
+		return CRM_TIER_MAJOR;
+	if (value >= thresholds[2])
+		return CRM_TIER_ORDINARY;
+	return CRM_TIER_SMALL;
+}
+
+PG_FUNCTION_INFO_V1(crm_tier_of);
+Datum
+crm_tier_of(PG_FUNCTION_ARGS)
+{
+	return tier_result(fcinfo,
+					   crm_tier_of_value(PG_GETARG_FLOAT8(0),
+										 PG_GETARG_ARRAYTYPE_P(1)));
 }

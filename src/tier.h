@@ -26,5 +26,6 @@ extern const double crm_default_cuts[CRM_NUM_CUTS];
 extern void crm_get_cuts(ArrayType *array, double *cuts);
 extern CrmTier crm_tier_of_fraction(double fraction, const double *cuts);
 extern int64 crm_tier_size(int64 total, double cut);
+extern CrmTier crm_tier_of_value(double value, ArrayType *thresholds);
 
 #endif							/* CRM_TIER_H */

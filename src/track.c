@@ -504,6 +504,15 @@ crm_refresh(PG_FUNCTION_ARGS)
 	info = crm_track_info(tracking_id(PG_GETARG_OID(0), fcinfo->flinfo->fn_oid),
 						  fcinfo->flinfo->fn_oid);
 	nestlevel = crm_track_use_settings(NULL);
+
+	/*
+	 * Order writes wait while the thresholds change: one that read the old
+	 * thresholds after the re-tiering's snapshot, and committed before us,
+	 * would keep a tier by thresholds no longer in force.  SHARE ROW
+	 * EXCLUSIVE waits for the writes in flight and holds off new ones (and
+	 * other refreshes) until commit; readers go on.
+	 */
+	run_sql(psprintf("LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE", info->state));
 	run_sql(crm_track_sql(info, TRACK_SQL_THRESHOLDS));
 	changed = run_sql(crm_track_sql(info, TRACK_SQL_RETIER));
 	crm_track_restore_settings(nestlevel);

@@ -8,6 +8,9 @@
 
 #include "postgres.h"
 
+#include "executor/tuptable.h"
+#include "fmgr.h"
+
 /*
  * A tracked orders table as its crm_tracking row describes it, with every
  * name already quoted for use in SQL text.
@@ -70,7 +73,60 @@ typedef enum TrackSql
 
 extern char *crm_track_sql(const TrackInfo *info, TrackSql which);
 
+/* track_order.c: one order of a customer with a state row, folded in C */
+typedef struct TrackOrder
+{
+	Datum		customer;		/* none of the three is NULL */
+	Datum		amount;			/* of the amount column's type */
+	Datum		ordered_at;		/* of the time column's type */
+	bool		promo;			/* marked promotional */
+} TrackOrder;
+
+/* Where a tracking's single orders go */
+typedef struct TrackTarget
+{
+	int32		id;
+	const char *schema;			/* of the state table, unquoted */
+	const char *state_name;		/* the state table, unquoted */
+	const char *history_name;	/* the history table, unquoted */
+	Oid			ext_namespace;	/* the extension's schema: crm_tracking */
+	const char *time_zone;		/* the tracking's, as a TimeZone setting */
+	Oid			amount_type;
+	Oid			ordered_at_type;
+} TrackTarget;
+
+typedef enum TrackFoldResult
+{
+	TRACK_FOLDED,				/* the state row holds the order */
+	TRACK_NEW_CUSTOMER,			/* the customer has no state row yet */
+	TRACK_NOT_FOLDED			/* for the SQL statements to do */
+} TrackFoldResult;
+
+extern TrackFoldResult crm_track_fold_order(FunctionCallInfo fcinfo,
+											const TrackTarget *target,
+											const TrackOrder *order);
+
+/* Inserting history rows without SPI, for crm_track_record_row_history */
+typedef struct TrackHistoryWriter TrackHistoryWriter;
+
+extern TrackHistoryWriter *crm_track_history_open(const TrackTarget *target);
+extern void crm_track_history_insert(TrackHistoryWriter *writer,
+									 Datum customer, bool customer_null,
+									 const char *status,
+									 const char *old_value,
+									 const char *new_value);
+extern void crm_track_history_close(TrackHistoryWriter *writer);
+
+/* track_trigger.c: the status history of a row updated without a statement */
+extern void crm_track_record_row_history(FunctionCallInfo fcinfo,
+										 const TrackTarget *target,
+										 TupleDesc desc,
+										 TupleTableSlot *old_slot,
+										 TupleTableSlot *new_slot,
+										 bool notify);
+
 /* track.c */
+extern PGDLLEXPORT Datum crm_days_union(PG_FUNCTION_ARGS);
 extern TrackInfo *crm_track_info(int32 id, Oid fn_oid);
 extern int	crm_track_use_settings(const char *time_zone);
 extern void crm_track_restore_settings(int nestlevel);

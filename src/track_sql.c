@@ -148,9 +148,9 @@ static const char thresholds_sql[] =
 "WHERE c.id = {id}";
 
 /*
- * Re-tier and re-stage everyone whose tier or stage changes.  The rows are
- * locked in key order first, as the triggers lock them, so a refresh
- * running next to order traffic waits instead of deadlocking.
+ * Re-tier and re-stage everyone whose tier or stage changes.  crm_refresh
+ * holds off order writes with a table lock first (see track.c); the rows
+ * are locked in key order all the same, as the triggers lock them.
  */
 static const char retier_sql[] =
 "UPDATE {state} AS s\n"

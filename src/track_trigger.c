@@ -51,6 +51,7 @@ typedef struct TrackEntry
 	Oid			column_types[TRACK_NUM_COLS];
 	char	   *time_zone;		/* in TopMemoryContext */
 	char	   *label;			/* the orders table, for messages; ditto */
+	TrackTarget target;			/* for track_order.c; its names ditto */
 	SPIPlanPtr	plans[TRACK_SQL_COUNT];
 } TrackEntry;
 
@@ -77,6 +78,7 @@ tracking_entry(int32 id, Oid fn_oid)
 		return entry;
 
 	/* read the settings before entering, so an error leaves no entry */
+	SPI_connect();
 	info = crm_track_info(id, fn_oid);
 	entry = hash_search(tracked, &id, HASH_ENTER, &found);
 	memset(entry->plans, 0, sizeof(entry->plans));
@@ -89,6 +91,17 @@ tracking_entry(int32 id, Oid fn_oid)
 				   info->column_names[i] ? info->column_names[i] : "");
 		entry->column_types[i] = info->column_types[i];
 	}
+	entry->target.id = id;
+	entry->target.schema = MemoryContextStrdup(TopMemoryContext, info->schema);
+	entry->target.state_name = MemoryContextStrdup(TopMemoryContext,
+												   psprintf("%s_state", info->prefix));
+	entry->target.history_name = MemoryContextStrdup(TopMemoryContext,
+													 psprintf("%s_history", info->prefix));
+	entry->target.ext_namespace = get_func_namespace(fn_oid);
+	entry->target.time_zone = entry->time_zone;
+	entry->target.amount_type = info->column_types[TRACK_COL_AMOUNT];
+	entry->target.ordered_at_type = info->column_types[TRACK_COL_ORDERED_AT];
+	SPI_finish();
 	return entry;
 }
 
@@ -167,14 +180,16 @@ column_number(TupleDesc desc, const char *name)
  * Reading a trigger's transition tables in C, row by row: each new row and,
  * for an UPDATE, its old version (the two tables hold them in the same
  * order).  The tables are rewound before and after, as the SPI queries
- * that may read them next expect.
+ * that may read them next expect.  Without trigger data, the rows are the
+ * one pair of slots the caller filled (track_order.c's single update).
  */
 typedef struct TransitionRows
 {
-	TriggerData *trigdata;
+	TriggerData *trigdata;		/* NULL: the one pair of slots below */
 	bool		with_old;
 	TupleTableSlot *new_slot;
 	TupleTableSlot *old_slot;
+	bool		pair_read;		/* without trigger data: read already */
 } TransitionRows;
 
 static void
@@ -194,6 +209,13 @@ transition_begin(TransitionRows *rows, TriggerData *trigdata, bool with_old)
 static bool
 transition_next(TransitionRows *rows)
 {
+	if (rows->trigdata == NULL)
+	{
+		if (rows->pair_read)
+			return false;
+		rows->pair_read = true;
+		return true;
+	}
 	if (!tuplestore_gettupleslot(rows->trigdata->tg_newtable, true, false,
 								 rows->new_slot))
 		return false;
@@ -207,6 +229,8 @@ transition_next(TransitionRows *rows)
 static void
 transition_end(TransitionRows *rows)
 {
+	if (rows->trigdata == NULL)
+		return;
 	tuplestore_rescan(rows->trigdata->tg_newtable);
 	if (rows->with_old)
 		tuplestore_rescan(rows->trigdata->tg_oldtable);
@@ -215,8 +239,9 @@ transition_end(TransitionRows *rows)
 }
 
 /*
- * Single-row INSERT: fold the one order in with a parameterised statement,
- * without the per-customer aggregation over the transition table.  An
+ * Single-row INSERT: fold the one order in, in C when its customer has a
+ * state row (track_order.c), else with a parameterised statement; either
+ * way without the per-customer aggregation over the transition table.  An
  * order without customer, amount or time counts for nobody.
  */
 static void
@@ -246,9 +271,28 @@ insert_one(FunctionCallInfo fcinfo, TrackEntry *entry, TriggerData *trigdata)
 	}
 	if (counted)
 	{
-		run_plan(fcinfo, entry, TRACK_SQL_UPDATE_ONE, values, nulls);
-		if (SPI_processed == 0)
-			run_plan(fcinfo, entry, TRACK_SQL_INSERT_ONE, values, nulls);
+		TrackOrder	order;
+		TrackFoldResult result;
+
+		order.customer = values[TRACK_COL_CUSTOMER];
+		order.amount = values[TRACK_COL_AMOUNT];
+		order.ordered_at = values[TRACK_COL_ORDERED_AT];
+		order.promo = nulls[TRACK_COL_PROMO] == ' ' &&
+			DatumGetBool(values[TRACK_COL_PROMO]);
+		result = crm_track_fold_order(fcinfo, &entry->target, &order);
+		if (result != TRACK_FOLDED)
+		{
+			int			nestlevel;
+
+			SPI_connect();
+			nestlevel = crm_track_use_settings(entry->time_zone);
+			if (result == TRACK_NOT_FOLDED)
+				run_plan(fcinfo, entry, TRACK_SQL_UPDATE_ONE, values, nulls);
+			if (result == TRACK_NEW_CUSTOMER || SPI_processed == 0)
+				run_plan(fcinfo, entry, TRACK_SQL_INSERT_ONE, values, nulls);
+			crm_track_restore_settings(nestlevel);
+			SPI_finish();
+		}
 	}
 	transition_end(&rows);
 }
@@ -368,8 +412,17 @@ crm_orders_trigger(PG_FUNCTION_ARGS)
 		transition_rows(trigdata->tg_oldtable) == 0)
 		return PointerGetDatum(NULL);
 
-	SPI_connect();
 	entry = tracking_entry(id, fcinfo->flinfo->fn_oid);
+
+	/* the commonest statement of all: one new order */
+	if (TRIGGER_FIRED_BY_INSERT(event) &&
+		transition_rows(trigdata->tg_newtable) == 1)
+	{
+		insert_one(fcinfo, entry, trigdata);
+		return PointerGetDatum(NULL);
+	}
+
+	SPI_connect();
 
 	/* an UPDATE of other columns (a status, a note) changes no customer */
 	if (TRIGGER_FIRED_BY_UPDATE(event) &&
@@ -385,12 +438,7 @@ crm_orders_trigger(PG_FUNCTION_ARGS)
 	/* statements that summarise orders take days in the session TimeZone */
 	nestlevel = crm_track_use_settings(entry->time_zone);
 	if (TRIGGER_FIRED_BY_INSERT(event))
-	{
-		if (transition_rows(trigdata->tg_newtable) == 1)
-			insert_one(fcinfo, entry, trigdata);
-		else
-			run_plan(fcinfo, entry, TRACK_SQL_INSERT, NULL, NULL);
-	}
+		run_plan(fcinfo, entry, TRACK_SQL_INSERT, NULL, NULL);
 	else if (TRIGGER_FIRED_BY_UPDATE(event))
 	{
 		run_plan(fcinfo, entry, TRACK_SQL_UPDATE_LOCK, NULL, NULL);
@@ -606,10 +654,10 @@ flush_batch(HistoryChanges *changes)
  * time of a bulk load.)
  */
 static void
-record_history(FunctionCallInfo fcinfo, int32 id, TriggerData *trigdata,
-			   bool update)
+record_history(FunctionCallInfo fcinfo, int32 id, TupleDesc desc,
+			   TransitionRows *rows, TrackHistoryWriter *writer, int notify)
 {
-	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
+	bool		update = rows->with_old;
 	int			customer_attnum = column_number(desc, "customer");
 	Oid			customer_type = TupleDescAttr(desc, customer_attnum - 1)->atttypid;
 	bool		numeric_key = (customer_type == INT2OID ||
@@ -620,7 +668,6 @@ record_history(FunctionCallInfo fcinfo, int32 id, TriggerData *trigdata,
 	Oid			key_output;
 	bool		key_varlena;
 	LabelCache	labels = {0};
-	TransitionRows rows;
 	HistoryChanges changes = {0};
 	StringInfoData item;
 	MemoryContext work;
@@ -646,12 +693,11 @@ record_history(FunctionCallInfo fcinfo, int32 id, TriggerData *trigdata,
 	changes.customer_type = customer_type;
 	changes.batch_context = AllocSetContextCreate(work, "crm history batch",
 												  ALLOCSET_DEFAULT_SIZES);
-	changes.notify = -1;
+	changes.notify = notify;
 	initStringInfo(&changes.message);
 	initStringInfo(&item);
 	start_batch(&changes);
 
-	transition_begin(&rows, trigdata, update);
 	for (;;)
 	{
 		const char *now[STATUS_COUNT];
@@ -667,18 +713,18 @@ record_history(FunctionCallInfo fcinfo, int32 id, TriggerData *trigdata,
 		 * otherwise goes with it.
 		 */
 		MemoryContextSwitchTo(work);
-		if (!transition_next(&rows))
+		if (!transition_next(rows))
 			break;
 		MemoryContextReset(row_context);
 		MemoryContextSwitchTo(row_context);
 		for (int i = 0; i < STATUS_COUNT; i++)
 		{
-			now[i] = status_label(&labels, rows.new_slot, attnums[i], status_types[i]);
+			now[i] = status_label(&labels, rows->new_slot, attnums[i], status_types[i]);
 			was[i] = update ?
-				status_label(&labels, rows.old_slot, attnums[i], status_types[i]) :
+				status_label(&labels, rows->old_slot, attnums[i], status_types[i]) :
 				status_starts[i];
 		}
-		customer = slot_getattr(rows.new_slot, customer_attnum, &isnull);
+		customer = slot_getattr(rows->new_slot, customer_attnum, &isnull);
 		for (int i = 0; i < STATUS_COUNT; i++)
 		{
 			if (was[i] == now[i] ||
@@ -688,12 +734,20 @@ record_history(FunctionCallInfo fcinfo, int32 id, TriggerData *trigdata,
 			if (changes.entry == NULL)
 			{
 				/* the first change: now the statements and the settings */
-				SPI_connect();
-				MemoryContextSwitchTo(row_context);
-				changes.nestlevel = crm_track_use_settings(NULL);
+				if (writer == NULL)
+				{
+					SPI_connect();
+					MemoryContextSwitchTo(row_context);
+					changes.nestlevel = crm_track_use_settings(NULL);
+				}
 				changes.entry = tracking_entry(id, fcinfo->flinfo->fn_oid);
 				start_message(&changes);
 			}
+			if (writer != NULL)
+				crm_track_history_insert(writer, customer, isnull, status_names[i],
+										 was[i], now[i]);
+			else
+			{
 			if (changes.count == HISTORY_BATCH)
 			{
 				flush_batch(&changes);
@@ -701,18 +755,19 @@ record_history(FunctionCallInfo fcinfo, int32 id, TriggerData *trigdata,
 				MemoryContextSwitchTo(row_context);
 			}
 
-			accumArrayResult(changes.customers, customer, isnull, customer_type,
-							 changes.batch_context);
-			accumArrayResult(changes.statuses,
-							 CStringGetTextDatum(status_names[i]), false,
-							 TEXTOID, changes.batch_context);
-			accumArrayResult(changes.old_values,
-							 was[i] ? CStringGetTextDatum(was[i]) : (Datum) 0,
-							 was[i] == NULL, TEXTOID, changes.batch_context);
-			accumArrayResult(changes.new_values,
-							 now[i] ? CStringGetTextDatum(now[i]) : (Datum) 0,
-							 now[i] == NULL, TEXTOID, changes.batch_context);
-			changes.count++;
+				accumArrayResult(changes.customers, customer, isnull, customer_type,
+								 changes.batch_context);
+				accumArrayResult(changes.statuses,
+								 CStringGetTextDatum(status_names[i]), false,
+								 TEXTOID, changes.batch_context);
+				accumArrayResult(changes.old_values,
+								 was[i] ? CStringGetTextDatum(was[i]) : (Datum) 0,
+								 was[i] == NULL, TEXTOID, changes.batch_context);
+				accumArrayResult(changes.new_values,
+								 now[i] ? CStringGetTextDatum(now[i]) : (Datum) 0,
+								 now[i] == NULL, TEXTOID, changes.batch_context);
+				changes.count++;
+			}
 
 			if (changes.notify == 0)
 				continue;
@@ -746,7 +801,6 @@ record_history(FunctionCallInfo fcinfo, int32 id, TriggerData *trigdata,
 			add_to_message(&changes, item.data, item.len);
 		}
 	}
-	transition_end(&rows);
 	MemoryContextSwitchTo(work);
 
 	if (changes.entry != NULL)
@@ -761,8 +815,11 @@ record_history(FunctionCallInfo fcinfo, int32 id, TriggerData *trigdata,
 								changes.entry->label),
 						 errdetail("The customer key is too long for a notification.")));
 		}
-		crm_track_restore_settings(changes.nestlevel);
-		SPI_finish();
+		if (writer == NULL)
+		{
+			crm_track_restore_settings(changes.nestlevel);
+			SPI_finish();
+		}
 	}
 	MemoryContextSwitchTo(caller_context);
 	MemoryContextDelete(work);
@@ -793,8 +850,39 @@ crm_history_trigger(PG_FUNCTION_ARGS)
 				 errmsg("crm_history_trigger: must be fired by INSERT or UPDATE")));
 
 	if (transition_rows(trigdata->tg_newtable) > 0)
-		record_history(fcinfo, id, trigdata, update);
+	{
+		TransitionRows rows;
+
+		transition_begin(&rows, trigdata, update);
+		record_history(fcinfo, id, RelationGetDescr(trigdata->tg_relation),
+					   &rows, NULL, -1);
+		transition_end(&rows);
+	}
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * The history of one state row the orders trigger updated itself, without
+ * a statement on the state table (track_order.c): the same records and
+ * messages as crm_history_trigger's, inserted directly too unless only
+ * the SQL statement may (crm_track_history_open).
+ */
+void
+crm_track_record_row_history(FunctionCallInfo fcinfo,
+							 const TrackTarget *target, TupleDesc desc,
+							 TupleTableSlot *old_slot,
+							 TupleTableSlot *new_slot, bool notify)
+{
+	TransitionRows rows = {0};
+	TrackHistoryWriter *writer = crm_track_history_open(target);
+
+	rows.with_old = true;
+	rows.old_slot = old_slot;
+	rows.new_slot = new_slot;
+	record_history(fcinfo, target->id, desc, &rows, writer,
+				   writer != NULL ? notify : -1);
+	if (writer != NULL)
+		crm_track_history_close(writer);
 }
 
 /*

@@ -12,7 +12,7 @@ trap 'dropdb --if-exists "$db"; rm -rf "$dir"' EXIT
 createdb "$db" || exit 1
 seconds=${CRM_CONCURRENCY_SECONDS:-10}
 
-plan 5
+plan 8
 
 psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null <<'SQL'
 CREATE EXTENSION crm;
@@ -62,3 +62,20 @@ is "$(q "$db" "SELECT count(*) > 1000 FROM orders")" t "the clients changed the 
 differences=$(q "$db" "SELECT count(*) FROM crm_verify('orders')")
 is "$differences" 0 "crm_verify: zero differences after the concurrent run"
 [ "$differences" = 0 ] || q "$db" "SELECT * FROM crm_verify('orders') LIMIT 10" | cut -c1-200 | sed "s/^/# /"
+
+# crm_refresh holds off order writes until it commits, so no order is tiered
+# against thresholds that are being replaced (an order read the old ones,
+# committed after the re-tiering looked, and kept a stale tier): a refresh
+# left open for 3 s, and an insert that may wait 0.5 s for its locks (a new
+# customer's, so no row the refresh locks is in its way).
+psql -X -q -d "$db" -c "BEGIN" -c "SELECT crm_refresh('orders')" -c "SELECT pg_sleep(3)" -c "COMMIT" \
+	>/dev/null 2>"$dir/refresh.err" &
+refresh=$!
+sleep 1
+out=$(psql -X -q -d "$db" -c "SET lock_timeout = '500ms'" \
+	-c "INSERT INTO orders (customer_id, amount, ordered_at) VALUES (1000, 5, '2024-06-01')" 2>&1)
+is "$(grep -c 'canceling statement due to lock timeout' <<<"$out")" 1 "an order waits for a running crm_refresh"
+wait "$refresh"
+ok $? "the refresh committed"
+q "$db" "INSERT INTO orders (customer_id, amount, ordered_at) VALUES (1, 5, '2024-06-01')"
+is "$(q "$db" "SELECT count(*) FROM crm_verify('orders')")" 0 "after it, orders go on: zero differences"

@@ -97,7 +97,7 @@ RETURNS bigint
 AS 'MODULE_PATHNAME', 'crm_refresh'
 LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION crm_refresh(regclass) IS
-'Recompute the tier thresholds of a tracked orders table from all customers, then re-tier everyone and re-evaluate lifecycle stages at the current time in one statement (changes go to the history); returns the number of customers whose status changed';
+'Recompute the tier thresholds of a tracked orders table from all customers, then re-tier everyone and re-evaluate lifecycle stages at the current time in one statement (changes go to the history); returns the number of customers whose status changed. Order writes to the table wait until it commits';
 
 CREATE FUNCTION crm_verify(orders regclass)
 RETURNS TABLE (customer text, field text, tracked text, recomputed text)
