@@ -5,10 +5,10 @@
  *
  * Both are AFTER ... FOR EACH STATEMENT triggers with transition tables
  * (crm_new, crm_old), so a bulk INSERT, COPY or UPDATE reaches the state
- * with one set-based statement that touches each customer once, and a
- * single-row INSERT costs one statement too.  The statements are those of
- * track_sql.c, prepared once per backend and tracked table and kept with
- * SPI_keepplan.
+ * with one set-based statement that touches each customer once; a
+ * single-row INSERT of a customer who has a state row runs no statement at
+ * all (track_order.c).  The statements are those of track_sql.c, prepared
+ * once per backend and tracked table and kept with SPI_keepplan.
  *
  * Why an INSERT is folded in but an UPDATE or DELETE is recomputed: adding
  * orders to a customer's figures is exact, taking them away is not (the
