@@ -644,8 +644,12 @@ crm_track_fold_order(FunctionCallInfo fcinfo, const TrackTarget *target,
 							 old_slot, new_slot);
 	EvalPlanQualEnd(&epqstate);
 
-	/* crm_state_trigger may have changed the loyalty type of new_slot */
-	for (int i = 0; i < 3; i++)
+	/*
+	 * A BEFORE trigger that returns NULL skips the update, as for an UPDATE
+	 * statement: then nothing changed (the update sets new_slot's TID).
+	 * crm_state_trigger may have changed the loyalty type of new_slot.
+	 */
+	for (int i = 0; i < 3 && ItemPointerIsValid(&new_slot->tts_tid); i++)
 	{
 		bool		isnull;
 		Datum		now = slot_getattr(new_slot, attnums[status_cols[i]], &isnull);

@@ -14,7 +14,7 @@ SET TimeZone = 'UTC';
 SET check_function_bodies = off;  -- the helpers name tables crm_track creates
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(34);
+SELECT plan(35);
 
 -- Three pairs: text key, numeric amount, timestamptz, a promotion flag;
 -- bigint key, float8 amount, timestamp (local New York time); int key,
@@ -210,9 +210,12 @@ DROP TRIGGER bonus ON a1_crm_state;
 CREATE FUNCTION pg_temp.skip() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
 CREATE TRIGGER skip BEFORE UPDATE ON a1_crm_state FOR EACH ROW EXECUTE FUNCTION pg_temp.skip();
 SELECT orders AS before FROM a1_crm_state WHERE customer = 'c3' \gset
-INSERT INTO a1 (customer, amount, at) VALUES ('c3', 4, '2024-06-30');
+SELECT count(*) AS history_before FROM a1_crm_history \gset
+INSERT INTO a1 (customer, amount, at) VALUES ('c3', 50000, '2024-06-30');
 SELECT is((SELECT orders FROM a1_crm_state WHERE customer = 'c3'), :'before'::bigint,
           'a BEFORE trigger returning NULL skips the state update');
+SELECT is((SELECT count(*) FROM a1_crm_history), :'history_before'::bigint,
+          'and records no status change (the order would have made c3 vip)');
 DROP TRIGGER skip ON a1_crm_state;
 
 -- Constraints are checked as by the UPDATE
