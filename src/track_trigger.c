@@ -803,6 +803,18 @@ record_history(FunctionCallInfo fcinfo, int32 id, TupleDesc desc,
 	}
 	MemoryContextSwitchTo(work);
 
+	/*
+	 * Rows read from a transition table that went to disk live in "work",
+	 * and the slots free them at their next clear: clear them now, before
+	 * "work" goes.  (A pair of slots given by the caller is the caller's.)
+	 */
+	if (rows->trigdata != NULL)
+	{
+		ExecClearTuple(rows->new_slot);
+		if (rows->with_old)
+			ExecClearTuple(rows->old_slot);
+	}
+
 	if (changes.entry != NULL)
 	{
 		flush_batch(&changes);
