@@ -297,6 +297,18 @@ crm_track_restore_settings(int nestlevel)
 	AtEOXact_GUC(true, nestlevel);
 }
 
+/* The notify setting is one of the three crm_tracking's CHECK allows */
+static void
+check_notify(const char *notify)
+{
+	if (strcmp(notify, "all") != 0 && strcmp(notify, "alerts") != 0 &&
+		strcmp(notify, "none") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("notify must be 'all', 'alerts' or 'none'"),
+				 errdetail("The value was \"%s\".", notify)));
+}
+
 /*
  * crm_track(orders, customer_column, amount_column, ordered_at_column,
  *			 promo_column, cuts, points_per_unit, tier_multipliers, as_of,
@@ -324,7 +336,7 @@ crm_track(PG_FUNCTION_ARGS)
 	char	   *prefix;
 	Oid			argtypes[14] = {NAMEOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID,
 	TEXTOID, NAMEOID, TEXTOID, FLOAT8ARRAYOID, NUMERICOID,
-	NUMERICARRAYOID, TIMESTAMPTZOID, BOOLOID};
+	NUMERICARRAYOID, TIMESTAMPTZOID, TEXTOID};
 	Datum		args[14];
 	char		nulls[14];
 	const char *ext;
@@ -343,6 +355,7 @@ crm_track(PG_FUNCTION_ARGS)
 	crm_check_not_null(fcinfo, 6, "points_per_unit");
 	crm_check_not_null(fcinfo, 7, "tier_multipliers");
 	crm_check_not_null(fcinfo, 10, "notify");
+	check_notify(text_to_cstring(PG_GETARG_TEXT_PP(10)));
 
 	relid = PG_GETARG_OID(0);
 	/* no concurrent writes between the backfill and the triggers */

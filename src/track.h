@@ -106,6 +106,16 @@ extern TrackFoldResult crm_track_fold_order(FunctionCallInfo fcinfo,
 											const TrackTarget *target,
 											const TrackOrder *order);
 
+/* Which status changes a tracking sends with pg_notify (crm_tracking.notify) */
+typedef enum TrackNotify
+{
+	TRACK_NOTIFY_NONE,
+	TRACK_NOTIFY_ALL,
+	TRACK_NOTIFY_ALERTS			/* a customer entering decline or churned */
+} TrackNotify;
+
+extern TrackNotify crm_track_notify_mode(const TrackTarget *target);
+
 /* Inserting history rows without SPI, for crm_track_record_row_history */
 typedef struct TrackHistoryWriter TrackHistoryWriter;
 
@@ -122,8 +132,7 @@ extern void crm_track_record_row_history(FunctionCallInfo fcinfo,
 										 const TrackTarget *target,
 										 TupleDesc desc,
 										 TupleTableSlot *old_slot,
-										 TupleTableSlot *new_slot,
-										 bool notify);
+										 TupleTableSlot *new_slot);
 
 /* track.c */
 extern PGDLLEXPORT Datum crm_days_union(PG_FUNCTION_ARGS);

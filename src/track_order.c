@@ -253,6 +253,25 @@ read_config(const TrackTarget *target, FoldConfig *config)
 	table_close(rel, AccessShareLock);
 }
 
+/*
+ * Which changes tracking "id" sends: crm_tracking.notify, as the latest
+ * snapshot sees it
+ */
+TrackNotify
+crm_track_notify_mode(const TrackTarget *target)
+{
+	FoldConfig	config;
+	char	   *notify;
+
+	read_config(target, &config);
+	notify = TextDatumGetCString(config.values[CFG_NOTIFY]);
+	if (strcmp(notify, "all") == 0)
+		return TRACK_NOTIFY_ALL;
+	if (strcmp(notify, "alerts") == 0)
+		return TRACK_NOTIFY_ALERTS;
+	return TRACK_NOTIFY_NONE;
+}
+
 /* The order's amount as numeric, as the SQL's $2::numeric */
 static Datum
 amount_numeric(Oid type, Datum amount)
@@ -659,8 +678,7 @@ crm_track_fold_order(FunctionCallInfo fcinfo, const TrackTarget *target,
 	}
 	if (status_changed)
 		crm_track_record_row_history(fcinfo, target, RelationGetDescr(state.rel),
-									 old_slot, new_slot,
-									 DatumGetBool(config.values[CFG_NOTIFY]));
+									 old_slot, new_slot);
 	close_target(&state);
 	return TRACK_FOLDED;
 }

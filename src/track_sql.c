@@ -302,15 +302,12 @@ static const char truncate_sql[] =
 /*
  * The history rows of a statement on the state table, from arrays the
  * history trigger fills as it compares old and new rows in C (customer,
- * status, old value, new value); returns whether to send notifications.
+ * status, old value, new value)
  */
 static const char history_sql[] =
-"WITH h AS (\n"
-"  INSERT INTO {history} (customer, status, old_value, new_value)\n"
-"  SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),\n"
-"                           pg_catalog.unnest($3), pg_catalog.unnest($4))\n"
-")\n"
-"SELECT notify FROM {x}.crm_tracking WHERE id = {id}";
+"INSERT INTO {history} (customer, status, old_value, new_value)\n"
+"SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),\n"
+"                         pg_catalog.unnest($3), pg_catalog.unnest($4))";
 
 /*
  * Differences between the state and a recomputation from the orders with

@@ -508,6 +508,17 @@ status_label(LabelCache *cache, TupleTableSlot *slot, int attnum, Oid typid)
 	return label;
 }
 
+/*
+ * Whether a change of status "status" to "now" is an alert: a customer
+ * entering decline or churned, as the alerts view lists them
+ */
+static bool
+is_alert(int status, const char *now)
+{
+	return strcmp(status_names[status], "lifecycle") == 0 && now != NULL &&
+		(strcmp(now, "decline") == 0 || strcmp(now, "churned") == 0);
+}
+
 /* A label as a JSON value: labels and status names are plain words */
 static void
 append_json_label(StringInfo buf, const char *label)
@@ -528,7 +539,6 @@ append_json_label(StringInfo buf, const char *label)
 typedef struct HistoryChanges
 {
 	FunctionCallInfo fcinfo;
-	MemoryContext context;		/* for what lasts the whole statement */
 	TrackEntry *entry;			/* NULL until the first change */
 	int			nestlevel;		/* of the statement settings */
 	MemoryContext batch_context;	/* holds the arrays, reset per batch */
@@ -538,8 +548,7 @@ typedef struct HistoryChanges
 	ArrayBuildState *statuses;
 	ArrayBuildState *old_values;
 	ArrayBuildState *new_values;
-	int			notify;			/* -1 until the first batch tells */
-	List	   *waiting;		/* messages held until then */
+	TrackNotify notify;			/* which changes to send */
 	StringInfoData message;		/* the message being filled */
 	int			message_changes;
 	bool		too_long;		/* a change too long for any message */
@@ -567,22 +576,14 @@ start_message(HistoryChanges *changes)
 	changes->message_changes = 0;
 }
 
-/* Send the message being filled, or hold it until we know to */
+/* Send the message being filled */
 static void
 finish_message(HistoryChanges *changes)
 {
 	if (changes->message_changes == 0)
 		return;
 	appendStringInfoString(&changes->message, "]}");
-	if (changes->notify < 0)
-	{
-		MemoryContext old = MemoryContextSwitchTo(changes->context);
-
-		changes->waiting = lappend(changes->waiting, pstrdup(changes->message.data));
-		MemoryContextSwitchTo(old);
-	}
-	else if (changes->notify)
-		Async_Notify("crm_status", changes->message.data);
+	Async_Notify("crm_status", changes->message.data);
 	start_message(changes);
 }
 
@@ -590,8 +591,6 @@ finish_message(HistoryChanges *changes)
 static void
 add_to_message(HistoryChanges *changes, const char *item, int item_len)
 {
-	if (changes->notify == 0)
-		return;
 	/* ", " before it and "]}" after it */
 	if (changes->message.len + item_len + 4 > MESSAGE_MAX_BYTES)
 	{
@@ -607,15 +606,11 @@ add_to_message(HistoryChanges *changes, const char *item, int item_len)
 	appendBinaryStringInfo(&changes->message, item, item_len);
 }
 
-/*
- * Insert the batch into the history; the first batch also tells whether
- * the tracking notifies, and releases or drops the messages held so far
- */
+/* Insert the batch into the history */
 static void
 flush_batch(HistoryChanges *changes)
 {
 	Datum		values[4];
-	bool		isnull;
 
 	if (changes->count == 0)
 		return;
@@ -624,20 +619,6 @@ flush_batch(HistoryChanges *changes)
 	values[2] = makeArrayResult(changes->old_values, changes->batch_context);
 	values[3] = makeArrayResult(changes->new_values, changes->batch_context);
 	run_plan(changes->fcinfo, changes->entry, TRACK_SQL_HISTORY, values, NULL);
-	if (changes->notify < 0)
-	{
-		ListCell   *lc;
-
-		changes->notify = SPI_processed == 1 &&
-			DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
-									   SPI_tuptable->tupdesc, 1, &isnull)) &&
-			!isnull;
-		if (changes->notify)
-			foreach(lc, changes->waiting)
-				Async_Notify("crm_status", (char *) lfirst(lc));
-		list_free_deep(changes->waiting);
-		changes->waiting = NIL;
-	}
 	start_batch(changes);
 }
 
@@ -645,9 +626,11 @@ flush_batch(HistoryChanges *changes)
  * History of a statement on the state table, in one pass over its
  * transition tables: compare each row's tier, loyalty and lifecycle with
  * its old version (for an INSERT, with what a new customer starts as),
- * insert the changes in batches with one prepared statement over arrays,
- * and send them as messages {"table": ..., "changes": [{customer, status,
- * old, new, tier, loyalty, lifecycle}, ...]} when the tracking notifies.
+ * insert the changes in batches with one prepared statement over arrays
+ * (or, given a writer, one by one without SPI), and send them as messages
+ * {"table": ..., "changes": [{customer, status, old, new, tier, loyalty,
+ * lifecycle}, ...]}: all of them, only the alerts, or none, as the
+ * tracking's notify setting says.
  * Most order traffic changes figures, not statuses: then nothing runs at
  * all.  (A set-based SQL statement joining the two transition tables
  * sorted both, and the changes twice more for the messages: most of the
@@ -655,7 +638,7 @@ flush_batch(HistoryChanges *changes)
  */
 static void
 record_history(FunctionCallInfo fcinfo, int32 id, TupleDesc desc,
-			   TransitionRows *rows, TrackHistoryWriter *writer, int notify)
+			   TransitionRows *rows, TrackHistoryWriter *writer)
 {
 	bool		update = rows->with_old;
 	int			customer_attnum = column_number(desc, "customer");
@@ -689,11 +672,9 @@ record_history(FunctionCallInfo fcinfo, int32 id, TupleDesc desc,
 	MemoryContextSwitchTo(work);
 	labels.context = work;
 	changes.fcinfo = fcinfo;
-	changes.context = work;
 	changes.customer_type = customer_type;
 	changes.batch_context = AllocSetContextCreate(work, "crm history batch",
 												  ALLOCSET_DEFAULT_SIZES);
-	changes.notify = notify;
 	initStringInfo(&changes.message);
 	initStringInfo(&item);
 	start_batch(&changes);
@@ -741,6 +722,7 @@ record_history(FunctionCallInfo fcinfo, int32 id, TupleDesc desc,
 					changes.nestlevel = crm_track_use_settings(NULL);
 				}
 				changes.entry = tracking_entry(id, fcinfo->flinfo->fn_oid);
+				changes.notify = crm_track_notify_mode(&changes.entry->target);
 				start_message(&changes);
 			}
 			if (writer != NULL)
@@ -748,13 +730,12 @@ record_history(FunctionCallInfo fcinfo, int32 id, TupleDesc desc,
 										 was[i], now[i]);
 			else
 			{
-			if (changes.count == HISTORY_BATCH)
-			{
-				flush_batch(&changes);
-				/* SPI leaves its own context current */
-				MemoryContextSwitchTo(row_context);
-			}
-
+				if (changes.count == HISTORY_BATCH)
+				{
+					flush_batch(&changes);
+					/* SPI leaves its own context current */
+					MemoryContextSwitchTo(row_context);
+				}
 				accumArrayResult(changes.customers, customer, isnull, customer_type,
 								 changes.batch_context);
 				accumArrayResult(changes.statuses,
@@ -769,7 +750,8 @@ record_history(FunctionCallInfo fcinfo, int32 id, TupleDesc desc,
 				changes.count++;
 			}
 
-			if (changes.notify == 0)
+			if (changes.notify == TRACK_NOTIFY_NONE ||
+				(changes.notify == TRACK_NOTIFY_ALERTS && !is_alert(i, now[i])))
 				continue;
 			/* the change as JSON, for the messages */
 			if (key_json == NULL)
@@ -818,7 +800,7 @@ record_history(FunctionCallInfo fcinfo, int32 id, TupleDesc desc,
 	if (changes.entry != NULL)
 	{
 		flush_batch(&changes);
-		if (changes.notify)
+		if (changes.notify != TRACK_NOTIFY_NONE)
 		{
 			finish_message(&changes);
 			if (changes.too_long)
@@ -867,7 +849,7 @@ crm_history_trigger(PG_FUNCTION_ARGS)
 
 		transition_begin(&rows, trigdata, update);
 		record_history(fcinfo, id, RelationGetDescr(trigdata->tg_relation),
-					   &rows, NULL, -1);
+					   &rows, NULL);
 		transition_end(&rows);
 	}
 	return PointerGetDatum(NULL);
@@ -883,7 +865,7 @@ void
 crm_track_record_row_history(FunctionCallInfo fcinfo,
 							 const TrackTarget *target, TupleDesc desc,
 							 TupleTableSlot *old_slot,
-							 TupleTableSlot *new_slot, bool notify)
+							 TupleTableSlot *new_slot)
 {
 	TransitionRows rows = {0};
 	TrackHistoryWriter *writer = crm_track_history_open(target);
@@ -891,8 +873,7 @@ crm_track_record_row_history(FunctionCallInfo fcinfo,
 	rows.with_old = true;
 	rows.old_slot = old_slot;
 	rows.new_slot = new_slot;
-	record_history(fcinfo, target->id, desc, &rows, writer,
-				   writer != NULL ? notify : -1);
+	record_history(fcinfo, target->id, desc, &rows, writer);
 	if (writer != NULL)
 		crm_track_history_close(writer);
 }

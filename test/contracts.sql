@@ -55,7 +55,7 @@ $$SELECT ARRAY['crm_track', 'crm_untrack', 'crm_refresh', 'crm_verify',
                'crm_orders_trigger', 'crm_state_trigger', 'crm_history_trigger']$$;
 SELECT volatility_is('crm_days_union', ARRAY['date[]', 'date[]'], 'immutable');
 SELECT isnt_strict('crm_days_union', ARRAY['date[]', 'date[]']);
-SELECT isnt_strict('crm_track', ARRAY['regclass', 'name', 'name', 'name', 'name', 'double precision[]', 'numeric', 'numeric[]', 'timestamp with time zone', 'text', 'boolean', 'name']);
+SELECT isnt_strict('crm_track', ARRAY['regclass', 'name', 'name', 'name', 'name', 'double precision[]', 'numeric', 'numeric[]', 'timestamp with time zone', 'text', 'text', 'name']);
 SELECT is_strict('crm_untrack', ARRAY['regclass']);
 SELECT is_strict('crm_refresh', ARRAY['regclass']);
 SELECT is_strict('crm_verify', ARRAY['regclass']);

@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(52);
+SELECT plan(53);
 
 CREATE TABLE t_orders (id serial, customer_id int, amount numeric, ordered_at timestamptz,
                        promo boolean, price float8, label text, qty int);
@@ -26,6 +26,8 @@ SELECT throws_ok($$SELECT crm_track('t_orders', 'customer_id', 'amount', 'ordere
                  '22004', 'cuts must not be null', 'cuts NULL');
 SELECT throws_ok($$SELECT crm_track('t_orders', 'customer_id', 'amount', 'ordered_at', notify => NULL)$$,
                  '22004', 'notify must not be null', 'notify NULL');
+SELECT throws_ok($$SELECT crm_track('t_orders', 'customer_id', 'amount', 'ordered_at', notify => 'sometimes')$$,
+                 '22023', 'notify must be ''all'', ''alerts'' or ''none''', 'notify not one of the three');
 
 -- The table and its columns
 SELECT throws_ok($$SELECT crm_track('t_view', 'customer_id', 'amount', 'ordered_at')$$,
@@ -121,11 +123,11 @@ SET ROLE crm_test_intruder;
 SELECT throws_ok($$SELECT crm_track('t_other', 'c', 'a', 't')$$, '42501',
                  'must be owner of table t_other', 'a non-owner cannot track');
 SELECT throws_ok($$SELECT crm_untrack('t_orders')$$, '42501', NULL, 'a non-owner cannot untrack');
-UPDATE crm_tracking SET notify = false;
+UPDATE crm_tracking SET notify = 'none';
 SELECT throws_ok($$INSERT INTO t_orders (customer_id, amount, ordered_at) VALUES (2, 1, now())$$,
                  '42501', NULL, 'a writer needs privileges on the state table too');
 RESET ROLE;
-SELECT is((SELECT notify FROM crm_tracking WHERE orders_table = 't_orders'), true,
+SELECT is((SELECT notify FROM crm_tracking WHERE orders_table = 't_orders'), 'all',
           'a non-owner cannot change the settings of a tracked table');
 
 -- Names with quotes, spaces and SQL in them

@@ -6,7 +6,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS dblink;
-SELECT plan(26);
+SELECT plan(34);
 
 CREATE FUNCTION pg_temp.connstr(db text) RETURNS text LANGUAGE sql AS $$
     SELECT format('dbname=%s port=%s host=%s user=%s', db, current_setting('port'),
@@ -153,10 +153,10 @@ SELECT is(pg_temp.receive(), 0::bigint, 'no message for a key longer than a payl
 SELECT is((SELECT n FROM dblink('writer', $$SELECT count(*) FROM t_crm_history WHERE customer = repeat('x', 8000)$$)
            AS t(n bigint)), 1::bigint, 'but the history has its change');
 
--- notify => false: the history still records, no message is sent
+-- notify => 'none': the history still records, no message is sent
 DO $$
 BEGIN
-    PERFORM pg_temp.w('UPDATE crm_tracking SET notify = false');
+    PERFORM pg_temp.w($q$UPDATE crm_tracking SET notify = 'none'$q$);
     PERFORM pg_temp.w($q$INSERT INTO o VALUES (5, 10, '2024-02-10')$q$);
 END $$;
 SELECT is(pg_temp.receive(), 0::bigint, 'no message with notify off');
@@ -165,6 +165,42 @@ SELECT is((SELECT n FROM dblink('writer', 'SELECT count(*) FROM o_crm_history WH
 SELECT is_empty($$SELECT * FROM dblink('writer', 'SELECT * FROM crm_verify(''o'')')
                   AS t(c text, f text, a text, b text)$$,
                 'crm_verify finds nothing after committed and rolled-back transactions');
+
+-- notify => 'alerts': only customers entering decline or churned are sent.
+-- Judged on 2025-06-01, customer 9's orders of Jan 1, Mar 31 and Apr 1
+-- (span 90 days over 2 gaps of 45, idle 61 days) are growth and make them
+-- inertia-loyal: recorded, not sent.  An order of Mar 30 makes the gaps 30
+-- days, and 61 idle days are more than two gaps: decline, sent alone.
+DO $$
+BEGIN
+    PERFORM pg_temp.w($q$UPDATE crm_tracking SET notify = 'alerts', as_of = '2025-06-01'$q$);
+    PERFORM pg_temp.w($q$INSERT INTO o VALUES (9, 10, '2025-01-01'), (9, 10, '2025-04-01'),
+                                              (9, 10, '2025-03-31')$q$);
+END $$;
+SELECT is(pg_temp.receive(), 0::bigint, 'alerts: a new customer in growth is not announced');
+SELECT is(pg_temp.state(9), '3 growth inertia', 'customer 9 is in growth');
+SELECT pg_temp.w($$INSERT INTO o VALUES (9, 10, '2025-03-30')$$) \g /dev/null
+SELECT is(pg_temp.receive(), 1::bigint, 'alerts: one message when the customer enters decline');
+SELECT is((SELECT jsonb_agg(m - 'table' - 'tier') FROM pg_temp.received() AS m),
+          '[{"customer": 9, "status": "lifecycle", "old": "growth", "new": "decline",
+             "loyalty": "inertia", "lifecycle": "decline"}]'::jsonb,
+          'with only that change');
+SELECT is((SELECT n FROM dblink('writer', $q$SELECT count(*) FROM o_crm_history
+                                         WHERE customer = 9 AND status <> 'tier'$q$) AS t(n bigint)),
+          3::bigint, 'the history has all three changes of customer 9');
+-- a refresh a year and more after most first orders: churned customers,
+-- and maybe new tiers; the messages carry the churned and declining only
+SELECT pg_temp.w($$SELECT crm_refresh('o')$$) \g /dev/null
+SELECT cmp_ok(pg_temp.receive(), '>', 0::bigint, 'alerts: crm_refresh sends the customers who churned');
+SELECT is((SELECT count(*) FROM pg_temp.received() AS m
+           WHERE m->>'status' <> 'lifecycle' OR m->>'new' NOT IN ('decline', 'churned')), 0::bigint,
+          'and nothing else');
+SELECT is((SELECT count(*) FROM pg_temp.received()),
+          (SELECT n FROM dblink('writer', $q$SELECT count(*) FROM o_crm_history
+                                         WHERE transaction_id = (SELECT max(transaction_id) FROM o_crm_history)
+                                           AND status = 'lifecycle' AND new_value IN ('decline', 'churned')$q$)
+                         AS t(n bigint)),
+          'every one of them');
 
 DO $$
 BEGIN

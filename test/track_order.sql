@@ -44,7 +44,7 @@ INSERT INTO b3 SELECT * FROM a3;
 
 SELECT crm_track(t, 'customer', 'amount', 'at', promo_column => CASE WHEN t::text LIKE '%1' THEN 'promo' END,
                  cuts => '{0.1,0.2,0.5}', points_per_unit => 2, tier_multipliers => '{1,1.5,2,3}',
-                 as_of => '2024-07-01 00:00+00', time_zone => 'America/New_York', notify => false)
+                 as_of => '2024-07-01 00:00+00', time_zone => 'America/New_York', notify => 'none')
 FROM unnest('{a1,a2,a3,b1,b2,b3}'::regclass[]) AS t;
 ALTER TABLE b1_crm_state ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
 ALTER TABLE b2_crm_state ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
@@ -276,7 +276,7 @@ SELECT is((SELECT new_value FROM a2_crm_history WHERE customer = 31 AND status =
 -- disk are allocated for the slot, which must free the last old row
 -- before that memory goes), with notifications off.
 CREATE TABLE bulk (customer int, amount numeric, at timestamptz);
-SELECT crm_track('bulk', 'customer', 'amount', 'at', as_of => '2024-07-01 00:00+00', notify => false);
+SELECT crm_track('bulk', 'customer', 'amount', 'at', as_of => '2024-07-01 00:00+00', notify => 'none');
 SET LOCAL work_mem = '64kB';
 INSERT INTO bulk SELECT i, 1, '2024-01-02' FROM generate_series(1, 10000) AS i;
 INSERT INTO bulk SELECT i, 1, '2024-06-20' FROM generate_series(1, 10000) AS i;

@@ -21,7 +21,7 @@ CREATE TABLE crm_tracking (
     tier_multipliers numeric[] NOT NULL
         CHECK (cardinality(tier_multipliers) = 4 AND 0 <= ALL (tier_multipliers)),
     as_of timestamptz,
-    notify boolean NOT NULL,
+    notify text NOT NULL CHECK (notify IN ('all', 'alerts', 'none')),
     tracked_at timestamptz NOT NULL DEFAULT now(),
     refreshed_at timestamptz,
     UNIQUE (orders_schema, orders_table),
@@ -45,7 +45,7 @@ COMMENT ON COLUMN crm_tracking.thresholds IS 'Lowest revenue of the vip, major a
 COMMENT ON COLUMN crm_tracking.points_per_unit IS 'Loyalty points earned per unit of amount';
 COMMENT ON COLUMN crm_tracking.tier_multipliers IS 'Points multiplier of the small, ordinary, major and vip tiers, in that order';
 COMMENT ON COLUMN crm_tracking.as_of IS 'Fixed time at which time-dependent stages are evaluated; NULL means now()';
-COMMENT ON COLUMN crm_tracking.notify IS 'Whether status changes are sent with pg_notify on channel crm_status';
+COMMENT ON COLUMN crm_tracking.notify IS 'Which status changes are sent with pg_notify on channel crm_status: all, alerts (a customer entering decline or churned) or none';
 COMMENT ON COLUMN crm_tracking.tracked_at IS 'When tracking started';
 COMMENT ON COLUMN crm_tracking.refreshed_at IS 'When the tier thresholds were last recomputed';
 
@@ -77,12 +77,12 @@ CREATE FUNCTION crm_track(orders regclass,
                           tier_multipliers numeric[] DEFAULT '{1,1,1,1}',
                           as_of timestamptz DEFAULT NULL,
                           time_zone text DEFAULT NULL,
-                          notify boolean DEFAULT true,
+                          notify text DEFAULT 'all',
                           prefix name DEFAULT NULL)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'crm_track'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION crm_track(regclass, name, name, name, name, float8[], numeric, numeric[], timestamptz, text, boolean, name) IS
+COMMENT ON FUNCTION crm_track(regclass, name, name, name, name, float8[], numeric, numeric[], timestamptz, text, text, name) IS
 'Start tracking an orders table: creates <prefix>_state (one row per customer), <prefix>_history (status changes) and the views <prefix>_segments, _pyramid, _loyalty_mix, _lifecycle_mix and _alerts next to it (prefix defaults to <table>_crm), fills the state from the existing orders in one pass, and adds triggers that keep it current; returns the number of customers. Only the owner of the table may track it';
 
 CREATE FUNCTION crm_untrack(orders regclass)
@@ -118,7 +118,7 @@ RETURNS trigger
 AS 'MODULE_PATHNAME', 'crm_orders_trigger'
 LANGUAGE C;
 COMMENT ON FUNCTION crm_orders_trigger() IS
-'Statement trigger that crm_track puts on a tracked orders table: folds inserted orders into the customer state and recomputes the customers touched by updates, deletes and truncation';
+'Statement trigger that crm_track puts on a tracked orders table: folds inserted orders into the customer state (a single order of a known customer directly, recording its status changes itself) and recomputes the customers touched by updates, deletes and truncation';
 
 CREATE FUNCTION crm_state_trigger()
 RETURNS trigger
@@ -132,4 +132,4 @@ RETURNS trigger
 AS 'MODULE_PATHNAME', 'crm_history_trigger'
 LANGUAGE C;
 COMMENT ON FUNCTION crm_history_trigger() IS
-'Statement trigger that crm_track puts on a customer state table: records every change of tier, loyalty type or lifecycle stage in the history table and announces it with pg_notify on channel crm_status';
+'Statement trigger that crm_track puts on a customer state table: records every change of tier, loyalty type or lifecycle stage in the history table and announces it with pg_notify on channel crm_status, as the tracking''s notify setting says (all, alerts or none)';
