@@ -521,11 +521,14 @@ crm_refresh(PG_FUNCTION_ARGS)
 	/*
 	 * Order writes wait while the thresholds change: one that read the old
 	 * thresholds after the re-tiering's snapshot, and committed before us,
-	 * would keep a tier by thresholds no longer in force.  SHARE ROW
-	 * EXCLUSIVE waits for the writes in flight and holds off new ones (and
-	 * other refreshes) until commit; readers go on.
+	 * would keep a tier by thresholds no longer in force.  EXCLUSIVE waits
+	 * for the writes in flight and holds off new ones (and other refreshes)
+	 * until commit; readers go on.  It must conflict with ROW SHARE too: an
+	 * UPDATE or DELETE of orders locks its customers' rows with SELECT ...
+	 * FOR UPDATE before it rewrites them, and a weaker lock granted in
+	 * between would leave the two waiting for each other.
 	 */
-	run_sql(psprintf("LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE", info->state));
+	run_sql(psprintf("LOCK TABLE %s IN EXCLUSIVE MODE", info->state));
 	run_sql(crm_track_sql(info, TRACK_SQL_THRESHOLDS));
 	changed = run_sql(crm_track_sql(info, TRACK_SQL_RETIER));
 	crm_track_restore_settings(nestlevel);
