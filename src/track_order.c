@@ -250,7 +250,8 @@ read_config(const TrackTarget *target, FoldConfig *config)
 	}
 	systable_endscan(scan);
 	UnregisterSnapshot(snapshot);
-	table_close(rel, AccessShareLock);
+	/* the lock stays until the end of the transaction, as a query's would */
+	table_close(rel, NoLock);
 }
 
 /*
