@@ -111,7 +111,8 @@ typedef enum TrackNotify
 {
 	TRACK_NOTIFY_NONE,
 	TRACK_NOTIFY_ALL,
-	TRACK_NOTIFY_ALERTS			/* a customer entering decline or churned */
+	TRACK_NOTIFY_ALERTS,		/* a customer entering decline or churned */
+	TRACK_NOTIFY_UNREAD			/* not read yet: record_history reads it */
 } TrackNotify;
 
 extern TrackNotify crm_track_notify_mode(const TrackTarget *target);
@@ -132,7 +133,8 @@ extern void crm_track_record_row_history(FunctionCallInfo fcinfo,
 										 const TrackTarget *target,
 										 TupleDesc desc,
 										 TupleTableSlot *old_slot,
-										 TupleTableSlot *new_slot);
+										 TupleTableSlot *new_slot,
+										 TrackNotify notify);
 
 /* track.c */
 extern PGDLLEXPORT Datum crm_days_union(PG_FUNCTION_ARGS);

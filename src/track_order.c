@@ -254,6 +254,19 @@ read_config(const TrackTarget *target, FoldConfig *config)
 	table_close(rel, NoLock);
 }
 
+/* The notify setting of a configuration read */
+static TrackNotify
+notify_of(const FoldConfig *config)
+{
+	char	   *notify = TextDatumGetCString(config->values[CFG_NOTIFY]);
+
+	if (strcmp(notify, "all") == 0)
+		return TRACK_NOTIFY_ALL;
+	if (strcmp(notify, "alerts") == 0)
+		return TRACK_NOTIFY_ALERTS;
+	return TRACK_NOTIFY_NONE;
+}
+
 /*
  * Which changes tracking "id" sends: crm_tracking.notify, as the latest
  * snapshot sees it
@@ -262,15 +275,9 @@ TrackNotify
 crm_track_notify_mode(const TrackTarget *target)
 {
 	FoldConfig	config;
-	char	   *notify;
 
 	read_config(target, &config);
-	notify = TextDatumGetCString(config.values[CFG_NOTIFY]);
-	if (strcmp(notify, "all") == 0)
-		return TRACK_NOTIFY_ALL;
-	if (strcmp(notify, "alerts") == 0)
-		return TRACK_NOTIFY_ALERTS;
-	return TRACK_NOTIFY_NONE;
+	return notify_of(&config);
 }
 
 /* The order's amount as numeric, as the SQL's $2::numeric */
@@ -325,13 +332,11 @@ first_day(Datum days, DateADT *day)
 	return !isnull;
 }
 
-/* a + b, NULL when either is */
+/* *a += b, unless *a is NULL */
 static void
-add_numeric(Datum *a, bool *a_null, Datum b, bool b_null)
+add_numeric(Datum *a, bool a_null, Datum b)
 {
-	if (*a_null || b_null)
-		*a_null = true;
-	else
+	if (!a_null)
 		*a = DirectFunctionCall2(numeric_add, *a, b);
 }
 
@@ -461,14 +466,13 @@ fold_into(const TrackTarget *target, const TrackOrder *order,
 	if (multiplier_null)
 		ISNULL(COL_POINTS) = true;
 	else
-		add_numeric(&VALUE(COL_POINTS), &ISNULL(COL_POINTS),
+		add_numeric(&VALUE(COL_POINTS), ISNULL(COL_POINTS),
 					DirectFunctionCall2(numeric_mul,
 										DirectFunctionCall2(numeric_mul, amount,
 															config->values[CFG_POINTS_PER_UNIT]),
-										multiplier),
-					false);
+										multiplier));
 
-	add_numeric(&VALUE(COL_REVENUE), &ISNULL(COL_REVENUE), amount, false);
+	add_numeric(&VALUE(COL_REVENUE), ISNULL(COL_REVENUE), amount);
 	if (positive)
 	{
 		TimestampTz at = order_time(target->ordered_at_type, order->ordered_at, zone);
@@ -505,7 +509,7 @@ fold_into(const TrackTarget *target, const TrackOrder *order,
 		}
 		else if (old_first == day)
 			add_numeric(&VALUE(COL_FIRST_DAY_REVENUE),
-						&ISNULL(COL_FIRST_DAY_REVENUE), amount, false);
+						ISNULL(COL_FIRST_DAY_REVENUE), amount);
 
 		VALUE(COL_PURCHASE_DAYS) = ISNULL(COL_PURCHASE_DAYS) ? day_array :
 			DirectFunctionCall2(crm_days_union, VALUE(COL_PURCHASE_DAYS),
@@ -695,7 +699,7 @@ crm_track_fold_order(FunctionCallInfo fcinfo, const TrackTarget *target,
 	}
 	if (status_changed)
 		crm_track_record_row_history(fcinfo, target, RelationGetDescr(state.rel),
-									 old_slot, new_slot);
+									 old_slot, new_slot, notify_of(&config));
 	close_target(&state);
 	return TRACK_FOLDED;
 }

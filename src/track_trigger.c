@@ -638,7 +638,8 @@ flush_batch(HistoryChanges *changes)
  */
 static void
 record_history(FunctionCallInfo fcinfo, int32 id, TupleDesc desc,
-			   TransitionRows *rows, TrackHistoryWriter *writer)
+			   TransitionRows *rows, TrackHistoryWriter *writer,
+			   TrackNotify notify)
 {
 	bool		update = rows->with_old;
 	int			customer_attnum = column_number(desc, "customer");
@@ -722,7 +723,8 @@ record_history(FunctionCallInfo fcinfo, int32 id, TupleDesc desc,
 					changes.nestlevel = crm_track_use_settings(NULL);
 				}
 				changes.entry = tracking_entry(id, fcinfo->flinfo->fn_oid);
-				changes.notify = crm_track_notify_mode(&changes.entry->target);
+				changes.notify = notify != TRACK_NOTIFY_UNREAD ? notify :
+					crm_track_notify_mode(&changes.entry->target);
 				start_message(&changes);
 			}
 			if (writer != NULL)
@@ -849,7 +851,7 @@ crm_history_trigger(PG_FUNCTION_ARGS)
 
 		transition_begin(&rows, trigdata, update);
 		record_history(fcinfo, id, RelationGetDescr(trigdata->tg_relation),
-					   &rows, NULL);
+					   &rows, NULL, TRACK_NOTIFY_UNREAD);
 		transition_end(&rows);
 	}
 	return PointerGetDatum(NULL);
@@ -859,13 +861,14 @@ crm_history_trigger(PG_FUNCTION_ARGS)
  * The history of one state row the orders trigger updated itself, without
  * a statement on the state table (track_order.c): the same records and
  * messages as crm_history_trigger's, inserted directly too unless only
- * the SQL statement may (crm_track_history_open).
+ * the SQL statement may (crm_track_history_open).  The caller has read the
+ * notify setting already, with the rest of the tracking's settings.
  */
 void
 crm_track_record_row_history(FunctionCallInfo fcinfo,
 							 const TrackTarget *target, TupleDesc desc,
 							 TupleTableSlot *old_slot,
-							 TupleTableSlot *new_slot)
+							 TupleTableSlot *new_slot, TrackNotify notify)
 {
 	TransitionRows rows = {0};
 	TrackHistoryWriter *writer = crm_track_history_open(target);
@@ -873,7 +876,7 @@ crm_track_record_row_history(FunctionCallInfo fcinfo,
 	rows.with_old = true;
 	rows.old_slot = old_slot;
 	rows.new_slot = new_slot;
-	record_history(fcinfo, target->id, desc, &rows, writer);
+	record_history(fcinfo, target->id, desc, &rows, writer, notify);
 	if (writer != NULL)
 		crm_track_history_close(writer);
 }
