@@ -81,11 +81,16 @@ typedef struct RfmState
 	union
 	{
 		DateADT		inline_days[RFM_INLINE_DAYS];
-		void	   *set;		/* a DayBitmap, or hash slots */
+		/* out of line; base and size here, so one miss finds a day's slot */
+		struct
+		{
+			void	   *set;	/* bitmap words, or hash slots */
+			DateADT		base;	/* bitmap mode: the day of bit 0 */
+			int32		size;	/* words of the bitmap, or hash slots */
+		}			ext;
 	}			days;
 	int32		ndays;			/* distinct purchase days */
 	DateADT		last_added_day; /* a day known to be in the set */
-	int32		maxdays;		/* hash mode: slots allocated in days.set */
 	bool		has_as_of;		/* as_of and unit_days were given */
 	TimestampTz as_of;
 	double		unit_days;
@@ -105,13 +110,14 @@ StaticAssertDecl(offsetof(RfmState, days) == 64,
  * then overlap each other and the work done before the state is first read.
  */
 #if defined(__GNUC__) || defined(__clang__)
-#define prefetch_state(state) \
-	(__builtin_prefetch(state), \
-	 __builtin_prefetch((char *) (state) + 64), \
-	 __builtin_prefetch((char *) (state) + sizeof(RfmState) - 1))
+#define prefetch_line(p) __builtin_prefetch(p)
 #else
-#define prefetch_state(state) ((void) 0)
+#define prefetch_line(p) ((void) 0)
 #endif
+#define prefetch_state(state) \
+	(prefetch_line(state), \
+	 prefetch_line((char *) (state) + 64), \
+	 prefetch_line((char *) (state) + sizeof(RfmState) - 1))
 
 /*
  * Local days without a calendar conversion per row.  The local date of a
@@ -379,18 +385,11 @@ add_amount(RfmState *state, Datum value, DayPosition position,
  * the state itself, searched linearly.  Beyond that, where the days lie
  * densely (a regular customer: a day in 128 or more of the span), a bitmap
  * over the span from the first to the last day -- a bit test per order,
- * two years in 92 bytes; where they are sparse, an open-addressing hash
+ * two years in 96 bytes; where they are sparse, an open-addressing hash
  * table of at least twice as many slots as days.  Either way each order
  * costs O(1) however many it follows, and a customer with d days takes
  * O(d) memory.  ndays is always the number of distinct days.
  */
-typedef struct DayBitmap
-{
-	DateADT		base;			/* the day of bit 0 */
-	int32		nwords;
-	uint64		words[FLEXIBLE_ARRAY_MEMBER];
-} DayBitmap;
-
 /* Most words a bitmap of ndays days may take before it turns into a hash */
 #define BITMAP_MAX_WORDS(ndays) (4 + 2 * (int64) (ndays))
 
@@ -424,24 +423,24 @@ dayset_copy(const RfmState *state, DateADT *out)
 		memcpy(out, state->days.inline_days, sizeof(DateADT) * state->ndays);
 	else if (state->day_mode == DAYS_BITMAP)
 	{
-		const DayBitmap *bitmap = state->days.set;
+		const uint64 *words = state->days.ext.set;
 
-		for (int32 w = 0; w < bitmap->nwords; w++)
+		for (int32 w = 0; w < state->days.ext.size; w++)
 		{
-			uint64		word = bitmap->words[w];
+			uint64		word = words[w];
 
 			while (word != 0)
 			{
-				out[n++] = bitmap->base + w * 64 + pg_rightmost_one_pos64(word);
+				out[n++] = state->days.ext.base + w * 64 + pg_rightmost_one_pos64(word);
 				word &= word - 1;
 			}
 		}
 	}
 	else
 	{
-		const DateADT *slots = state->days.set;
+		const DateADT *slots = state->days.ext.set;
 
-		for (int32 i = 0; i < state->maxdays; i++)
+		for (int32 i = 0; i < state->days.ext.size; i++)
 			if (slots[i] != DAYSET_EMPTY)
 				out[n++] = slots[i];
 	}
@@ -461,10 +460,10 @@ dayset_to_hash(RfmState *state, int32 nslots, MemoryContext aggcontext)
 		dayset_put(slots, nslots, old[i]);
 	pfree(old);
 	if (state->day_mode != DAYS_INLINE)
-		pfree(state->days.set);
-	state->days.set = slots;
+		pfree(state->days.ext.set);
+	state->days.ext.set = slots;
+	state->days.ext.size = nslots;
 	state->day_mode = DAYS_HASH;
-	state->maxdays = nslots;
 }
 
 /*
@@ -481,7 +480,7 @@ dayset_to_bitmap(RfmState *state, DateADT lo, DateADT hi, DateADT day,
 	int64		new_hi = Max(hi, day);
 	int64		span = new_hi - new_lo + 1;
 	int64		nwords;
-	DayBitmap  *bitmap;
+	uint64	   *words;
 	DateADT    *old;
 
 	if ((span - 1) / 64 + 1 > max_words)
@@ -494,22 +493,21 @@ dayset_to_bitmap(RfmState *state, DateADT lo, DateADT hi, DateADT day,
 					 (int64) PG_INT32_MAX);
 	nwords = (new_hi - new_lo) / 64 + 1;
 
-	bitmap = MemoryContextAllocZero(aggcontext,
-									offsetof(DayBitmap, words) + sizeof(uint64) * nwords);
-	bitmap->base = (DateADT) new_lo;
-	bitmap->nwords = (int32) nwords;
+	words = MemoryContextAllocZero(aggcontext, sizeof(uint64) * nwords);
 	old = palloc(sizeof(DateADT) * Max(state->ndays, 1));
 	dayset_copy(state, old);
 	for (int32 i = 0; i < state->ndays; i++)
 	{
 		int64		offset = (int64) old[i] - new_lo;
 
-		bitmap->words[offset >> 6] |= UINT64CONST(1) << (offset & 63);
+		words[offset >> 6] |= UINT64CONST(1) << (offset & 63);
 	}
 	pfree(old);
 	if (state->day_mode != DAYS_INLINE)
-		pfree(state->days.set);
-	state->days.set = bitmap;
+		pfree(state->days.ext.set);
+	state->days.ext.set = words;
+	state->days.ext.base = (DateADT) new_lo;
+	state->days.ext.size = (int32) nwords;
 	state->day_mode = DAYS_BITMAP;
 	return true;
 }
@@ -520,12 +518,12 @@ dayset_add(RfmState *state, DateADT day, MemoryContext aggcontext)
 {
 	if (likely(state->day_mode == DAYS_BITMAP))
 	{
-		DayBitmap  *bitmap = state->days.set;
-		int64		offset = (int64) day - bitmap->base;
+		DateADT		base = state->days.ext.base;
+		int64		offset = (int64) day - base;
 
-		if (offset >= 0 && offset < (int64) bitmap->nwords * 64)
+		if (offset >= 0 && offset < (int64) state->days.ext.size * 64)
 		{
-			uint64	   *word = &bitmap->words[offset >> 6];
+			uint64	   *word = &((uint64 *) state->days.ext.set)[offset >> 6];
 			uint64		bit = UINT64CONST(1) << (offset & 63);
 
 			if ((*word & bit) == 0)
@@ -536,8 +534,8 @@ dayset_add(RfmState *state, DateADT day, MemoryContext aggcontext)
 			return;
 		}
 		/* outside the bitmap: a wider one, or a hash table */
-		if (!dayset_to_bitmap(state, bitmap->base,
-							  bitmap->base + bitmap->nwords * 64 - 1, day,
+		if (!dayset_to_bitmap(state, base,
+							  base + state->days.ext.size * 64 - 1, day,
 							  aggcontext))
 			dayset_to_hash(state, 4 * (int32) pg_nextpower2_32(state->ndays + 1),
 						   aggcontext);
@@ -573,21 +571,42 @@ dayset_add(RfmState *state, DateADT day, MemoryContext aggcontext)
 
 	/* DAYS_HASH */
 	{
-		DateADT    *slots = state->days.set;
-		uint32		i = dayset_slot(day, state->maxdays);
+		DateADT    *slots = state->days.ext.set;
+		int32		nslots = state->days.ext.size;
+		uint32		i = dayset_slot(day, nslots);
 
-		for (; slots[i] != DAYSET_EMPTY; i = (i + 1) & (uint32) (state->maxdays - 1))
+		for (; slots[i] != DAYSET_EMPTY; i = (i + 1) & (uint32) (nslots - 1))
 			if (slots[i] == day)
 				return;
 		/* keep the table at most half full */
-		if (2 * (state->ndays + 1) > state->maxdays)
+		if (2 * (state->ndays + 1) > nslots)
 		{
-			dayset_to_hash(state, 2 * state->maxdays, aggcontext);
-			slots = state->days.set;
+			dayset_to_hash(state, 2 * nslots, aggcontext);
+			slots = state->days.ext.set;
+			nslots = state->days.ext.size;
 		}
-		dayset_put(slots, state->maxdays, day);
+		dayset_put(slots, nslots, day);
 		state->ndays++;
 	}
+}
+
+/*
+ * Ask for the line of an out-of-line day set that day falls in, as soon as
+ * the state is at hand: the miss then overlaps the work on the amount
+ * instead of following it.
+ */
+static inline void
+prefetch_day(const RfmState *state, DateADT day)
+{
+	if (state->day_mode == DAYS_BITMAP)
+	{
+		int64		offset = (int64) day - state->days.ext.base;
+
+		if (offset >= 0 && offset < (int64) state->days.ext.size * 64)
+			prefetch_line(&((const uint64 *) state->days.ext.set)[offset >> 6]);
+	}
+	else if (state->day_mode == DAYS_HASH)
+		prefetch_line(&((const DateADT *) state->days.ext.set)[dayset_slot(day, state->days.ext.size)]);
 }
 
 static void
@@ -720,6 +739,7 @@ crm_rfm_accum(PG_FUNCTION_ARGS)
 	day = local_day(ordered_at, &call->days);
 	if (state->orders == 0 || day < state->first_day)
 	{
+		prefetch_day(state, day);
 		add_amount(state, amount, DAY_BEFORE_FIRST, fcinfo, aggcontext);
 		state->first_day = day;
 		add_day(state, day, aggcontext);
@@ -731,6 +751,7 @@ crm_rfm_accum(PG_FUNCTION_ARGS)
 	}
 	else
 	{
+		prefetch_day(state, day);
 		add_amount(state, amount, DAY_AFTER_FIRST, fcinfo, aggcontext);
 		add_day(state, day, aggcontext);
 	}
