@@ -6,6 +6,7 @@ OBJS = src/crm.o src/clv.o src/tier.o src/loyalty.o src/relationship.o \
 	src/rfm.o src/amount.o src/value_agg.o \
 	src/lifecycle.o src/rfm_score.o \
 	src/track.o src/track_sql.o src/track_trigger.o src/track_order.o \
+	src/track_table.o src/track_history.o \
 	src/weighted_rows.o src/optim.o src/specfun.o src/fit.o src/bgnbd.o \
 	src/gammagamma.o src/clv_predict.o src/paretonbd.o
 

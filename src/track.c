@@ -75,6 +75,19 @@ spi_text(int i)
 }
 
 /*
+ * The error for a trigger whose tracking is gone: a crm_tracking row its
+ * argument names no longer exists.
+ */
+void
+crm_track_missing(int32 id)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("crm tracking %d does not exist", id),
+			 errhint("A trigger of a table that is no longer tracked was left behind; drop it.")));
+}
+
+/*
  * The tracked table of crm_tracking row "id", with quoted names.  The caller
  * is connected to SPI; the result lives in the current memory context.
  */
@@ -100,10 +113,7 @@ crm_track_info(int32 id, Oid fn_oid)
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("crm tracking %d does not exist", id),
-				 errhint("A trigger of a table that is no longer tracked was left behind; drop it.")));
+		crm_track_missing(id);
 
 	info->schema = spi_text(1);
 	table = spi_text(2);

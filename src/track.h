@@ -1,7 +1,9 @@
 /*
  * track.h
  *		What the tracking functions (track.c), the SQL they run
- *		(track_sql.c) and the triggers (track_trigger.c) share.
+ *		(track_sql.c), the triggers (track_trigger.c) and the SPI-free
+ *		writes of single orders (track_order.c, track_table.c,
+ *		track_history.c) share.
  */
 #ifndef CRM_TRACK_H
 #define CRM_TRACK_H
@@ -10,6 +12,8 @@
 
 #include "executor/tuptable.h"
 #include "fmgr.h"
+#include "nodes/execnodes.h"
+#include "utils/relcache.h"
 
 /*
  * A tracked orders table as its crm_tracking row describes it, with every
@@ -117,7 +121,26 @@ typedef enum TrackNotify
 
 extern TrackNotify crm_track_notify_mode(const TrackTarget *target);
 
-/* Inserting history rows without SPI, for crm_track_record_row_history */
+/*
+ * track_table.c: a tracking's table opened to write to it without SQL, with
+ * an executor state to write through
+ */
+typedef struct TrackTable
+{
+	Relation	rel;
+	EState	   *estate;
+	ResultRelInfo *result_rel;
+} TrackTable;
+
+extern bool crm_track_table_open(TrackTable *target, const char *schema,
+								 const char *name, AclMode required);
+extern void crm_track_table_set_updated(TrackTable *target, Bitmapset *cols);
+extern void crm_track_table_close(TrackTable *target);
+extern void crm_track_find_columns(TupleDesc desc, const char *const *names,
+								   int n, AttrNumber *attnums,
+								   const char *relname);
+
+/* track_history.c: history rows without SPI, for crm_track_record_row_history */
 typedef struct TrackHistoryWriter TrackHistoryWriter;
 
 extern TrackHistoryWriter *crm_track_history_open(const TrackTarget *target);
@@ -139,6 +162,7 @@ extern void crm_track_record_row_history(FunctionCallInfo fcinfo,
 /* track.c */
 extern PGDLLEXPORT Datum crm_days_union(PG_FUNCTION_ARGS);
 extern TrackInfo *crm_track_info(int32 id, Oid fn_oid);
+extern void crm_track_missing(int32 id) pg_attribute_noreturn();
 extern int	crm_track_use_settings(const char *time_zone);
 extern void crm_track_restore_settings(int nestlevel);
 

@@ -37,28 +37,18 @@
 #include "access/tableam.h"
 #include "access/table.h"
 #include "access/xact.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
-#include "commands/trigger.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
-#include "nodes/makefuncs.h"
-#include "optimizer/optimizer.h"
-#include "rewrite/rewriteHandler.h"
-#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
-#include "utils/hsearch.h"
-#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
-#include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -66,31 +56,6 @@
 #include "lifecycle.h"
 #include "tier.h"
 #include "track.h"
-
-/*
- * From PostgreSQL 16 a range table's permission details (the columns an
- * UPDATE sets among them) live apart from it, in RTEPermissionInfo nodes.
- */
-#if PG_VERSION_NUM >= 160000
-static void
-init_range_table(EState *estate, RangeTblEntry *rte)
-{
-	RTEPermissionInfo *perm = makeNode(RTEPermissionInfo);
-
-	perm->relid = rte->relid;
-	rte->perminfoindex = 1;
-	ExecInitRangeTable(estate, list_make1(rte), list_make1(perm));
-}
-#define updated_columns_of(estate) \
-	(((RTEPermissionInfo *) linitial((estate)->es_rteperminfos))->updatedCols)
-#else
-static void
-init_range_table(EState *estate, RangeTblEntry *rte)
-{
-	ExecInitRangeTable(estate, list_make1(rte));
-}
-#define updated_columns_of(estate) (exec_rt_fetch(1, (estate))->updatedCols)
-#endif
 
 /* The state columns the fold reads or writes */
 enum
@@ -174,32 +139,6 @@ label_index(const EnumLabels *cache, Datum label)
 	return -1;					/* keep compiler quiet */
 }
 
-/* Attribute number of each name in desc; an error when one is missing */
-static void
-find_columns(TupleDesc desc, const char *const *names, int n,
-			 AttrNumber *attnums, const char *relname)
-{
-	for (int i = 0; i < n; i++)
-	{
-		attnums[i] = InvalidAttrNumber;
-		for (int j = 0; j < desc->natts; j++)
-		{
-			Form_pg_attribute att = TupleDescAttr(desc, j);
-
-			if (!att->attisdropped && strcmp(NameStr(att->attname), names[i]) == 0)
-			{
-				attnums[i] = att->attnum;
-				break;
-			}
-		}
-		if (attnums[i] == InvalidAttrNumber)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("column \"%s\" of %s does not exist", names[i], relname),
-					 errhint("crm_track creates it; do not drop it while the table is tracked.")));
-	}
-}
-
 /*
  * The settings of tracking "id" the fold needs, from its crm_tracking row
  * as the latest snapshot sees it (after the state row is locked, so a
@@ -225,8 +164,8 @@ read_config(const TrackTarget *target, FoldConfig *config)
 	if (!OidIsValid(relid))
 		elog(ERROR, "crm_tracking is missing from the extension's schema");
 	rel = table_open(relid, AccessShareLock);
-	find_columns(RelationGetDescr(rel), config_names, NUM_CFG, attnums,
-				 "crm_tracking");
+	crm_track_find_columns(RelationGetDescr(rel), config_names, NUM_CFG,
+						   attnums, "crm_tracking");
 	ScanKeyInit(&key, attnums[CFG_ID], BTEqualStrategyNumber, F_INT4EQ,
 				Int32GetDatum(target->id));
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
@@ -234,10 +173,7 @@ read_config(const TrackTarget *target, FoldConfig *config)
 							  snapshot, 1, &key);
 	tuple = systable_getnext(scan);
 	if (!HeapTupleIsValid(tuple))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("crm tracking %d does not exist", target->id),
-				 errhint("A trigger of a table that is no longer tracked was left behind; drop it.")));
+		crm_track_missing(target->id);
 	for (int i = 0; i < NUM_CFG; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), attnums[i] - 1);
@@ -552,72 +488,6 @@ fold_into(const TrackTarget *target, const TrackOrder *order,
 	ExecStoreVirtualTuple(new_slot);
 }
 
-/*
- * A table of the tracking, by name, opened and locked as a statement would
- * to write to it, with an executor state to write through (as logical
- * replication's); NULL when the SQL statements must do it: the table is
- * not a plain table, has row level security, or the role lacks one of the
- * table-wide privileges "required" (column privileges are for the SQL).
- */
-typedef struct TargetTable
-{
-	Relation	rel;
-	EState	   *estate;
-	ResultRelInfo *result_rel;
-} TargetTable;
-
-static bool
-open_target(TargetTable *target, const char *schema, const char *name,
-			AclMode required)
-{
-	Oid			relid;
-	RangeTblEntry *rte;
-
-	relid = RangeVarGetRelid(makeRangeVar((char *) schema, (char *) name, -1),
-							 RowExclusiveLock, true);
-	if (!OidIsValid(relid))
-		return false;			/* the SQL reports it */
-	target->rel = table_open(relid, NoLock);
-	if (target->rel->rd_rel->relkind != RELKIND_RELATION ||
-		check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED ||
-		pg_class_aclcheck(relid, GetUserId(), required) != ACLCHECK_OK)
-	{
-		table_close(target->rel, NoLock);
-		return false;
-	}
-
-	/* as SPI does before a statement: see this transaction's changes so far */
-	CommandCounterIncrement();
-
-	target->estate = CreateExecutorState();
-	rte = makeNode(RangeTblEntry);
-	rte->rtekind = RTE_RELATION;
-	rte->relid = relid;
-	rte->relkind = RELKIND_RELATION;
-	rte->rellockmode = RowExclusiveLock;
-	init_range_table(target->estate, rte);
-	target->result_rel = makeNode(ResultRelInfo);
-	InitResultRelInfo(target->result_rel, target->rel, 1, NULL, 0);
-	/* where AFTER row triggers look for it, and ExecCloseResultRelations */
-	target->estate->es_opened_result_relations =
-		list_make1(target->result_rel);
-	target->estate->es_output_cid = GetCurrentCommandId(true);
-	ExecOpenIndices(target->result_rel, false);
-	AfterTriggerBeginQuery();
-	return true;
-}
-
-/* Fire the AFTER triggers the writes queued, and close */
-static void
-close_target(TargetTable *target)
-{
-	AfterTriggerEndQuery(target->estate);
-	ExecCloseResultRelations(target->estate);
-	ExecResetTupleTable(target->estate->es_tupleTable, false);
-	FreeExecutorState(target->estate);
-	table_close(target->rel, NoLock);
-}
-
 /* The state table's columns the fold sets, as an UPDATE's SET list names them */
 static Bitmapset *
 updated_columns(const AttrNumber *attnums)
@@ -640,7 +510,7 @@ TrackFoldResult
 crm_track_fold_order(FunctionCallInfo fcinfo, const TrackTarget *target,
 					 const TrackOrder *order)
 {
-	TargetTable state;
+	TrackTable state;
 	AttrNumber	attnums[NUM_COLS];
 	Oid			pkey;
 	EPQState	epqstate;
@@ -651,25 +521,25 @@ crm_track_fold_order(FunctionCallInfo fcinfo, const TrackTarget *target,
 	bool		status_changed = false;
 	static const int status_cols[3] = {COL_TIER, COL_LOYALTY, COL_LIFECYCLE};
 
-	if (!open_target(&state, target->schema, target->state_name,
-					 ACL_SELECT | ACL_UPDATE))
+	if (!crm_track_table_open(&state, target->schema, target->state_name,
+							  ACL_SELECT | ACL_UPDATE))
 		return TRACK_NOT_FOLDED;
 	pkey = RelationGetPrimaryKeyIndex(state.rel);
 	if (!OidIsValid(pkey))
 	{
-		close_target(&state);
+		crm_track_table_close(&state);
 		return TRACK_NOT_FOLDED;
 	}
-	find_columns(RelationGetDescr(state.rel), column_names, NUM_COLS, attnums,
-				 RelationGetRelationName(state.rel));
+	crm_track_find_columns(RelationGetDescr(state.rel), column_names, NUM_COLS,
+						   attnums, RelationGetRelationName(state.rel));
 
 	/* the columns set, for UPDATE OF triggers and the row lock's strength */
-	updated_columns_of(state.estate) = updated_columns(attnums);
+	crm_track_table_set_updated(&state, updated_columns(attnums));
 
 	old_slot = table_slot_create(state.rel, &state.estate->es_tupleTable);
 	if (!lock_state_row(state.rel, pkey, order->customer, old_slot))
 	{
-		close_target(&state);
+		crm_track_table_close(&state);
 		return TRACK_NEW_CUSTOMER;
 	}
 
@@ -700,208 +570,7 @@ crm_track_fold_order(FunctionCallInfo fcinfo, const TrackTarget *target,
 	if (status_changed)
 		crm_track_record_row_history(fcinfo, target, RelationGetDescr(state.rel),
 									 old_slot, new_slot, notify_of(&config));
-	close_target(&state);
+	crm_track_table_close(&state);
 	return TRACK_FOLDED;
 }
 
-/*
- * Writing history rows directly: the columns crm_track_record_row_history
- * fills, and the others' defaults (the identity, changed_at,
- * transaction_id), evaluated as an INSERT would.
- */
-enum
-{
-	HIST_CUSTOMER,
-	HIST_STATUS,
-	HIST_OLD_VALUE,
-	HIST_NEW_VALUE,
-	NUM_HIST
-};
-
-static const char *const history_names[NUM_HIST] = {
-	"customer", "status", "old_value", "new_value"
-};
-
-/*
- * The defaults of a history table's other columns, planned once per
- * backend (building them reads pg_depend for the identity's sequence) and
- * dropped when the table's relcache entry is invalidated, as ALTER TABLE
- * does.
- */
-typedef struct HistoryDefaults
-{
-	Oid			relid;			/* hash key */
-	MemoryContext context;		/* holds the expressions */
-	int			n;
-	AttrNumber *attnums;
-	Expr	  **exprs;
-} HistoryDefaults;
-
-static HTAB *history_defaults = NULL;
-
-static void
-forget_history_defaults(Datum arg, Oid relid)
-{
-	HASH_SEQ_STATUS status;
-	HistoryDefaults *entry;
-
-	hash_seq_init(&status, history_defaults);
-	while ((entry = hash_seq_search(&status)) != NULL)
-	{
-		if (OidIsValid(relid) && entry->relid != relid)
-			continue;
-		MemoryContextDelete(entry->context);
-		(void) hash_search(history_defaults, &entry->relid, HASH_REMOVE, NULL);
-	}
-}
-
-static HistoryDefaults *
-defaults_of(Relation rel, const AttrNumber *filled)
-{
-	Oid			relid = RelationGetRelid(rel);
-	TupleDesc	desc = RelationGetDescr(rel);
-	HistoryDefaults *entry;
-	MemoryContext context;
-	MemoryContext old;
-	bool		found;
-
-	if (history_defaults == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(HistoryDefaults);
-		history_defaults = hash_create("crm history defaults", 8, &ctl,
-									   HASH_ELEM | HASH_BLOBS);
-		CacheRegisterRelcacheCallback(forget_history_defaults, (Datum) 0);
-	}
-	entry = hash_search(history_defaults, &relid, HASH_FIND, NULL);
-	if (entry != NULL)
-		return entry;
-
-	context = AllocSetContextCreate(CacheMemoryContext, "crm history defaults",
-									ALLOCSET_SMALL_SIZES);
-	old = MemoryContextSwitchTo(context);
-	PG_TRY();
-	{
-		AttrNumber *attnums = palloc(sizeof(AttrNumber) * desc->natts);
-		Expr	  **exprs = palloc(sizeof(Expr *) * desc->natts);
-		int			n = 0;
-
-		for (int i = 0; i < desc->natts; i++)
-		{
-			AttrNumber	attnum = i + 1;
-			Node	   *expr;
-			bool		is_filled = false;
-
-			if (TupleDescAttr(desc, i)->attisdropped ||
-				TupleDescAttr(desc, i)->attgenerated)
-				continue;
-			for (int j = 0; j < NUM_HIST; j++)
-				is_filled |= filled[j] == attnum;
-			if (is_filled || (expr = build_column_default(rel, attnum)) == NULL)
-				continue;
-			attnums[n] = attnum;
-			exprs[n++] = expression_planner((Expr *) expr);
-		}
-		entry = hash_search(history_defaults, &relid, HASH_ENTER, &found);
-		entry->context = context;
-		entry->n = n;
-		entry->attnums = attnums;
-		entry->exprs = exprs;
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(old);
-		MemoryContextDelete(context);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(old);
-	return entry;
-}
-
-struct TrackHistoryWriter
-{
-	TargetTable table;
-	AttrNumber	attnums[NUM_HIST];
-	int			ndefaults;
-	AttrNumber *default_attnums;
-	ExprState **defaults;
-	TupleTableSlot *slot;
-};
-
-TrackHistoryWriter *
-crm_track_history_open(const TrackTarget *target)
-{
-	TrackHistoryWriter *writer = palloc0(sizeof(TrackHistoryWriter));
-	TupleDesc	desc;
-	HistoryDefaults *defaults;
-
-	if (!open_target(&writer->table, target->schema, target->history_name,
-					 ACL_INSERT))
-	{
-		pfree(writer);
-		return NULL;
-	}
-	desc = RelationGetDescr(writer->table.rel);
-	find_columns(desc, history_names, NUM_HIST, writer->attnums,
-				 RelationGetRelationName(writer->table.rel));
-	/* copied: an invalidation while writing may drop the cached ones */
-	defaults = defaults_of(writer->table.rel, writer->attnums);
-	writer->ndefaults = defaults->n;
-	writer->default_attnums = palloc(sizeof(AttrNumber) * defaults->n);
-	writer->defaults = palloc(sizeof(ExprState *) * defaults->n);
-	for (int i = 0; i < defaults->n; i++)
-	{
-		writer->default_attnums[i] = defaults->attnums[i];
-		writer->defaults[i] = ExecInitExpr(copyObject(defaults->exprs[i]), NULL);
-	}
-	writer->slot = table_slot_create(writer->table.rel,
-									 &writer->table.estate->es_tupleTable);
-	return writer;
-}
-
-void
-crm_track_history_insert(TrackHistoryWriter *writer, Datum customer,
-						 bool customer_null, const char *status,
-						 const char *old_value, const char *new_value)
-{
-	TupleTableSlot *slot = writer->slot;
-	ExprContext *econtext = GetPerTupleExprContext(writer->table.estate);
-
-	ExecClearTuple(slot);
-	memset(slot->tts_isnull, true, sizeof(bool) * slot->tts_tupleDescriptor->natts);
-	slot->tts_values[writer->attnums[HIST_CUSTOMER] - 1] = customer;
-	slot->tts_isnull[writer->attnums[HIST_CUSTOMER] - 1] = customer_null;
-	slot->tts_values[writer->attnums[HIST_STATUS] - 1] = CStringGetTextDatum(status);
-	slot->tts_isnull[writer->attnums[HIST_STATUS] - 1] = false;
-	if (old_value != NULL)
-	{
-		slot->tts_values[writer->attnums[HIST_OLD_VALUE] - 1] = CStringGetTextDatum(old_value);
-		slot->tts_isnull[writer->attnums[HIST_OLD_VALUE] - 1] = false;
-	}
-	if (new_value != NULL)
-	{
-		slot->tts_values[writer->attnums[HIST_NEW_VALUE] - 1] = CStringGetTextDatum(new_value);
-		slot->tts_isnull[writer->attnums[HIST_NEW_VALUE] - 1] = false;
-	}
-	for (int i = 0; i < writer->ndefaults; i++)
-	{
-		AttrNumber	attnum = writer->default_attnums[i];
-
-		slot->tts_values[attnum - 1] =
-			ExecEvalExprSwitchContext(writer->defaults[i], econtext,
-									  &slot->tts_isnull[attnum - 1]);
-	}
-	ExecStoreVirtualTuple(slot);
-	ExecSimpleRelationInsert(writer->table.result_rel, writer->table.estate, slot);
-	ResetPerTupleExprContext(writer->table.estate);
-}
-
-void
-crm_track_history_close(TrackHistoryWriter *writer)
-{
-	close_target(&writer->table);
-	pfree(writer);
-}

@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(53);
+SELECT plan(55);
 
 CREATE TABLE t_orders (id serial, customer_id int, amount numeric, ordered_at timestamptz,
                        promo boolean, price float8, label text, qty int);
@@ -175,6 +175,25 @@ SELECT is(pg_temp.round_trip('uuid', 'timestamptz', 'a0eebc99-9c0b-4ef8-bb6d-6bb
                              'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12'), '0:0 3:6', 'uuid keys');
 SELECT is(pg_temp.round_trip('varchar(10)', 'date', 'x', 'y'), '0:0 3:6', 'varchar keys, date times');
 SELECT is(pg_temp.round_trip('smallint', 'timestamp', '1', '2'), '0:0 3:6', 'smallint keys, timestamp times');
+
+-- A trigger left behind by a tracking whose crm_tracking row is gone fails
+-- with a hint: the first order of a session reads the row with SQL, later
+-- orders of a known customer directly
+CREATE TABLE gone_sql (c int, a numeric, t timestamptz);
+CREATE TABLE gone_direct (c int, a numeric, t timestamptz);
+INSERT INTO gone_sql VALUES (1, 5, '2024-01-01');
+INSERT INTO gone_direct VALUES (1, 5, '2024-01-01');
+SELECT crm_track('gone_sql', 'c', 'a', 't'), crm_track('gone_direct', 'c', 'a', 't');
+INSERT INTO gone_direct VALUES (1, 6, '2024-01-02');
+SELECT id AS gone_sql_id FROM crm_tracking WHERE orders_table = 'gone_sql' \gset
+SELECT id AS gone_direct_id FROM crm_tracking WHERE orders_table = 'gone_direct' \gset
+DELETE FROM crm_tracking WHERE orders_table IN ('gone_sql', 'gone_direct');
+SELECT throws_ok($$INSERT INTO gone_sql VALUES (1, 7, '2024-01-03')$$,
+                 '42704', format('crm tracking %s does not exist', :gone_sql_id),
+                 'tracking row gone: the SQL read fails');
+SELECT throws_ok($$INSERT INTO gone_direct VALUES (1, 7, '2024-01-03')$$,
+                 '42704', format('crm tracking %s does not exist', :gone_direct_id),
+                 'tracking row gone: the direct read fails');
 
 -- crm_days_union
 SELECT is(crm_days_union('{2024-01-03,2024-01-01}', '{2024-01-01,NULL,2023-12-31}'),
