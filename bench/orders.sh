@@ -29,3 +29,12 @@ time_once() {
 median() {
 	printf '%s\n' "$@" | sort -g | awk '{ t[NR] = $1 } END { printf "%.0f", t[int((NR + 1) / 2)] }'
 }
+
+# Median over rounds of the ratio of two space-separated lists of times,
+# taken round by round: two queries of one round ran minutes apart at most,
+# so the machine's drift between rounds (±15% here) cancels out
+median_ratio() {
+	paste -d ' ' <(tr -s ' ' '\n' <<<"$1" | sed '/^$/d') <(tr -s ' ' '\n' <<<"$2" | sed '/^$/d') |
+		awk '{ print $1 / $2 }' | sort -g |
+		awk '{ r[NR] = $1 } END { printf "%.2fx", r[int((NR + 1) / 2)] }'
+}
