@@ -9,7 +9,7 @@ SET TimeZone = 'UTC';
 SET check_function_bodies = off;  -- the helpers name tables crm_track creates
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(60);
+SELECT plan(61);
 
 CREATE TABLE shop_orders (
     id serial PRIMARY KEY,
@@ -76,6 +76,12 @@ SELECT set_eq($$SELECT c.relname::text FROM pg_class c
                     'shop_orders_crm_pyramid', 'shop_orders_crm_loyalty_mix',
                     'shop_orders_crm_lifecycle_mix', 'shop_orders_crm_alerts'],
               'crm_track creates the state and history tables and five views under stable names');
+SELECT set_eq($$SELECT rtrim(format('%s %s %s', am.amname, pg_get_indexdef(i.indexrelid, 1, true),
+                                   array_to_string(c.reloptions, ',')))
+                FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
+                WHERE i.indrelid = 'shop_orders_crm_history'::regclass$$,
+              ARRAY['btree id', 'btree customer', 'brin changed_at autosummarize=on'],
+              'history indexed by id, by customer (then changed_at), and by changed_at as a block range index');
 SELECT is((SELECT thresholds FROM crm_tracking WHERE orders_table = 'shop_orders'),
           '{Infinity,Infinity,Infinity}'::float8[], 'thresholds of 3 customers: upper tiers empty');
 
