@@ -6,7 +6,7 @@ OBJS = src/crm.o src/clv.o src/tier.o src/loyalty.o src/relationship.o \
 	src/rfm.o src/amount.o src/value_agg.o \
 	src/lifecycle.o src/rfm_score.o \
 	src/track.o src/track_sql.o src/track_trigger.o src/track_order.o \
-	src/track_table.o src/track_history.o \
+	src/track_table.o src/track_history.o src/track_relay.o \
 	src/weighted_rows.o src/optim.o src/specfun.o src/fit.o src/bgnbd.o \
 	src/gammagamma.o src/clv_predict.o src/paretonbd.o
 
@@ -40,7 +40,7 @@ crm--0.1.0--0.2.0.sql: $(SQL_NEW_IN_0_2_0)
 $(OBJS): src/crm.h
 src/tier.o src/value_agg.o src/track.o: src/tier.h
 src/rfm.o src/amount.o: src/amount.h
-src/track.o src/track_sql.o src/track_trigger.o src/track_order.o: src/track.h
+src/crm.o src/track.o src/track_sql.o src/track_trigger.o src/track_order.o src/track_relay.o: src/track.h
 src/loyalty.o src/track_trigger.o: src/loyalty.h
 src/weighted_rows.o src/fit.o src/bgnbd.o src/gammagamma.o src/clv_predict.o src/paretonbd.o: src/weighted_rows.h src/models.h
 src/optim.o src/fit.o: src/optim.h

@@ -1,6 +1,6 @@
 /*
  * crm.c
- *		Module entry and the helpers every SQL-callable function shares:
+ *		Module entry (the crm.* settings) and the helpers every SQL-callable function shares:
  *		argument checks with the project's SQLSTATE conventions, and the
  *		enum result lookup.
  *
@@ -21,12 +21,24 @@
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
 #include "crm.h"
+#include "track.h"
 
 PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/* Loading the module defines the crm.* settings and reserves the prefix */
+void
+_PG_init(void)
+{
+	crm_track_relay_define_settings();
+	MarkGUCPrefixReserved("crm");
+}
 
 /*
  * Ensure a number is neither NaN nor infinite

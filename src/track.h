@@ -3,7 +3,8 @@
  *		What the tracking functions (track.c), the SQL they run
  *		(track_sql.c), the triggers (track_trigger.c) and the SPI-free
  *		writes of single orders (track_order.c, track_table.c,
- *		track_history.c) share.
+ *		track_history.c) share, and how status messages are sent
+ *		(track_relay.c).
  */
 #ifndef CRM_TRACK_H
 #define CRM_TRACK_H
@@ -120,6 +121,10 @@ typedef enum TrackNotify
 } TrackNotify;
 
 extern TrackNotify crm_track_notify_mode(const TrackTarget *target);
+
+/* track_relay.c: status messages to channel crm_status, through the relay */
+extern void crm_track_send_status(Oid ext_namespace, const char *payload);
+extern void crm_track_relay_define_settings(void);
 
 /*
  * track_table.c: a tracking's table opened to write to it without SQL, with

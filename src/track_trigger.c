@@ -22,7 +22,6 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
-#include "commands/async.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
@@ -583,7 +582,8 @@ finish_message(HistoryChanges *changes)
 	if (changes->message_changes == 0)
 		return;
 	appendStringInfoString(&changes->message, "]}");
-	Async_Notify("crm_status", changes->message.data);
+	crm_track_send_status(changes->entry->target.ext_namespace,
+						  changes->message.data);
 	start_message(changes);
 }
 

@@ -6,7 +6,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS dblink;
-SELECT plan(34);
+SELECT plan(41);
 
 CREATE FUNCTION pg_temp.connstr(db text) RETURNS text LANGUAGE sql AS $$
     SELECT format('dbname=%s port=%s host=%s user=%s', db, current_setting('port'),
@@ -35,7 +35,7 @@ END $$;
 -- The messages received so far: waiting up to two seconds for the first,
 -- then until none has come for two polls 0.1 s apart (a large commit's
 -- hundred messages take a while to reach the listener)
-CREATE TEMP TABLE messages (m jsonb, bytes int);
+CREATE TEMP TABLE messages (m jsonb, bytes int, sender int);
 CREATE FUNCTION pg_temp.receive() RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     n record;
@@ -47,7 +47,7 @@ BEGIN
     FOR i IN 1 .. 40 LOOP
         FOR n IN SELECT * FROM dblink_get_notify('listener') LOOP
             got := got + 1;
-            INSERT INTO messages VALUES (n.extra::jsonb, octet_length(n.extra));
+            INSERT INTO messages VALUES (n.extra::jsonb, octet_length(n.extra), n.be_pid);
         END LOOP;
         EXIT WHEN got > 0;
         PERFORM pg_sleep(0.05);
@@ -57,7 +57,7 @@ BEGIN
         before := got;
         FOR n IN SELECT * FROM dblink_get_notify('listener') LOOP
             got := got + 1;
-            INSERT INTO messages VALUES (n.extra::jsonb, octet_length(n.extra));
+            INSERT INTO messages VALUES (n.extra::jsonb, octet_length(n.extra), n.be_pid);
         END LOOP;
         quiet := CASE WHEN got = before THEN quiet + 1 ELSE 0 END;
     END LOOP;
@@ -78,6 +78,43 @@ SELECT is((SELECT m FROM pg_temp.received() AS m),
           '{"table": "public.o", "customer": 1, "status": "lifecycle", "old": "prospect",
             "new": "acquisition", "tier": "small", "loyalty": "none", "lifecycle": "acquisition"}'::jsonb,
           'the message says which table, customer and status, old and new');
+
+-- It came from crm's status relay, which the writer's commit started, not
+-- from the writer; the outbox it went through is empty again.  The relay
+-- leaves after a second without messages, and the next message starts one.
+CREATE FUNCTION pg_temp.writer_pid() RETURNS int LANGUAGE sql AS $$
+    SELECT pid FROM dblink('writer', 'SELECT pg_backend_pid()') AS t(pid int) $$;
+CREATE FUNCTION pg_temp.relays() RETURNS bigint LANGUAGE sql AS $$
+    SELECT n FROM dblink('admin', $q$SELECT count(*) FROM pg_stat_activity
+                                     WHERE backend_type = 'crm status relay'
+                                       AND datname = 'crm_notify_test'$q$) AS t(n bigint) $$;
+CREATE FUNCTION pg_temp.relay_left() RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    FOR i IN 1 .. 100 LOOP
+        IF pg_temp.relays() = 0 THEN
+            RETURN true;
+        END IF;
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+    RETURN false;
+END $$;
+SELECT isnt((SELECT sender FROM messages), pg_temp.writer_pid(),
+            'the message was sent by another process than the writer');
+SELECT is((SELECT n FROM dblink('writer', 'SELECT count(*) FROM crm_status_outbox') AS t(n bigint)),
+          0::bigint, 'the outbox is empty once the message is sent');
+SELECT ok(pg_temp.relay_left(), 'the relay leaves when no message comes');
+SELECT pg_temp.w($$INSERT INTO o VALUES (3, 10, '2024-01-20')$$) \g /dev/null
+SELECT is(pg_temp.receive(), 1::bigint, 'a message after the relay left is sent too');
+SELECT isnt((SELECT sender FROM messages), pg_temp.writer_pid(), 'by a new relay');
+-- With crm.status_relay off, the writer sends its messages itself
+DO $$
+BEGIN
+    PERFORM pg_temp.w('SET crm.status_relay = off');
+    PERFORM pg_temp.w($q$INSERT INTO o VALUES (6, 10, '2024-01-20')$q$);
+    PERFORM pg_temp.w('RESET crm.status_relay');
+END $$;
+SELECT is(pg_temp.receive(), 1::bigint, 'crm.status_relay off: the message is sent');
+SELECT is((SELECT sender FROM messages), pg_temp.writer_pid(), 'by the writer');
 
 -- A rolled-back transaction changes nothing and sends nothing
 DO $$

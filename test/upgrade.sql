@@ -32,7 +32,7 @@ LANGUAGE sql AS $$
                                      WHEN 'pg_class'::regclass THEN d.objid
                                      WHEN 'pg_type'::regclass THEN (SELECT typrelid FROM pg_type WHERE oid = d.objid)
                                      END),
-               (SELECT format('%s %s %s', c.relkind, c.relacl, c.relrowsecurity)
+               (SELECT format('%s %s %s %s', c.relkind, c.relpersistence, c.relacl, c.relrowsecurity)
                 FROM pg_class c WHERE d.classid = 'pg_class'::regclass AND c.oid = d.objid),
                (SELECT string_agg(format('%s %s %s', pol.polname, pol.polcmd,
                                          pg_get_expr(pol.polqual, pol.polrelid)), '; ' ORDER BY pol.polname)
@@ -59,8 +59,8 @@ DROP EXTENSION crm;
 CREATE EXTENSION crm;
 CREATE TEMP TABLE fresh AS SELECT * FROM pg_temp.crm_objects();
 
-SELECT is((SELECT count(*) FROM fresh), 87::bigint,
-          'the comparison sees every object: 58 functions, 16 aggregates, 10 types, 2 relations, the configuration');
+SELECT is((SELECT count(*) FROM fresh), 89::bigint,
+          'the comparison sees every object: 58 functions, 16 aggregates, 10 types, 4 relations (two tables, their sequences), the configuration');
 SELECT is_empty($$SELECT * FROM fresh EXCEPT SELECT * FROM upgraded$$,
                 'nothing of a fresh install is missing or different after the upgrade');
 SELECT is_empty($$SELECT * FROM upgraded EXCEPT SELECT * FROM fresh$$,

@@ -67,6 +67,21 @@ CREATE POLICY crm_tracking_owner ON crm_tracking FOR ALL
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
          WHERE n.nspname = orders_schema AND c.relname = orders_table), 'USAGE'));
 
+-- Status messages on their way to channel crm_status (src/track_relay.c):
+-- transactions append them, crm's status relay worker deletes and sends
+-- them.  Unlogged, like the notification queue; not dumped.
+CREATE UNLOGGED SEQUENCE crm_status_outbox_id_seq;
+COMMENT ON SEQUENCE crm_status_outbox_id_seq IS 'Order in which status messages were queued';
+CREATE UNLOGGED TABLE crm_status_outbox (
+    id bigint NOT NULL,
+    payload text NOT NULL
+);
+ALTER SEQUENCE crm_status_outbox_id_seq OWNED BY crm_status_outbox.id;
+COMMENT ON TABLE crm_status_outbox IS
+'Status messages of committed transactions not yet sent on channel crm_status by the crm status relay (normally empty)';
+COMMENT ON COLUMN crm_status_outbox.id IS 'Queue order: messages are sent in this order';
+COMMENT ON COLUMN crm_status_outbox.payload IS 'The message, a JSON object as sent with pg_notify';
+
 CREATE FUNCTION crm_track(orders regclass,
                           customer_column name,
                           amount_column name,

@@ -1,0 +1,366 @@
+/*
+ * track_relay.c
+ *		How status messages reach channel crm_status: through an outbox table
+ *		that a background worker, the status relay, empties into NOTIFY.
+ *
+ * Why not NOTIFY from the committing transaction: PostgreSQL queues
+ * notifications in commit order by taking a database-wide lock in
+ * PreCommit_Notify and holding it until the commit record is on disk, so
+ * transactions that notify cannot share a disk flush.  With many clients
+ * inserting orders, most of which change some customer's status, that lock
+ * rather than the tracking sets the pace.  Instead a transaction appends
+ * its messages to crm_status_outbox (unlogged: no WAL, and lost in a crash
+ * like the notification queue itself), and the relay, one per database,
+ * deletes what has committed and sends it in one transaction of its own
+ * every few milliseconds.  Listeners get the same channel and payloads,
+ * after the commit as before, with the relay's process id as sender.
+ *
+ * The relay is started on demand by the first transaction that has
+ * something to send and leaves after a second without messages, so it
+ * holds no worker slot and no database connection while orders do not
+ * arrive (DROP DATABASE waits for it to go).  Two locks keep a message
+ * from being stranded between a relay leaving and the next one starting:
+ *	- the relay holds the "relay lock" (an advisory lock of its own kind)
+ *	  for its whole life; a writer that can take it in share mode knows no
+ *	  relay is running, and starts one;
+ *	- a writer holds RowExclusiveLock on the outbox until it commits (as any
+ *	  INSERT would), and the relay leaves only after taking ShareLock on the
+ *	  outbox without waiting, sending what is there and releasing the relay
+ *	  lock in that same transaction: a writer either committed before the
+ *	  last round, or waits for it and then sees that no relay is running.
+ * Where no relay can start (no free worker slot), or crm.status_relay is
+ * off, the transaction sends its messages with NOTIFY itself.
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "commands/async.h"
+#include "commands/sequence.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "track.h"
+
+#define RELAY_CHANNEL "crm_status"
+#define OUTBOX_NAME "crm_status_outbox"
+#define OUTBOX_SEQUENCE_NAME "crm_status_outbox_id_seq"
+
+/* How often the relay looks for committed messages */
+#define RELAY_POLL_MS 10
+/* How long the relay stays without messages before it leaves */
+#define RELAY_IDLE_MS 1000
+/* How long a writer that started a relay counts on it to take its lock */
+#define RELAY_STARTUP_GRACE_MS 500
+
+/*
+ * The relay lock's tag: an advisory lock of the database, with a fourth
+ * field no SQL advisory lock function uses (they use 1 and 2), so that no
+ * pg_advisory_lock call can take or block it
+ */
+#define RELAY_LOCK_KEY 0x63726d31	/* "crm1" */
+#define RELAY_LOCK_KIND 3
+
+/* crm.status_relay: send messages through the relay (on) or with NOTIFY */
+static bool status_relay = true;
+
+/* When this backend last started a relay, for RELAY_STARTUP_GRACE_MS */
+static TimestampTz relay_started_at = 0;
+
+PGDLLEXPORT void crm_status_relay_main(Datum main_arg);
+
+void
+crm_track_relay_define_settings(void)
+{
+	DefineCustomBoolVariable("crm.status_relay",
+							 "Sends crm_status messages through crm's status relay worker.",
+							 "When off, each transaction sends its messages with NOTIFY itself, "
+							 "which serialises the commits of notifying transactions.",
+							 &status_relay,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+}
+
+static void
+relay_lock_tag(LOCKTAG *tag)
+{
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, RELAY_LOCK_KEY, 0, RELAY_LOCK_KIND);
+}
+
+/* Whether a relay is running in this database: it holds the relay lock */
+static bool
+relay_running(void)
+{
+	LOCKTAG		tag;
+
+	relay_lock_tag(&tag);
+	if (LockAcquire(&tag, ShareLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+		return true;
+	LockRelease(&tag, ShareLock, false);
+	return false;
+}
+
+/*
+ * Start a relay for this database and wait until the postmaster has started
+ * it; false if it could not be
+ */
+static bool
+start_relay(void)
+{
+	BackgroundWorker worker = {0};
+	BackgroundWorkerHandle *handle;
+	pid_t		pid;
+
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "crm");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "crm_status_relay_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "crm status relay for database %u",
+			 MyDatabaseId);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "crm status relay");
+	worker.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
+	worker.bgw_notify_pid = MyProcPid;
+
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		return false;
+	return WaitForBackgroundWorkerStartup(handle, &pid) == BGWH_STARTED;
+}
+
+/*
+ * Whether a relay will send what this transaction appends to the outbox:
+ * one is running, or this backend started one a moment ago and it has not
+ * taken its lock yet, or it can be started now
+ */
+static bool
+relay_available(void)
+{
+	static bool warned = false;
+
+	if (relay_running())
+		return true;
+	if (relay_started_at != 0 &&
+		!TimestampDifferenceExceeds(relay_started_at, GetCurrentTimestamp(),
+									RELAY_STARTUP_GRACE_MS))
+		return true;
+	/*
+	 * Timed before the start, so that the relay, which counts its idle time
+	 * from its own start, cannot have left while the grace lasts
+	 */
+	relay_started_at = GetCurrentTimestamp();
+	if (start_relay())
+		return true;
+	relay_started_at = 0;
+	if (!warned)
+	{
+		ereport(LOG,
+				(errmsg("crm could not start its status relay; transactions send their status messages themselves"),
+				 errhint("Raise max_worker_processes to let crm_status messages go without serialising commits.")));
+		warned = true;
+	}
+	return false;
+}
+
+/*
+ * Send one status message: append it to the outbox of the extension in
+ * schema "ext_namespace" for the relay, or, where no relay can, NOTIFY it.
+ * The outbox stays locked (RowExclusiveLock) until the transaction ends,
+ * which keeps a running relay from leaving before it has sent the message.
+ */
+void
+crm_track_send_status(Oid ext_namespace, const char *payload)
+{
+	Oid			outbox_id = get_relname_relid(OUTBOX_NAME, ext_namespace);
+	Oid			sequence_id = get_relname_relid(OUTBOX_SEQUENCE_NAME, ext_namespace);
+	Relation	outbox;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+	HeapTuple	tuple;
+
+	if (!status_relay || !OidIsValid(outbox_id) || !OidIsValid(sequence_id))
+	{
+		Async_Notify(RELAY_CHANNEL, payload);
+		return;
+	}
+	outbox = table_open(outbox_id, RowExclusiveLock);
+	if (!relay_available())
+	{
+		table_close(outbox, RowExclusiveLock);
+		Async_Notify(RELAY_CHANNEL, payload);
+		return;
+	}
+	values[0] = Int64GetDatum(nextval_internal(sequence_id, false));
+	values[1] = CStringGetTextDatum(payload);
+	tuple = heap_form_tuple(RelationGetDescr(outbox), values, nulls);
+	simple_heap_insert(outbox, tuple);
+	heap_freetuple(tuple);
+	table_close(outbox, NoLock);
+}
+
+/* The relay's side */
+
+/* A message taken from the outbox */
+typedef struct RelayMessage
+{
+	int64		id;
+	char	   *payload;
+} RelayMessage;
+
+static int
+message_cmp(const void *a, const void *b)
+{
+	int64		x = ((const RelayMessage *) a)->id;
+	int64		y = ((const RelayMessage *) b)->id;
+
+	return (x > y) - (x < y);
+}
+
+typedef enum RelayRound
+{
+	RELAY_SENT,					/* messages went out */
+	RELAY_NOTHING,				/* the outbox was empty */
+	RELAY_LEFT,					/* it was empty and the relay lock is given up */
+	RELAY_GONE					/* crm is not installed here (any more) */
+} RelayRound;
+
+/*
+ * One round: in one transaction, delete the committed messages from the
+ * outbox and NOTIFY them in the order they were queued in.  With "leave",
+ * only if no writer has the outbox open, and then give the relay lock up
+ * in the same transaction.
+ */
+static RelayRound
+relay_round(bool leave)
+{
+	RelayRound	result;
+	Oid			outbox_id = InvalidOid;
+	bool		isnull;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+
+	/* the outbox is in the extension's schema, if crm is still installed */
+	if (SPI_execute("SELECT extnamespace FROM pg_catalog.pg_extension WHERE extname = 'crm'",
+					true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+		outbox_id = get_relname_relid(OUTBOX_NAME,
+									  DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+																	 SPI_tuptable->tupdesc,
+																	 1, &isnull)));
+	if (!OidIsValid(outbox_id))
+		result = RELAY_GONE;
+	else if (leave && !ConditionalLockRelationOid(outbox_id, ShareLock))
+		result = RELAY_NOTHING;
+	else
+	{
+		char	   *sql = psprintf("DELETE FROM %s.%s RETURNING id, payload",
+								   quote_identifier(get_namespace_name(get_rel_namespace(outbox_id))),
+								   OUTBOX_NAME);
+		RelayMessage *messages;
+		uint64		n;
+
+		pgstat_report_activity(STATE_RUNNING, sql);
+		if (SPI_execute(sql, false, 0) != SPI_OK_DELETE_RETURNING)
+			elog(ERROR, "could not take the messages from %s", OUTBOX_NAME);
+		n = SPI_processed;
+		messages = palloc(Max(n, 1) * sizeof(RelayMessage));
+		for (uint64 i = 0; i < n; i++)
+		{
+			HeapTuple	row = SPI_tuptable->vals[i];
+
+			messages[i].id = DatumGetInt64(SPI_getbinval(row, SPI_tuptable->tupdesc,
+														1, &isnull));
+			messages[i].payload = SPI_getvalue(row, SPI_tuptable->tupdesc, 2);
+		}
+		qsort(messages, n, sizeof(RelayMessage), message_cmp);
+		for (uint64 i = 0; i < n; i++)
+			Async_Notify(RELAY_CHANNEL, messages[i].payload);
+
+		if (n > 0)
+			result = RELAY_SENT;
+		else if (leave)
+		{
+			LOCKTAG		tag;
+
+			relay_lock_tag(&tag);
+			LockRelease(&tag, ExclusiveLock, true);
+			result = RELAY_LEFT;
+		}
+		else
+			result = RELAY_NOTHING;
+	}
+
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return result;
+}
+
+/*
+ * The relay: take the relay lock (or leave, another relay has it), then send
+ * what committed transactions queued every RELAY_POLL_MS, until nothing has
+ * come for RELAY_IDLE_MS and no writer holds the outbox.
+ */
+void
+crm_status_relay_main(Datum main_arg)
+{
+	LOCKTAG		tag;
+	TimestampTz last_sent;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(main_arg),
+											  InvalidOid, 0);
+
+	/*
+	 * Its only writes are deletions from an unlogged table, so its commits
+	 * need no flush; say so rather than rely on it
+	 */
+	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
+
+	relay_lock_tag(&tag);
+	StartTransactionCommand();
+	if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
+	{
+		CommitTransactionCommand();
+		proc_exit(0);
+	}
+	CommitTransactionCommand();
+
+	last_sent = GetCurrentTimestamp();
+	for (;;)
+	{
+		bool		idle = TimestampDifferenceExceeds(last_sent, GetCurrentTimestamp(),
+													  RELAY_IDLE_MS);
+		RelayRound	round = relay_round(idle);
+
+		if (round == RELAY_LEFT || round == RELAY_GONE)
+			break;
+		if (round == RELAY_SENT)
+			last_sent = GetCurrentTimestamp();
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 RELAY_POLL_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	proc_exit(0);
+}
