@@ -51,6 +51,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -78,7 +79,12 @@
 /* crm.status_relay: send messages through the relay (on) or with NOTIFY */
 static bool status_relay = true;
 
-/* When this backend last started a relay, for RELAY_STARTUP_GRACE_MS */
+/*
+ * The relay this backend started last, and when: for RELAY_STARTUP_GRACE_MS
+ * it is counted on while its process runs, though it may not hold the relay
+ * lock yet
+ */
+static BackgroundWorkerHandle *relay_handle = NULL;
 static TimestampTz relay_started_at = 0;
 
 PGDLLEXPORT void crm_status_relay_main(Datum main_arg);
@@ -124,7 +130,8 @@ static bool
 start_relay(void)
 {
 	BackgroundWorker worker = {0};
-	BackgroundWorkerHandle *handle;
+	MemoryContext caller_context;
+	bool		registered;
 	pid_t		pid;
 
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -138,27 +145,44 @@ start_relay(void)
 	worker.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
 	worker.bgw_notify_pid = MyProcPid;
 
-	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
-		return false;
-	return WaitForBackgroundWorkerStartup(handle, &pid) == BGWH_STARTED;
+	if (relay_handle != NULL)
+		pfree(relay_handle);
+	relay_handle = NULL;
+	caller_context = MemoryContextSwitchTo(TopMemoryContext);
+	registered = RegisterDynamicBackgroundWorker(&worker, &relay_handle);
+	MemoryContextSwitchTo(caller_context);
+	return registered &&
+		WaitForBackgroundWorkerStartup(relay_handle, &pid) == BGWH_STARTED;
+}
+
+/*
+ * Whether the relay this backend started is about to take the relay lock:
+ * its process runs, and it started too recently to have left already
+ */
+static bool
+relay_starting(void)
+{
+	pid_t		pid;
+
+	return relay_handle != NULL &&
+		!TimestampDifferenceExceeds(relay_started_at, GetCurrentTimestamp(),
+									RELAY_STARTUP_GRACE_MS) &&
+		GetBackgroundWorkerPid(relay_handle, &pid) == BGWH_STARTED;
 }
 
 /*
  * Whether a relay will send what this transaction appends to the outbox:
- * one is running, or this backend started one a moment ago and it has not
- * taken its lock yet, or it can be started now
+ * one is running, or this backend started one a moment ago that has not
+ * taken its lock yet, or one can be started now
  */
 static bool
 relay_available(void)
 {
 	static bool warned = false;
 
-	if (relay_running())
+	if (relay_running() || relay_starting())
 		return true;
-	if (relay_started_at != 0 &&
-		!TimestampDifferenceExceeds(relay_started_at, GetCurrentTimestamp(),
-									RELAY_STARTUP_GRACE_MS))
-		return true;
+
 	/*
 	 * Timed before the start, so that the relay, which counts its idle time
 	 * from its own start, cannot have left while the grace lasts
@@ -166,7 +190,6 @@ relay_available(void)
 	relay_started_at = GetCurrentTimestamp();
 	if (start_relay())
 		return true;
-	relay_started_at = 0;
 	if (!warned)
 	{
 		ereport(LOG,

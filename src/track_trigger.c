@@ -21,6 +21,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
@@ -571,7 +572,14 @@ start_message(HistoryChanges *changes)
 	resetStringInfo(&changes->message);
 	appendStringInfoString(&changes->message, "{\"table\": ");
 	escape_json(&changes->message, changes->entry->label);
-	appendStringInfoString(&changes->message, ", \"changes\": [");
+	/*
+	 * The transaction, as the history's transaction_id: it ties a message
+	 * to its history rows, and keeps equal changes of two transactions
+	 * apart when the relay sends them together (NOTIFY drops a payload
+	 * equal to one already sent in the same transaction)
+	 */
+	appendStringInfo(&changes->message, ", \"transaction\": " UINT64_FORMAT ", \"changes\": [",
+					 U64FromFullTransactionId(GetTopFullTransactionId()));
 	changes->message_changes = 0;
 }
 
@@ -628,9 +636,9 @@ flush_batch(HistoryChanges *changes)
  * its old version (for an INSERT, with what a new customer starts as),
  * insert the changes in batches with one prepared statement over arrays
  * (or, given a writer, one by one without SPI), and send them as messages
- * {"table": ..., "changes": [{customer, status, old, new, tier, loyalty,
- * lifecycle}, ...]}: all of them, only the alerts, or none, as the
- * tracking's notify setting says.
+ * {"table": ..., "transaction": ..., "changes": [{customer, status, old,
+ * new, tier, loyalty, lifecycle}, ...]}: all of them, only the alerts, or
+ * none, as the tracking's notify setting says.
  * Most order traffic changes figures, not statuses: then nothing runs at
  * all.  (A set-based SQL statement joining the two transition tables
  * sorted both, and the changes twice more for the messages: most of the
