@@ -28,8 +28,10 @@
  *	  outbox without waiting, sending what is there and releasing the relay
  *	  lock in that same transaction: a writer either committed before the
  *	  last round, or waits for it and then sees that no relay is running.
- * Where no relay can start (no free worker slot), or crm.status_relay is
- * off, the transaction sends its messages with NOTIFY itself.
+ * A relay that dies or is stopped leaves what it had not sent in the
+ * outbox, and the next transaction with a message starts one that sends it
+ * all.  Where no relay can start (no free worker slot), or crm.status_relay
+ * is off, the transaction sends its messages with NOTIFY itself.
  */
 #include "postgres.h"
 
