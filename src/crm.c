@@ -1,8 +1,8 @@
 /*
  * crm.c
- *		Module entry (the crm.* settings) and the helpers every SQL-callable function shares:
- *		argument checks with the project's SQLSTATE conventions, and the
- *		enum result lookup.
+ *		Module entry (the crm.* settings) and the helpers every
+ *		SQL-callable function shares: argument checks with the project's
+ *		SQLSTATE conventions, and the enum result lookup.
  *
  * Error conventions (documented in the README):
  *	- NaN or infinity where a number is expected: 22023 invalid_parameter_value
