@@ -3,7 +3,9 @@
 # amounts and customers, delete orders, edit survey columns and run
 # crm_refresh, all on the same 40 customers.  No client may fail (no
 # deadlock), and afterwards crm_verify must find the state equal to a
-# recomputation from the orders: no update was lost.
+# recomputation from the orders: no update was lost.  A session listening
+# on crm_status meanwhile must receive exactly the changes the history
+# recorded: no message lost or sent twice by the status relay.
 source "$(dirname "$0")/lib/tap.sh"
 
 db=crm_concurrency_$$
@@ -12,7 +14,7 @@ trap 'dropdb --if-exists "$db"; rm -rf "$dir"' EXIT
 createdb "$db" || exit 1
 seconds=${CRM_CONCURRENCY_SECONDS:-10}
 
-plan 10
+plan 13
 
 psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null <<'SQL'
 CREATE EXTENSION crm;
@@ -53,8 +55,19 @@ SELECT crm_refresh('orders');
 \endif
 EOF_SQL
 
+# The listener: LISTEN, then a query every 0.2 s, after each of which psql
+# prints the messages that came; it stops 3 s after the writers
+start_id=$(q "$db" "SELECT coalesce(max(id), 0) FROM orders_crm_history")
+{
+	echo "LISTEN crm_status;"
+	for _ in $(seq 1 $(((seconds + 4) * 5))); do echo "SELECT pg_sleep(0.2);"; done
+} | psql -X -q -At -d "$db" >"$dir/listen.out" 2>&1 &
+listener=$!
+sleep 1
+
 pgbench -n --verbose-errors -c 8 -j 2 -T "$seconds" -f "$dir/mixed.sql" "$db" >"$dir/out" 2>&1
 status=$?
+wait "$listener"
 ok $status "pgbench ran 8 clients for $seconds s"
 sed 's/^/# /' "$dir/out" | grep -E 'transactions actually processed|failed transactions|tps|ERROR|abort' | head -10
 is "$(grep -cE 'deadlock|ERROR|aborted|failed transactions: [1-9]' "$dir/out")" 0 \
@@ -63,6 +76,25 @@ is "$(q "$db" "SELECT count(*) > 1000 FROM orders")" t "the clients changed the 
 differences=$(q "$db" "SELECT count(*) FROM crm_verify('orders')")
 is "$differences" 0 "crm_verify: zero differences after the concurrent run"
 [ "$differences" = 0 ] || q "$db" "SELECT * FROM crm_verify('orders') LIMIT 10" | cut -c1-200 | sed "s/^/# /"
+
+# What the listener received against what the history recorded meanwhile
+# (notify 'all': every change is sent; the keys are integers, so the JSON
+# holds no backslash for COPY to read)
+sed -n 's/^Asynchronous notification "crm_status" with payload "\(.*\)" received from server process with PID [0-9]*\.$/\1/p' \
+	"$dir/listen.out" >"$dir/payloads"
+psql -X -q -d "$db" -c "CREATE TABLE received (message jsonb)" -c "\\copy received FROM '$dir/payloads'"
+q "$db" "CREATE VIEW received_changes AS
+         SELECT (m.message->>'transaction')::bigint AS transaction_id, (c->>'customer')::int AS customer,
+                c->>'status' AS status, c->>'old' AS old_value, c->>'new' AS new_value
+         FROM received AS m, jsonb_array_elements(m.message->'changes') AS c;
+         CREATE VIEW recorded_changes AS
+         SELECT transaction_id::text::bigint, customer, status, old_value, new_value
+         FROM orders_crm_history WHERE id > $start_id"
+is "$(q "$db" "SELECT count(*) > 100 FROM received_changes")" t "the listener received the changes of the run"
+is "$(q "$db" "SELECT count(*) FROM (SELECT * FROM recorded_changes EXCEPT ALL SELECT * FROM received_changes) AS x")" 0 \
+	"every change the history recorded was received"
+is "$(q "$db" "SELECT count(*) FROM (SELECT * FROM received_changes EXCEPT ALL SELECT * FROM recorded_changes) AS x")" 0 \
+	"and nothing else, nothing twice"
 
 # crm_refresh holds off order writes until it commits, so no order is tiered
 # against thresholds that are being replaced (an order read the old ones,
