@@ -30,7 +30,8 @@
  *	  last round, or waits for it and then sees that no relay is running.
  * A relay that dies or is stopped leaves what it had not sent in the
  * outbox, and the next transaction with a message starts one that sends it
- * all.  Where no relay can start (no free worker slot), or crm.status_relay
+ * all (a backend starts one a second at most, and sends its messages itself
+ * in between).  Where no relay can start (no free worker slot), or crm.status_relay
  * is off, the transaction sends its messages with NOTIFY itself.
  */
 #include "postgres.h"
@@ -69,6 +70,12 @@
 #define RELAY_IDLE_MS 1000
 /* How long a writer that started a relay counts on it to take its lock */
 #define RELAY_STARTUP_GRACE_MS 500
+/*
+ * How long a backend waits before it starts another relay: if the last one
+ * it started is gone already, it sends its messages itself meanwhile rather
+ * than start relays that fail, one per transaction
+ */
+#define RELAY_RESTART_MS 1000
 
 /*
  * The relay lock's tag: an advisory lock of the database, with a fourth
@@ -175,21 +182,28 @@ relay_starting(void)
 /*
  * Whether a relay will send what this transaction appends to the outbox:
  * one is running, or this backend started one a moment ago that has not
- * taken its lock yet, or one can be started now
+ * taken its lock yet, or one can be started now (and this backend has not
+ * started one in the last RELAY_RESTART_MS)
  */
 static bool
 relay_available(void)
 {
 	static bool warned = false;
 
+	TimestampTz now;
+
 	if (relay_running() || relay_starting())
 		return true;
+	now = GetCurrentTimestamp();
+	if (relay_started_at != 0 &&
+		!TimestampDifferenceExceeds(relay_started_at, now, RELAY_RESTART_MS))
+		return false;
 
 	/*
 	 * Timed before the start, so that the relay, which counts its idle time
 	 * from its own start, cannot have left while the grace lasts
 	 */
-	relay_started_at = GetCurrentTimestamp();
+	relay_started_at = now;
 	if (start_relay())
 		return true;
 	if (!warned)
