@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(55);
+SELECT plan(59);
 
 CREATE TABLE t_orders (id serial, customer_id int, amount numeric, ordered_at timestamptz,
                        promo boolean, price float8, label text, qty int);
@@ -200,6 +200,18 @@ SELECT is(crm_days_union('{2024-01-03,2024-01-01}', '{2024-01-01,NULL,2023-12-31
           '{2023-12-31,2024-01-01,2024-01-03}'::date[], 'days union: sorted, distinct, no NULL');
 SELECT is(crm_days_union(NULL, NULL), '{}'::date[], 'days union of two NULLs is empty');
 SELECT is(crm_days_union(NULL, '{2024-01-01}'), '{2024-01-01}'::date[], 'a NULL array counts as empty');
+
+-- The crm.status_relay setting (see track_notify.sql for what it does):
+-- on by default, a Boolean, and the crm prefix holds no other setting
+LOAD 'crm';
+SELECT is(current_setting('crm.status_relay'), 'on', 'crm.status_relay is on by default');
+SET ROLE crm_test_intruder;
+SELECT lives_ok($$SET LOCAL crm.status_relay = off$$, 'crm.status_relay can be turned off by a role without privileges');
+RESET ROLE;
+SELECT throws_ok($$SET LOCAL crm.status_relay = maybe$$, '22023', NULL,
+                 'crm.status_relay takes only a Boolean');
+SELECT throws_ok($$SET LOCAL crm.status_relais = on$$, '42602', NULL,
+                 'a misspelt crm setting is an error, not a new placeholder');
 
 SELECT * FROM finish();
 ROLLBACK;
