@@ -15,7 +15,7 @@
  * State: counts, the first and last timestamps, the revenue and the revenue
  * of the first purchase day -- exact, as 128-bit counts of 10^-8 units
  * (amount.c) while the amounts allow, else in core's numeric accumulator --
- * and the set of purchase days: inline for up to four days, a bitmap or a
+ * and the set of purchase days: inline for up to eight days, a bitmap or a
  * hash set beyond, so each order costs O(1) and a customer with n orders
  * on d days costs O(n) time and O(d) memory, never O(n^2).
  */
@@ -52,7 +52,10 @@
 #define RFM_STATE_VERSION 1
 
 /* Days kept inside the state before the day set moves to its own chunk */
-#define RFM_INLINE_DAYS 4
+#define RFM_INLINE_DAYS 8
+
+/* Days an out-of-line set takes in before they are looked up in it */
+#define RFM_PENDING_DAYS 4
 
 /* How the state keeps its purchase days (see add_day); inline is zero */
 #define DAYS_INLINE 0
@@ -64,12 +67,21 @@
  * millions of customers it is rarely in cache, and each line an order
  * reads shows.  The first 64 bytes hold all an order on a customer's first
  * purchase day touches -- most orders, as most customers buy once -- the
- * rest the day set and what only the final function reads.
+ * rest the day set and what only the final function reads.  The revenue
+ * sums are either unit counts or numeric values, never both at once.
  */
 typedef struct RfmState
 {
-	crm_units	revenue_units;	/* unit mode: revenue in 10^-8 units */
-	crm_units	first_day_units;	/* unit mode: revenue of first_day */
+	union
+	{
+		crm_units	units;		/* unit mode: in 10^-8 units */
+		Datum		numeric;	/* numeric mode: core's NumericAggState */
+	}			revenue;
+	union
+	{
+		crm_units	units;		/* unit mode: in 10^-8 units */
+		Numeric		numeric;	/* numeric mode: a copy of our own */
+	}			first_day_revenue;	/* revenue of first_day */
 	TimestampTz first_at;
 	TimestampTz last_at;
 	int64		orders;
@@ -87,15 +99,15 @@ typedef struct RfmState
 			void	   *set;	/* bitmap words, or hash slots */
 			DateADT		base;	/* bitmap mode: the day of bit 0 */
 			int32		size;	/* words of the bitmap, or hash slots */
+			DateADT		pending[RFM_PENDING_DAYS];	/* not yet in set */
 		}			ext;
 	}			days;
-	int32		ndays;			/* distinct purchase days */
-	DateADT		last_added_day; /* a day known to be in the set */
-	bool		has_as_of;		/* as_of and unit_days were given */
 	TimestampTz as_of;
 	double		unit_days;
-	Datum		revenue;		/* numeric mode: core's NumericAggState */
-	Numeric		first_day_revenue;	/* numeric mode: revenue of first_day */
+	int32		ndays;			/* distinct days inline or in set */
+	DateADT		last_added_day; /* the day add_day saw last */
+	uint8		npending;		/* days in days.ext.pending */
+	bool		has_as_of;		/* as_of and unit_days were given */
 } RfmState;
 
 #ifdef HAVE_INT128
@@ -297,32 +309,41 @@ new_state(MemoryContext aggcontext)
 static void
 set_first_day_revenue(RfmState *state, Numeric value, MemoryContext aggcontext)
 {
-	if (state->first_day_revenue != NULL)
-		pfree(state->first_day_revenue);
-	state->first_day_revenue = MemoryContextAlloc(aggcontext, VARSIZE(value));
-	memcpy(state->first_day_revenue, value, VARSIZE(value));
+	if (state->first_day_revenue.numeric != NULL)
+		pfree(state->first_day_revenue.numeric);
+	state->first_day_revenue.numeric = MemoryContextAlloc(aggcontext, VARSIZE(value));
+	memcpy(state->first_day_revenue.numeric, value, VARSIZE(value));
 }
 
 /*
- * Leave unit mode: carry the sums so far over to numeric arithmetic.
+ * Leave unit mode: carry the sums so far over to numeric arithmetic.  The
+ * numeric fields share their memory with the unit counts, so both counts
+ * are read before either field is written.
  */
 static void
 switch_to_numeric(RfmState *state, FunctionCallInfo fcinfo,
 				  MemoryContext aggcontext)
 {
+	Numeric		revenue;
+	Numeric		first_day_revenue;
+
 	if (state->numeric_mode)
 		return;
 	state->numeric_mode = true;
 	if (state->orders == 0)
+	{
+		state->revenue.numeric = (Datum) 0;
+		state->first_day_revenue.numeric = NULL;
 		return;
-	state->revenue =
+	}
+	revenue = crm_amount_numeric(state->revenue.units, state->dscale);
+	first_day_revenue = crm_amount_numeric(state->first_day_revenue.units,
+										   state->dscale);
+	state->revenue.numeric =
 		call_numeric_support(numeric_avg_accum, fcinfo, 2, (Datum) 0, true,
-							 NumericGetDatum(crm_amount_numeric(state->revenue_units,
-																state->dscale)),
-							 false, NULL);
-	set_first_day_revenue(state,
-						  crm_amount_numeric(state->first_day_units, state->dscale),
-						  aggcontext);
+							 NumericGetDatum(revenue), false, NULL);
+	state->first_day_revenue.numeric = NULL;
+	set_first_day_revenue(state, first_day_revenue, aggcontext);
 }
 
 /* Where an amount's day stands relative to the first purchase day */
@@ -348,15 +369,15 @@ add_amount(RfmState *state, Datum value, DayPosition position,
 	/* only the sums this order adds to need room for it */
 	if (!state->numeric_mode &&
 		crm_amount_units(value, &units, &dscale) &&
-		crm_amount_sum_is_safe(state->revenue_units) &&
-		(position != DAY_IS_FIRST || crm_amount_sum_is_safe(state->first_day_units)))
+		crm_amount_sum_is_safe(state->revenue.units) &&
+		(position != DAY_IS_FIRST || crm_amount_sum_is_safe(state->first_day_revenue.units)))
 	{
-		state->revenue_units += units;
+		state->revenue.units += units;
 		state->dscale = Max(state->dscale, dscale);
 		if (position == DAY_BEFORE_FIRST)
-			state->first_day_units = units;
+			state->first_day_revenue.units = units;
 		else if (position == DAY_IS_FIRST)
-			state->first_day_units += units;
+			state->first_day_revenue.units += units;
 		return;
 	}
 
@@ -366,15 +387,16 @@ add_amount(RfmState *state, Datum value, DayPosition position,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("amount must be a finite number")));
 	switch_to_numeric(state, fcinfo, aggcontext);
-	state->revenue = call_numeric_support(numeric_avg_accum, fcinfo, 2,
-										  state->revenue, state->revenue == 0,
-										  NumericGetDatum(amount), false, NULL);
+	state->revenue.numeric =
+		call_numeric_support(numeric_avg_accum, fcinfo, 2,
+							 state->revenue.numeric, state->revenue.numeric == 0,
+							 NumericGetDatum(amount), false, NULL);
 	if (position == DAY_BEFORE_FIRST)
 		set_first_day_revenue(state, amount, aggcontext);
 	else if (position == DAY_IS_FIRST)
 		set_first_day_revenue(state,
 							  DatumGetNumeric(DirectFunctionCall2(numeric_add,
-																  NumericGetDatum(state->first_day_revenue),
+																  NumericGetDatum(state->first_day_revenue.numeric),
 																  NumericGetDatum(amount))),
 							  aggcontext);
 }
@@ -388,7 +410,16 @@ add_amount(RfmState *state, Datum value, DayPosition position,
  * two years in 96 bytes; where they are sparse, an open-addressing hash
  * table of at least twice as many slots as days.  Either way each order
  * costs O(1) however many it follows, and a customer with d days takes
- * O(d) memory.  ndays is always the number of distinct days.
+ * O(d) memory.
+ *
+ * An out-of-line set lies in a chunk of its own, and the line a day falls
+ * in is rarely in cache: a lookup per order would cost a regular customer's
+ * orders a miss each.  So new days wait in the state (days.ext.pending)
+ * and are looked up RFM_PENDING_DAYS at a time, their lines asked for
+ * together.  ndays counts the distinct days inline or in the set; the
+ * pending days may repeat those or each other, and dayset_count and
+ * dayset_copy see through them without changing the state, as a final
+ * function must.
  */
 /* Most words a bitmap of ndays days may take before it turns into a hash */
 #define BITMAP_MAX_WORDS(ndays) (4 + 2 * (int64) (ndays))
@@ -413,9 +444,65 @@ dayset_put(DateADT *slots, int32 nslots, DateADT day)
 	slots[i] = day;
 }
 
-/* Copy the distinct days into out[0 .. ndays); in order unless hashed */
+/* Whether day is inline or in the set (pending days aside) */
+static bool
+dayset_contains(const RfmState *state, DateADT day)
+{
+	if (state->day_mode == DAYS_INLINE)
+	{
+		for (int32 i = 0; i < state->ndays; i++)
+			if (state->days.inline_days[i] == day)
+				return true;
+		return false;
+	}
+	if (state->day_mode == DAYS_BITMAP)
+	{
+		int64		offset = (int64) day - state->days.ext.base;
+
+		return offset >= 0 && offset < (int64) state->days.ext.size * 64 &&
+			(((const uint64 *) state->days.ext.set)[offset >> 6] &
+			 (UINT64CONST(1) << (offset & 63))) != 0;
+	}
+	else
+	{
+		const DateADT *slots = state->days.ext.set;
+		int32		nslots = state->days.ext.size;
+
+		for (uint32 i = dayset_slot(day, nslots); slots[i] != DAYSET_EMPTY;
+			 i = (i + 1) & (uint32) (nslots - 1))
+			if (slots[i] == day)
+				return true;
+		return false;
+	}
+}
+
+/* Whether pending day i is in neither the set nor an earlier pending slot */
+static bool
+pending_day_is_new(const RfmState *state, int i)
+{
+	DateADT		day = state->days.ext.pending[i];
+
+	for (int j = 0; j < i; j++)
+		if (state->days.ext.pending[j] == day)
+			return false;
+	return !dayset_contains(state, day);
+}
+
+/* The number of distinct purchase days, pending ones included */
+static int32
+dayset_count(const RfmState *state)
+{
+	int32		n = state->ndays;
+
+	for (int i = 0; i < state->npending; i++)
+		if (pending_day_is_new(state, i))
+			n++;
+	return n;
+}
+
+/* Copy the days inline or in the set into out[0 .. ndays) */
 static void
-dayset_copy(const RfmState *state, DateADT *out)
+dayset_copy_set(const RfmState *state, DateADT *out)
 {
 	int32		n = 0;
 
@@ -446,6 +533,18 @@ dayset_copy(const RfmState *state, DateADT *out)
 	}
 }
 
+/* Copy the distinct purchase days into out[0 .. dayset_count), any order */
+static void
+dayset_copy(const RfmState *state, DateADT *out)
+{
+	int32		n = state->ndays;
+
+	dayset_copy_set(state, out);
+	for (int i = 0; i < state->npending; i++)
+		if (pending_day_is_new(state, i))
+			out[n++] = state->days.ext.pending[i];
+}
+
 /* Replace the set by a hash table of nslots slots */
 static void
 dayset_to_hash(RfmState *state, int32 nslots, MemoryContext aggcontext)
@@ -455,7 +554,7 @@ dayset_to_hash(RfmState *state, int32 nslots, MemoryContext aggcontext)
 
 	for (int32 i = 0; i < nslots; i++)
 		slots[i] = DAYSET_EMPTY;
-	dayset_copy(state, old);
+	dayset_copy_set(state, old);
 	for (int32 i = 0; i < state->ndays; i++)
 		dayset_put(slots, nslots, old[i]);
 	pfree(old);
@@ -495,7 +594,7 @@ dayset_to_bitmap(RfmState *state, DateADT lo, DateADT hi, DateADT day,
 
 	words = MemoryContextAllocZero(aggcontext, sizeof(uint64) * nwords);
 	old = palloc(sizeof(DateADT) * Max(state->ndays, 1));
-	dayset_copy(state, old);
+	dayset_copy_set(state, old);
 	for (int32 i = 0; i < state->ndays; i++)
 	{
 		int64		offset = (int64) old[i] - new_lo;
@@ -512,9 +611,9 @@ dayset_to_bitmap(RfmState *state, DateADT lo, DateADT hi, DateADT day,
 	return true;
 }
 
-/* Add day to the set */
+/* Add day to an out-of-line set, growing or rebuilding it as needed */
 static void
-dayset_add(RfmState *state, DateADT day, MemoryContext aggcontext)
+dayset_insert(RfmState *state, DateADT day, MemoryContext aggcontext)
 {
 	if (likely(state->day_mode == DAYS_BITMAP))
 	{
@@ -539,33 +638,7 @@ dayset_add(RfmState *state, DateADT day, MemoryContext aggcontext)
 							  aggcontext))
 			dayset_to_hash(state, 4 * (int32) pg_nextpower2_32(state->ndays + 1),
 						   aggcontext);
-		dayset_add(state, day, aggcontext);
-		return;
-	}
-
-	if (state->day_mode == DAYS_INLINE)
-	{
-		DateADT    *days = state->days.inline_days;
-		DateADT		lo,
-					hi;
-
-		for (int32 i = 0; i < state->ndays; i++)
-			if (days[i] == day)
-				return;
-		if (state->ndays < RFM_INLINE_DAYS)
-		{
-			days[state->ndays++] = day;
-			return;
-		}
-		lo = hi = days[0];
-		for (int32 i = 1; i < state->ndays; i++)
-		{
-			lo = Min(lo, days[i]);
-			hi = Max(hi, days[i]);
-		}
-		if (!dayset_to_bitmap(state, lo, hi, day, aggcontext))
-			dayset_to_hash(state, 4 * RFM_INLINE_DAYS, aggcontext);
-		dayset_add(state, day, aggcontext);
+		dayset_insert(state, day, aggcontext);
 		return;
 	}
 
@@ -590,11 +663,7 @@ dayset_add(RfmState *state, DateADT day, MemoryContext aggcontext)
 	}
 }
 
-/*
- * Ask for the line of an out-of-line day set that day falls in, as soon as
- * the state is at hand: the miss then overlaps the work on the amount
- * instead of following it.
- */
+/* Ask for the line of the out-of-line set that day falls in */
 static inline void
 prefetch_day(const RfmState *state, DateADT day)
 {
@@ -607,6 +676,57 @@ prefetch_day(const RfmState *state, DateADT day)
 	}
 	else if (state->day_mode == DAYS_HASH)
 		prefetch_line(&((const DateADT *) state->days.ext.set)[dayset_slot(day, state->days.ext.size)]);
+}
+
+/* Look the pending days up in the set, all their lines asked for at once */
+static void
+dayset_flush(RfmState *state, MemoryContext aggcontext)
+{
+	DateADT		pending[RFM_PENDING_DAYS];
+	int			n = state->npending;
+
+	memcpy(pending, state->days.ext.pending, sizeof(DateADT) * n);
+	for (int i = 0; i < n; i++)
+		prefetch_day(state, pending[i]);
+	state->npending = 0;
+	for (int i = 0; i < n; i++)
+		dayset_insert(state, pending[i], aggcontext);
+}
+
+/* Add day to the set */
+static void
+dayset_add(RfmState *state, DateADT day, MemoryContext aggcontext)
+{
+	if (likely(state->day_mode != DAYS_INLINE))
+	{
+		state->days.ext.pending[state->npending++] = day;
+		if (state->npending == RFM_PENDING_DAYS)
+			dayset_flush(state, aggcontext);
+		return;
+	}
+
+	if (dayset_contains(state, day))
+		return;
+	if (state->ndays < RFM_INLINE_DAYS)
+	{
+		state->days.inline_days[state->ndays++] = day;
+		return;
+	}
+	else
+	{
+		const DateADT *days = state->days.inline_days;
+		DateADT		lo = days[0];
+		DateADT		hi = days[0];
+
+		for (int32 i = 1; i < state->ndays; i++)
+		{
+			lo = Min(lo, days[i]);
+			hi = Max(hi, days[i]);
+		}
+		if (!dayset_to_bitmap(state, lo, hi, day, aggcontext))
+			dayset_to_hash(state, 4 * RFM_INLINE_DAYS, aggcontext);
+		dayset_insert(state, day, aggcontext);
+	}
 }
 
 static void
@@ -739,7 +859,6 @@ crm_rfm_accum(PG_FUNCTION_ARGS)
 	day = local_day(ordered_at, &call->days);
 	if (state->orders == 0 || day < state->first_day)
 	{
-		prefetch_day(state, day);
 		add_amount(state, amount, DAY_BEFORE_FIRST, fcinfo, aggcontext);
 		state->first_day = day;
 		add_day(state, day, aggcontext);
@@ -751,7 +870,6 @@ crm_rfm_accum(PG_FUNCTION_ARGS)
 	}
 	else
 	{
-		prefetch_day(state, day);
 		add_amount(state, amount, DAY_AFTER_FIRST, fcinfo, aggcontext);
 		add_day(state, day, aggcontext);
 	}
@@ -796,44 +914,50 @@ crm_rfm_combine(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(a);
 
 	if (!a->numeric_mode && !b->numeric_mode &&
-		crm_amount_sum_is_safe(a->revenue_units) &&
-		crm_amount_sum_is_safe(b->revenue_units) &&
-		crm_amount_sum_is_safe(a->first_day_units) &&
-		crm_amount_sum_is_safe(b->first_day_units))
+		crm_amount_sum_is_safe(a->revenue.units) &&
+		crm_amount_sum_is_safe(b->revenue.units) &&
+		crm_amount_sum_is_safe(a->first_day_revenue.units) &&
+		crm_amount_sum_is_safe(b->first_day_revenue.units))
 	{
 		/* both below 10^37, so the sums stay below int128's 1.7 x 10^38 */
-		a->revenue_units += b->revenue_units;
+		a->revenue.units += b->revenue.units;
 		if (a->orders == 0 || b->first_day < a->first_day)
-			a->first_day_units = b->first_day_units;
+			a->first_day_revenue.units = b->first_day_revenue.units;
 		else if (b->first_day == a->first_day)
-			a->first_day_units += b->first_day_units;
+			a->first_day_revenue.units += b->first_day_revenue.units;
 		a->dscale = Max(a->dscale, b->dscale);
 	}
 	else
 	{
-		Datum		b_revenue = b->revenue;
-		Numeric		b_first_day_revenue = b->first_day_revenue;
+		Datum		b_revenue;
+		Numeric		b_first_day_revenue;
 
 		switch_to_numeric(a, fcinfo, aggcontext);
-		if (!b->numeric_mode)
+		if (b->numeric_mode)
+		{
+			b_revenue = b->revenue.numeric;
+			b_first_day_revenue = b->first_day_revenue.numeric;
+		}
+		else
 		{
 			b_revenue = call_numeric_support(numeric_avg_accum, fcinfo, 2,
 											 (Datum) 0, true,
-											 NumericGetDatum(crm_amount_numeric(b->revenue_units, b->dscale)),
+											 NumericGetDatum(crm_amount_numeric(b->revenue.units, b->dscale)),
 											 false, NULL);
-			b_first_day_revenue = crm_amount_numeric(b->first_day_units, b->dscale);
+			b_first_day_revenue = crm_amount_numeric(b->first_day_revenue.units, b->dscale);
 		}
 		if (a->orders == 0 || b->first_day < a->first_day)
 			set_first_day_revenue(a, b_first_day_revenue, aggcontext);
 		else if (b->first_day == a->first_day)
 			set_first_day_revenue(a,
 								  DatumGetNumeric(DirectFunctionCall2(numeric_add,
-																	  NumericGetDatum(a->first_day_revenue),
+																	  NumericGetDatum(a->first_day_revenue.numeric),
 																	  NumericGetDatum(b_first_day_revenue))),
 								  aggcontext);
-		a->revenue = call_numeric_support(numeric_avg_combine, fcinfo, 2,
-										  a->revenue, a->revenue == 0,
-										  b_revenue, false, NULL);
+		a->revenue.numeric =
+			call_numeric_support(numeric_avg_combine, fcinfo, 2,
+								 a->revenue.numeric, a->revenue.numeric == 0,
+								 b_revenue, false, NULL);
 	}
 	if (a->orders == 0 || b->first_day < a->first_day)
 		a->first_day = b->first_day;
@@ -844,10 +968,11 @@ crm_rfm_combine(PG_FUNCTION_ARGS)
 	a->orders += b->orders;
 	if (b->ndays > 0)
 	{
-		DateADT    *days = palloc(sizeof(DateADT) * b->ndays);
+		int32		ndays = dayset_count(b);
+		DateADT    *days = palloc(sizeof(DateADT) * ndays);
 
 		dayset_copy(b, days);
-		for (int32 i = 0; i < b->ndays; i++)
+		for (int32 i = 0; i < ndays; i++)
 			add_day(a, days[i], aggcontext);
 		pfree(days);
 	}
@@ -894,6 +1019,7 @@ crm_rfm_serialize(PG_FUNCTION_ARGS)
 {
 	RfmState   *state;
 	StringInfoData buf;
+	int32		ndays;
 
 	crm_aggregate_context(fcinfo, "crm_rfm_serialize");
 	state = (RfmState *) PG_GETARG_POINTER(0);
@@ -910,8 +1036,8 @@ crm_rfm_serialize(PG_FUNCTION_ARGS)
 	pq_sendbyte(&buf, state->numeric_mode);
 	if (!state->numeric_mode)
 	{
-		send_units(&buf, state->revenue_units);
-		send_units(&buf, state->first_day_units);
+		send_units(&buf, state->revenue.units);
+		send_units(&buf, state->first_day_revenue.units);
 		pq_sendint16(&buf, state->dscale);
 	}
 	else if (state->orders > 0)
@@ -919,21 +1045,22 @@ crm_rfm_serialize(PG_FUNCTION_ARGS)
 		bytea	   *revenue;
 
 		pq_sendstring(&buf, DatumGetCString(DirectFunctionCall1(numeric_out,
-																NumericGetDatum(state->first_day_revenue))));
+																NumericGetDatum(state->first_day_revenue.numeric))));
 		revenue = DatumGetByteaPP(call_numeric_support(numeric_avg_serialize,
 													   fcinfo, 1,
-													   state->revenue, false,
+													   state->revenue.numeric, false,
 													   (Datum) 0, true, NULL));
 		pq_sendint32(&buf, VARSIZE_ANY_EXHDR(revenue));
 		pq_sendbytes(&buf, VARDATA_ANY(revenue), VARSIZE_ANY_EXHDR(revenue));
 	}
-	pq_sendint32(&buf, state->ndays);
-	if (state->ndays > 0)
+	ndays = dayset_count(state);
+	pq_sendint32(&buf, ndays);
+	if (ndays > 0)
 	{
-		DateADT    *days = palloc(sizeof(DateADT) * state->ndays);
+		DateADT    *days = palloc(sizeof(DateADT) * ndays);
 
 		dayset_copy(state, days);
-		for (int32 i = 0; i < state->ndays; i++)
+		for (int32 i = 0; i < ndays; i++)
 			pq_sendint32(&buf, days[i]);
 		pfree(days);
 	}
@@ -975,8 +1102,8 @@ crm_rfm_deserialize(PG_FUNCTION_ARGS)
 	state->numeric_mode = pq_getmsgbyte(&buf) != 0;
 	if (!state->numeric_mode)
 	{
-		state->revenue_units = get_units(&buf);
-		state->first_day_units = get_units(&buf);
+		state->revenue.units = get_units(&buf);
+		state->first_day_revenue.units = get_units(&buf);
 		state->dscale = pq_getmsgint(&buf, 2);
 	}
 	else if (state->orders > 0)
@@ -998,9 +1125,10 @@ crm_rfm_deserialize(PG_FUNCTION_ARGS)
 		revenue = palloc(VARHDRSZ + len);
 		SET_VARSIZE(revenue, VARHDRSZ + len);
 		pq_copymsgbytes(&buf, VARDATA(revenue), len);
-		state->revenue = call_numeric_support(numeric_avg_deserialize, fcinfo, 2,
-											  PointerGetDatum(revenue), false,
-											  (Datum) 0, true, NULL);
+		state->revenue.numeric =
+			call_numeric_support(numeric_avg_deserialize, fcinfo, 2,
+								 PointerGetDatum(revenue), false,
+								 (Datum) 0, true, NULL);
 	}
 	ndays = pq_getmsgint(&buf, 4);
 	if (ndays < 0 || (int64) ndays * 4 != buf.len - buf.cursor)
@@ -1144,16 +1272,16 @@ crm_rfm_final(PG_FUNCTION_ARGS)
 				 errmsg("as_of must not be earlier than the day of the last order"),
 				 errhint("Restrict the orders to those on or before as_of.")));
 
-	frequency = state->ndays - 1;
+	frequency = dayset_count(state) - 1;
 	if (!state->numeric_mode)
-		revenue = NumericGetDatum(crm_amount_numeric(state->revenue_units,
+		revenue = NumericGetDatum(crm_amount_numeric(state->revenue.units,
 													 state->dscale));
 	else
 	{
 		bool		isnull;
 
 		revenue = call_numeric_support(numeric_sum, fcinfo, 1,
-									   state->revenue, false, (Datum) 0, true,
+									   state->revenue.numeric, false, (Datum) 0, true,
 									   &isnull);
 		Assert(!isnull);
 	}
@@ -1169,12 +1297,12 @@ crm_rfm_final(PG_FUNCTION_ARGS)
 	if (frequency == 0)
 		nulls[8] = true;
 	else if (!state->numeric_mode)
-		values[8] = Float8GetDatum((double) (state->revenue_units - state->first_day_units)
+		values[8] = Float8GetDatum((double) (state->revenue.units - state->first_day_revenue.units)
 								   / pow(10, CRM_AMOUNT_SCALE) / frequency);
 	else
 	{
 		Datum		repeat = DirectFunctionCall2(numeric_sub, revenue,
-												 NumericGetDatum(state->first_day_revenue));
+												 NumericGetDatum(state->first_day_revenue.numeric));
 
 		values[8] = Float8GetDatum(DatumGetFloat8(DirectFunctionCall1(numeric_float8, repeat))
 								   / frequency);
@@ -1198,6 +1326,7 @@ crm_purchase_summary_final(PG_FUNCTION_ARGS)
 	Datum		values[6];
 	bool		nulls[6] = {false};
 	DateADT    *days;
+	int32		ndays;
 
 	crm_aggregate_context(fcinfo, "crm_purchase_summary_final");
 	if (PG_ARGISNULL(0))
@@ -1208,18 +1337,19 @@ crm_purchase_summary_final(PG_FUNCTION_ARGS)
 
 	tupdesc = final_call(fcinfo, &summary_type)->tupdesc;
 
-	days = palloc(sizeof(DateADT) * (state->ndays + 1));
+	ndays = dayset_count(state);
+	days = palloc(sizeof(DateADT) * (ndays + 1));
 	dayset_copy(state, days);
 
 	values[0] = Int64GetDatum(state->orders);
 	values[2] = TimestampTzGetDatum(state->first_at);
 	values[3] = TimestampTzGetDatum(state->last_at);
-	values[4] = PointerGetDatum(crm_days_array(days, state->ndays));
+	values[4] = PointerGetDatum(crm_days_array(days, ndays));
 	if (!state->numeric_mode)
 	{
-		values[1] = NumericGetDatum(crm_amount_numeric(state->revenue_units,
+		values[1] = NumericGetDatum(crm_amount_numeric(state->revenue.units,
 													   state->dscale));
-		values[5] = NumericGetDatum(crm_amount_numeric(state->first_day_units,
+		values[5] = NumericGetDatum(crm_amount_numeric(state->first_day_revenue.units,
 													   state->dscale));
 	}
 	else
@@ -1227,10 +1357,10 @@ crm_purchase_summary_final(PG_FUNCTION_ARGS)
 		bool		isnull;
 
 		values[1] = call_numeric_support(numeric_sum, fcinfo, 1,
-										 state->revenue, false, (Datum) 0, true,
+										 state->revenue.numeric, false, (Datum) 0, true,
 										 &isnull);
 		Assert(!isnull);
-		values[5] = NumericGetDatum(state->first_day_revenue);
+		values[5] = NumericGetDatum(state->first_day_revenue.numeric);
 	}
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -7,7 +7,7 @@ SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(61);
+SELECT plan(65);
 
 -- Customer 1: 10 + 5 on Jan 1, 20 on Jan 8, 30 + 10 on Jan 22; judged on
 -- Jan 29: 5 orders, 75 revenue, 2 repeat days, recency 21 days, t 28 days,
@@ -333,6 +333,58 @@ SELECT is_empty($$SELECT c FROM (
                     FROM day_shapes GROUP BY c) x
                   WHERE days IS DISTINCT FROM expected OR frequency <> cardinality(expected) - 1$$,
                 'purchase days kept inline, in a bitmap grown either way, in a hash table, and turning from one to the other');
+
+-- Days beyond the eighth wait in the state and are looked up in the set
+-- four at a time; a state read or sent on with days still waiting must
+-- count each once.  Days are offsets from 2024-01-01, in this order:
+--   1: 0..8, then 3, 20, 3 -- three waiting, one new: 10 days
+--   2: 0..8, then 20, 21, 20, 22 -- looked up together, one repeat: 12
+--   3: as 2, then 23, 2 -- two waiting, one new: 13
+--   4: 20 days ten years apart (a hash table), then the 6th again and
+--      one new: 21
+--   5: 0..7, then 0..7 again -- all inline: 8
+CREATE TABLE waiting_days AS
+SELECT c, date '2024-01-01' + d AS day, ord
+FROM (VALUES (1, ARRAY[0,1,2,3,4,5,6,7,8,3,20,3]),
+             (2, ARRAY[0,1,2,3,4,5,6,7,8,20,21,20,22]),
+             (3, ARRAY[0,1,2,3,4,5,6,7,8,20,21,20,22,23,2]),
+             (4, ARRAY(SELECT g * 3653 - 73060 FROM generate_series(0, 19) g) || ARRAY[5 * 3653 - 73060, 100]),
+             (5, ARRAY[0,1,2,3,4,5,6,7,0,1,2,3,4,5,6,7])) v(c, days),
+     unnest(days) WITH ORDINALITY AS u(d, ord)
+ORDER BY c, ord;
+ANALYZE waiting_days;
+CREATE TEMP VIEW waiting_mismatches AS
+SELECT c FROM (
+    SELECT c, (crm_purchase_summary(day::timestamptz, 1)).purchase_days AS days,
+           (crm_rfm(day::timestamptz, 1)).frequency,
+           array_agg(DISTINCT day ORDER BY day) AS expected
+    FROM waiting_days GROUP BY c) x
+JOIN (VALUES (1, 9), (2, 11), (3, 12), (4, 20), (5, 7)) f(c, hand_frequency) USING (c)
+WHERE days IS DISTINCT FROM expected OR frequency <> cardinality(expected) - 1
+   OR frequency <> hand_frequency;
+SET max_parallel_workers_per_gather = 0;
+SELECT is_empty('SELECT * FROM waiting_mismatches',
+                'days still waiting for the set are counted once, by both final functions of one shared state');
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SELECT matches(pg_temp.plan_of($$SELECT c, crm_rfm(day::timestamptz, 1) FROM waiting_days GROUP BY c$$),
+               'Partial (Hash|Group)Aggregate', 'the waiting days go through a partial aggregate');
+SELECT is_empty('SELECT * FROM waiting_mismatches',
+                'and are sent between processes once each');
+RESET max_parallel_workers_per_gather;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+-- As a running window aggregate, the state is read after every row and
+-- then grows on: each row's frequency is its distinct days so far less one.
+SELECT is_empty($$SELECT c, ord FROM (
+                    SELECT c, ord, (crm_rfm(day::timestamptz, 1) OVER (PARTITION BY c ORDER BY ord)).frequency
+                    FROM waiting_days) w
+                  WHERE frequency <> (SELECT count(DISTINCT day) - 1 FROM waiting_days p
+                                      WHERE p.c = w.c AND p.ord <= w.ord)$$,
+                'a running crm_rfm counts the days so far at every row, waiting ones included');
 
 -- CDNOW sample: calibration up to 1997-09-30 in weeks must reproduce the
 -- published summary (x, t_x, T, zbar) of all 2,357 customers.
