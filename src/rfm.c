@@ -712,7 +712,8 @@ dayset_add(RfmState *state, DateADT day, MemoryContext aggcontext)
 		state->days.inline_days[state->ndays++] = day;
 		return;
 	}
-	else
+
+	/* inline days full: move them out of line, where day goes too */
 	{
 		const DateADT *days = state->days.inline_days;
 		DateADT		lo = days[0];
