@@ -279,6 +279,59 @@ typedef enum RelayRound
 } RelayRound;
 
 /*
+ * The relay's queries, planned once and kept: where crm is installed, and
+ * the deletion of the outbox found there (planned again only if crm is
+ * installed anew, with an outbox of another OID)
+ */
+static SPIPlanPtr extension_plan = NULL;
+static SPIPlanPtr delete_plan = NULL;
+static char *delete_sql = NULL;
+static Oid	delete_plan_outbox = InvalidOid;
+
+/* The outbox of crm in this database; InvalidOid if crm is not installed */
+static Oid
+find_outbox(void)
+{
+	bool		isnull;
+
+	if (extension_plan == NULL)
+	{
+		extension_plan = SPI_prepare("SELECT extnamespace FROM pg_catalog.pg_extension WHERE extname = 'crm'",
+									 0, NULL);
+		if (extension_plan == NULL || SPI_keepplan(extension_plan) != 0)
+			elog(ERROR, "could not prepare the status relay's query");
+	}
+	if (SPI_execute_plan(extension_plan, NULL, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		return InvalidOid;
+	return get_relname_relid(OUTBOX_NAME,
+							 DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+															SPI_tuptable->tupdesc,
+															1, &isnull)));
+}
+
+/* Prepare (once per outbox) the deletion of the messages from outbox_id */
+static void
+prepare_delete(Oid outbox_id)
+{
+	if (delete_plan != NULL && delete_plan_outbox == outbox_id)
+		return;
+	if (delete_plan != NULL)
+	{
+		SPI_freeplan(delete_plan);
+		pfree(delete_sql);
+	}
+	delete_sql = MemoryContextStrdup(TopMemoryContext,
+									 psprintf("DELETE FROM %s.%s RETURNING id, payload",
+											  quote_identifier(get_namespace_name(get_rel_namespace(outbox_id))),
+											  OUTBOX_NAME));
+	delete_plan = SPI_prepare(delete_sql, 0, NULL);
+	if (delete_plan == NULL || SPI_keepplan(delete_plan) != 0)
+		elog(ERROR, "could not prepare the status relay's deletion from %s", OUTBOX_NAME);
+	delete_plan_outbox = outbox_id;
+}
+
+/*
  * One round: in one transaction, delete the committed messages from the
  * outbox and NOTIFY them in the order they were queued in.  With "leave",
  * only if no writer has the outbox open, and then give the relay lock up
@@ -288,7 +341,7 @@ static RelayRound
 relay_round(bool leave)
 {
 	RelayRound	result;
-	Oid			outbox_id = InvalidOid;
+	Oid			outbox_id;
 	bool		isnull;
 
 	SetCurrentStatementStartTimestamp();
@@ -296,27 +349,19 @@ relay_round(bool leave)
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
 
-	/* the outbox is in the extension's schema, if crm is still installed */
-	if (SPI_execute("SELECT extnamespace FROM pg_catalog.pg_extension WHERE extname = 'crm'",
-					true, 1) == SPI_OK_SELECT && SPI_processed == 1)
-		outbox_id = get_relname_relid(OUTBOX_NAME,
-									  DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
-																	 SPI_tuptable->tupdesc,
-																	 1, &isnull)));
+	outbox_id = find_outbox();
 	if (!OidIsValid(outbox_id))
 		result = RELAY_GONE;
 	else if (leave && !ConditionalLockRelationOid(outbox_id, ShareLock))
 		result = RELAY_NOTHING;
 	else
 	{
-		char	   *sql = psprintf("DELETE FROM %s.%s RETURNING id, payload",
-								   quote_identifier(get_namespace_name(get_rel_namespace(outbox_id))),
-								   OUTBOX_NAME);
 		RelayMessage *messages;
 		uint64		n;
 
-		pgstat_report_activity(STATE_RUNNING, sql);
-		if (SPI_execute(sql, false, 0) != SPI_OK_DELETE_RETURNING)
+		prepare_delete(outbox_id);
+		pgstat_report_activity(STATE_RUNNING, delete_sql);
+		if (SPI_execute_plan(delete_plan, NULL, NULL, false, 0) != SPI_OK_DELETE_RETURNING)
 			elog(ERROR, "could not take the messages from %s", OUTBOX_NAME);
 		n = SPI_processed;
 		messages = palloc(Max(n, 1) * sizeof(RelayMessage));
