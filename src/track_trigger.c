@@ -30,6 +30,7 @@
 #include "utils/datum.h"
 #include "utils/array.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -42,10 +43,20 @@
 /*
  * What a backend keeps per tracked table: the orders columns the triggers
  * read themselves, and the statements, each prepared on first use.
+ *
+ * Tracking ids are unique within one crm_tracking table, not across them:
+ * an extension dropped and created again (in the same schema or another)
+ * numbers its trackings from 1 again.  So an entry remembers the
+ * crm_tracking table it was read from, and once that table's relcache
+ * entry is invalidated -- as dropping it does, in every backend -- the
+ * entry is checked against the extension the trigger belongs to before
+ * it is used again.
  */
 typedef struct TrackEntry
 {
 	int32		id;				/* hash key: the tracking id */
+	Oid			tracking_relid; /* the crm_tracking table read */
+	bool		recheck;		/* that table's relcache entry was invalidated */
 	NameData	column_names[TRACK_NUM_COLS];
 	bool		has_promo;
 	Oid			column_types[TRACK_NUM_COLS];
@@ -57,11 +68,63 @@ typedef struct TrackEntry
 
 static HTAB *tracked = NULL;
 
+/*
+ * Relcache callback: flag the entries read from the invalidated table (all
+ * of them on a cache reset).  Nothing is freed here: the entry may be in
+ * use by a statement that is running, and most invalidations (VACUUM,
+ * ANALYZE of crm_tracking) leave it valid.
+ */
+static void
+recheck_tracking_entries(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	TrackEntry *entry;
+
+	hash_seq_init(&status, tracked);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		if (!OidIsValid(relid) || entry->tracking_relid == relid)
+			entry->recheck = true;
+}
+
+/* The crm_tracking table of the extension that function fn_oid belongs to */
+static Oid
+tracking_relid(Oid fn_oid)
+{
+	Oid			relid = get_relname_relid("crm_tracking", get_func_namespace(fn_oid));
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "crm_tracking is missing from the extension's schema");
+	return relid;
+}
+
+/*
+ * Drop an entry of another crm_tracking table.  That table is gone, and
+ * with it the triggers of its extension, which could not have been
+ * dropped while a statement that fired them was running: nothing uses the
+ * entry.
+ */
+static void
+forget_tracking_entry(TrackEntry *entry)
+{
+	int32		id = entry->id;
+
+	for (int i = 0; i < TRACK_SQL_COUNT; i++)
+		if (entry->plans[i] != NULL)
+			SPI_freeplan(entry->plans[i]);
+	pfree(entry->time_zone);
+	pfree(entry->label);
+	pfree((char *) entry->target.schema);
+	pfree((char *) entry->target.state_name);
+	pfree((char *) entry->target.history_name);
+	(void) hash_search(tracked, &id, HASH_REMOVE, NULL);
+}
+
 static TrackEntry *
 tracking_entry(int32 id, Oid fn_oid)
 {
 	TrackEntry *entry;
 	TrackInfo  *info;
+	Oid			relid;
 	bool		found;
 
 	if (tracked == NULL)
@@ -72,15 +135,28 @@ tracking_entry(int32 id, Oid fn_oid)
 		ctl.entrysize = sizeof(TrackEntry);
 		tracked = hash_create("crm tracked tables", 16, &ctl,
 							  HASH_ELEM | HASH_BLOBS);
+		CacheRegisterRelcacheCallback(recheck_tracking_entries, (Datum) 0);
 	}
 	entry = hash_search(tracked, &id, HASH_FIND, NULL);
-	if (entry != NULL)
+	if (entry != NULL && !entry->recheck)
 		return entry;
+	relid = tracking_relid(fn_oid);
+	if (entry != NULL)
+	{
+		if (entry->tracking_relid == relid)
+		{
+			entry->recheck = false;
+			return entry;
+		}
+		forget_tracking_entry(entry);
+	}
 
 	/* read the settings before entering, so an error leaves no entry */
 	SPI_connect();
 	info = crm_track_info(id, fn_oid);
 	entry = hash_search(tracked, &id, HASH_ENTER, &found);
+	entry->tracking_relid = relid;
+	entry->recheck = false;
 	memset(entry->plans, 0, sizeof(entry->plans));
 	entry->has_promo = info->column_names[TRACK_COL_PROMO] != NULL;
 	entry->time_zone = MemoryContextStrdup(TopMemoryContext, info->time_zone_name);
