@@ -88,6 +88,23 @@ crm_track_missing(int32 id)
 }
 
 /*
+ * The crm_tracking table of the extension in schema ext_namespace; an
+ * error if it is not there (renamed, or moved out of the schema)
+ */
+Oid
+crm_track_tracking_relid(Oid ext_namespace)
+{
+	Oid			relid = get_relname_relid("crm_tracking", ext_namespace);
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("crm_tracking is missing from the extension's schema"),
+				 errhint("Give it back its name, or reinstall the crm extension.")));
+	return relid;
+}
+
+/*
  * The tracked table of crm_tracking row "id", with quoted names.  The caller
  * is connected to SPI; the result lives in the current memory context.
  */

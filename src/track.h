@@ -168,6 +168,7 @@ extern void crm_track_record_row_history(FunctionCallInfo fcinfo,
 extern PGDLLEXPORT Datum crm_days_union(PG_FUNCTION_ARGS);
 extern TrackInfo *crm_track_info(int32 id, Oid fn_oid);
 extern void crm_track_missing(int32 id) pg_attribute_noreturn();
+extern Oid	crm_track_tracking_relid(Oid ext_namespace);
 extern int	crm_track_use_settings(const char *time_zone);
 extern void crm_track_restore_settings(int nestlevel);
 

@@ -153,7 +153,7 @@ typedef struct FoldConfig
 static void
 read_config(const TrackTarget *target, FoldConfig *config)
 {
-	Oid			relid = get_relname_relid("crm_tracking", target->ext_namespace);
+	Oid			relid = crm_track_tracking_relid(target->ext_namespace);
 	Relation	rel;
 	AttrNumber	attnums[NUM_CFG];
 	ScanKeyData key;
@@ -161,8 +161,6 @@ read_config(const TrackTarget *target, FoldConfig *config)
 	Snapshot	snapshot;
 	HeapTuple	tuple;
 
-	if (!OidIsValid(relid))
-		elog(ERROR, "crm_tracking is missing from the extension's schema");
 	rel = table_open(relid, AccessShareLock);
 	crm_track_find_columns(RelationGetDescr(rel), config_names, NUM_CFG,
 						   attnums, "crm_tracking");

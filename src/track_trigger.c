@@ -86,17 +86,6 @@ recheck_tracking_entries(Datum arg, Oid relid)
 			entry->recheck = true;
 }
 
-/* The crm_tracking table of the extension that function fn_oid belongs to */
-static Oid
-tracking_relid(Oid fn_oid)
-{
-	Oid			relid = get_relname_relid("crm_tracking", get_func_namespace(fn_oid));
-
-	if (!OidIsValid(relid))
-		elog(ERROR, "crm_tracking is missing from the extension's schema");
-	return relid;
-}
-
 /*
  * Drop an entry of another crm_tracking table.  That table is gone, and
  * with it the triggers of its extension, which could not have been
@@ -140,7 +129,7 @@ tracking_entry(int32 id, Oid fn_oid)
 	entry = hash_search(tracked, &id, HASH_FIND, NULL);
 	if (entry != NULL && !entry->recheck)
 		return entry;
-	relid = tracking_relid(fn_oid);
+	relid = crm_track_tracking_relid(get_func_namespace(fn_oid));
 	if (entry != NULL)
 	{
 		if (entry->tracking_relid == relid)

@@ -77,7 +77,7 @@ SELECT is_empty($$SELECT * FROM crm_verify('reinstall_orders')$$,
 -- 5. a crm_tracking that is not where the extension keeps it
 ALTER TABLE crm_tracking RENAME TO crm_tracking_moved;
 SELECT throws_ok($$INSERT INTO reinstall_orders VALUES (3, '2024-01-07', 5, 50)$$,
-                 'XX000', 'crm_tracking is missing from the extension''s schema',
+                 '42P01', 'crm_tracking is missing from the extension''s schema',
                  'a renamed crm_tracking is an error, not a silent use of old settings');
 ALTER TABLE crm_tracking_moved RENAME TO crm_tracking;
 INSERT INTO reinstall_orders VALUES (3, '2024-01-07', 5, 50);
