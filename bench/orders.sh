@@ -18,10 +18,11 @@ if [ "$have" != "$ORDERS" ]; then
 fi
 
 # execution time (ms) of one run of a query with the given workers (and
-# work_mem, when WORK_MEM is set)
+# work_mem, when WORK_MEM is set; enable_hashagg, when HASHAGG is)
 time_once() {
 	psql -At -c "SET max_parallel_workers_per_gather = $1" \
 		${WORK_MEM:+-c "SET work_mem = '$WORK_MEM'"} \
+		${HASHAGG:+-c "SET enable_hashagg = $HASHAGG"} \
 		-c "EXPLAIN (ANALYZE, TIMING OFF, SUMMARY ON) $2" |
 		sed -n 's/^Execution Time: \([0-9.]*\) ms$/\1/p'
 }
