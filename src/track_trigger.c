@@ -113,6 +113,7 @@ tracking_entry(int32 id, Oid fn_oid)
 {
 	TrackEntry *entry;
 	TrackInfo  *info;
+	Oid			ext_namespace;
 	Oid			relid;
 	bool		found;
 
@@ -129,7 +130,8 @@ tracking_entry(int32 id, Oid fn_oid)
 	entry = hash_search(tracked, &id, HASH_FIND, NULL);
 	if (entry != NULL && !entry->recheck)
 		return entry;
-	relid = crm_track_tracking_relid(get_func_namespace(fn_oid));
+	ext_namespace = get_func_namespace(fn_oid);
+	relid = crm_track_tracking_relid(ext_namespace);
 	if (entry != NULL)
 	{
 		if (entry->tracking_relid == relid)
@@ -162,7 +164,7 @@ tracking_entry(int32 id, Oid fn_oid)
 												   psprintf("%s_state", info->prefix));
 	entry->target.history_name = MemoryContextStrdup(TopMemoryContext,
 													 psprintf("%s_history", info->prefix));
-	entry->target.ext_namespace = get_func_namespace(fn_oid);
+	entry->target.ext_namespace = ext_namespace;
 	entry->target.time_zone = entry->time_zone;
 	entry->target.amount_type = info->column_types[TRACK_COL_AMOUNT];
 	entry->target.ordered_at_type = info->column_types[TRACK_COL_ORDERED_AT];
