@@ -5,8 +5,10 @@ MODULE_big = crm
 OBJS = src/crm.o src/clv.o src/tier.o src/loyalty.o src/relationship.o \
 	src/rfm.o src/amount.o src/value_agg.o \
 	src/lifecycle.o src/rfm_score.o \
-	src/track.o src/track_sql.o src/track_trigger.o src/track_order.o \
-	src/track_table.o src/track_history.o src/track_relay.o \
+	src/track/track.o src/track/tracking.o src/track/sql.o \
+	src/track/trigger.o src/track/delta.o src/track/pending.o \
+	src/track/fold.o src/track/table.o src/track/history.o \
+	src/track/relay.o src/track/ddl.o \
 	src/weighted_rows.o src/optim.o src/specfun.o src/fit.o src/bgnbd.o \
 	src/gammagamma.o src/clv_predict.o src/paretonbd.o
 
@@ -23,6 +25,9 @@ DATA_built = crm--$(EXTVERSION).sql crm--0.1.0--0.2.0.sql
 # Install scripts of released versions and frozen upgrade scripts
 DATA = $(wildcard src/sql/releases/crm--*.sql)
 
+# src/track/ includes the headers of src/
+PG_CPPFLAGS = -I$(srcdir)/src
+
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --load-extension=crm
 
@@ -38,10 +43,12 @@ crm--0.1.0--0.2.0.sql: $(SQL_NEW_IN_0_2_0)
 
 # Objects depend on the headers they include
 $(OBJS): src/crm.h
-src/tier.o src/value_agg.o src/track.o: src/tier.h
+TRACK_OBJS = $(filter src/track/%.o,$(OBJS))
+src/tier.o src/value_agg.o src/track/track.o src/track/fold.o: src/tier.h
 src/rfm.o src/amount.o: src/amount.h
-src/crm.o src/track.o src/track_sql.o src/track_trigger.o src/track_order.o src/track_relay.o: src/track.h
-src/loyalty.o src/track_trigger.o: src/loyalty.h
+src/crm.o $(TRACK_OBJS): src/track/track.h src/amount.h
+src/loyalty.o src/track/trigger.o src/track/fold.o: src/loyalty.h
+src/lifecycle.o src/track/fold.o: src/lifecycle.h
 src/weighted_rows.o src/fit.o src/bgnbd.o src/gammagamma.o src/clv_predict.o src/paretonbd.o: src/weighted_rows.h src/models.h
 src/optim.o src/fit.o: src/optim.h
 src/specfun.o src/bgnbd.o src/gammagamma.o src/paretonbd.o: src/specfun.h

@@ -22,7 +22,7 @@ BEGIN
     IF NEW.customer_id IS NULL OR NEW.amount IS NULL OR NEW.ordered_at IS NULL THEN
         RETURN NULL;
     END IF;
-    SELECT * INTO cfg FROM crm_tracking WHERE orders_table = 'bench_crm_orders';
+    SELECT * INTO cfg FROM crm_tracking WHERE orders_table = 'bench_crm_orders'::regclass;
     day := (NEW.ordered_at AT TIME ZONE cfg.time_zone)::date;
     -- a new customer's row first (concurrent first orders must not collide),
     -- then lock it and fold the order in

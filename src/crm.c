@@ -26,7 +26,7 @@
 #include "utils/syscache.h"
 
 #include "crm.h"
-#include "track.h"
+#include "track/track.h"
 
 PG_MODULE_MAGIC;
 
@@ -38,6 +38,8 @@ _PG_init(void)
 {
 	crm_track_relay_define_settings();
 	MarkGUCPrefixReserved("crm");
+	crm_track_tracking_init();
+	crm_track_pending_init();
 }
 
 /*

@@ -4,7 +4,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(55);
+SELECT plan(57);
 
 SELECT has_extension('crm');
 
@@ -51,13 +51,15 @@ SELECT is_strict('crm_rfm_segment', ARRAY['integer', 'integer', 'integer', 'bool
 -- Tracking functions and triggers: they change tables, so they are neither
 -- immutable nor parallel safe; the trigger functions take no NULL checks.
 CREATE FUNCTION pg_temp.tracking_functions() RETURNS text[] LANGUAGE sql AS
-$$SELECT ARRAY['crm_track', 'crm_untrack', 'crm_refresh', 'crm_verify',
-               'crm_orders_trigger', 'crm_state_trigger', 'crm_history_trigger']$$;
+$$SELECT ARRAY['crm_track', 'crm_untrack', 'crm_refresh', 'crm_verify', 'crm_fold',
+               'crm_orders_trigger', 'crm_state_trigger', 'crm_history_trigger',
+               'crm_tracking_trigger', 'crm_ddl_trigger']$$;
 SELECT volatility_is('crm_days_union', ARRAY['date[]', 'date[]'], 'immutable');
 SELECT isnt_strict('crm_days_union', ARRAY['date[]', 'date[]']);
 SELECT isnt_strict('crm_track', ARRAY['regclass', 'name', 'name', 'name', 'name', 'double precision[]', 'numeric', 'numeric[]', 'timestamp with time zone', 'text', 'text', 'name']);
 SELECT is_strict('crm_untrack', ARRAY['regclass']);
-SELECT is_strict('crm_refresh', ARRAY['regclass']);
+SELECT isnt_strict('crm_refresh', ARRAY['regclass', 'boolean']);
+SELECT isnt_strict('crm_fold', ARRAY['regclass']);
 SELECT is_strict('crm_verify', ARRAY['regclass']);
 
 -- Catalog-wide checks over every object the extension owns.
@@ -69,7 +71,12 @@ WHERE e.extname = 'crm' AND d.deptype = 'e';
 
 SELECT is((SELECT count(*) FROM ext_members m JOIN pg_proc p ON p.oid = m.objid
            WHERE m.classid = 'pg_proc'::regclass AND p.prokind = 'f'),
-          58::bigint, 'the extension has 58 functions (23 scalar, 28 aggregate support, 4 tracking, 3 triggers)');
+          61::bigint, 'the extension has 61 functions (23 scalar, 28 aggregate support, 5 tracking, 5 triggers)');
+SELECT is((SELECT string_agg(e.evtname || ' ' || e.evtevent || ' ' || e.evtenabled::text, ', ' ORDER BY e.evtname)
+           FROM ext_members m JOIN pg_event_trigger e ON e.oid = m.objid
+           WHERE m.classid = 'pg_event_trigger'::regclass),
+          'crm_ddl_end ddl_command_end O, crm_ddl_start ddl_command_start O, crm_sql_drop sql_drop O',
+          'the extension has three event triggers, enabled, following DDL on tracked tables');
 SELECT is((SELECT count(*) FROM ext_members m JOIN pg_proc p ON p.oid = m.objid
            WHERE m.classid = 'pg_proc'::regclass AND p.prokind = 'a'),
           16::bigint, 'the extension has 16 aggregates');

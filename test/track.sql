@@ -9,7 +9,7 @@ SET TimeZone = 'UTC';
 SET check_function_bodies = off;  -- the helpers name tables crm_track creates
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(61);
+SELECT plan(66);
 
 CREATE TABLE shop_orders (
     id serial PRIMARY KEY,
@@ -27,6 +27,7 @@ INSERT INTO shop_orders (customer_id, amount, ordered_at, promo) VALUES
     (3, NULL, '2024-01-05', false),          -- no amount: not counted
     (8, 1.00, '2024-01-10', false),
     (8, 1.00, '2024-01-20', false);
+SELECT crm_fold() AS folded \gset
 
 -- One state row as text: the figures the tests below work out by hand
 CREATE FUNCTION pg_temp.st(c int) RETURNS text LANGUAGE sql AS $$
@@ -82,13 +83,27 @@ SELECT set_eq($$SELECT rtrim(format('%s %s %s', am.amname, pg_get_indexdef(i.ind
                 WHERE i.indrelid = 'shop_orders_crm_history'::regclass$$,
               ARRAY['btree id', 'btree customer', 'brin changed_at autosummarize=on'],
               'history indexed by id, by customer (then changed_at), and by changed_at as a block range index');
-SELECT is((SELECT thresholds FROM crm_tracking WHERE orders_table = 'shop_orders'),
+SELECT is((SELECT thresholds FROM crm_tracking WHERE orders_table = 'shop_orders'::regclass),
           '{Infinity,Infinity,Infinity}'::float8[], 'thresholds of 3 customers: upper tiers empty');
+
+-- A transaction's orders reach the state when it commits; crm_fold brings
+-- them in now, as every test below does after its statement.
+-- (Customer 8 stays churned and inertia throughout: no history.)
+INSERT INTO shop_orders (customer_id, amount, ordered_at, promo) VALUES (8, 1.00, '2024-01-15 09:00', false);
+SELECT is((SELECT revenue FROM shop_orders_crm_state WHERE customer = 8), 2.00,
+          'an order is not in the state before the commit');
+SELECT is(crm_fold('shop_orders'), 1::bigint, 'crm_fold writes the one customer''s row');
+SELECT is((SELECT revenue FROM shop_orders_crm_state WHERE customer = 8), 3.00,
+          'and the order is there');
+DELETE FROM shop_orders WHERE amount = 1.00 AND customer_id = 8 AND ordered_at = '2024-01-15 09:00';
+SELECT is(crm_fold(), 1::bigint, 'crm_fold of every tracked table');
+SELECT is(crm_fold(), 0::bigint, 'and nothing more is pending');
 
 -- Single-row INSERT: customer 1 buys 20.00 on promotion on Feb 1.  Span
 -- 30 d 23 h over 2 gaps = 15.48 d; idle 28.6 d < 2 gaps: growth.  Repeat
 -- rate 1 of 2 days = 0.5 (high), promo share 2/3: incentive.
 INSERT INTO shop_orders (customer_id, amount, ordered_at, promo) VALUES (1, 20.00, '2024-02-01 09:00', true);
+SELECT crm_fold() AS folded \gset
 SELECT is(pg_temp.st(1),
           '3 orders, 35.00 revenue, 2 promo, 01-01 10:00..02-01 09:00, days {2024-01-01,2024-02-01}, first day 15.00, 70.00 points, small, growth, incentive',
           'single-row insert folds the order in');
@@ -100,6 +115,7 @@ SELECT is(pg_temp.hist(1), 'loyalty none->incentive; lifecycle acquisition->grow
 -- whose revenue becomes the first-day revenue.
 INSERT INTO shop_orders (customer_id, amount, ordered_at) VALUES
     (4, 1.50, '2024-02-10 08:00'), (4, 2.50, '2024-02-10 20:00'), (2, 4.00, '2024-01-02 23:30');
+SELECT crm_fold() AS folded \gset
 SELECT is(pg_temp.st(4),
           '2 orders, 4.00 revenue, 0 promo, 02-10 08:00..02-10 20:00, days {2024-02-10}, first day 4.00, 8.00 points, small, acquisition, none',
           'multi-row insert: new customer');
@@ -116,6 +132,7 @@ COPY shop_orders (customer_id, amount, ordered_at, promo) FROM STDIN;
 5	-30.00	2024-02-21 10:00	f
 1	0.00	2024-02-15 00:00	f
 \.
+SELECT crm_fold() AS folded \gset
 SELECT is(pg_temp.st(5),
           '1 orders, 70.00 revenue, 0 promo, 02-20 10:00..02-20 10:00, days {2024-02-20}, first day 100.00, 140.00 points, small, acquisition, none',
           'COPY with a refund: revenue net, one order, one day');
@@ -126,12 +143,14 @@ SELECT is(pg_temp.st(1),
 -- UPDATE of an amount: customer 5's 100.00 becomes 120.00; points follow
 -- the change in revenue.
 UPDATE shop_orders SET amount = 120.00 WHERE customer_id = 5 AND amount = 100.00;
+SELECT crm_fold() AS folded \gset
 SELECT is(pg_temp.st(5),
           '1 orders, 90.00 revenue, 0 promo, 02-20 10:00..02-20 10:00, days {2024-02-20}, first day 120.00, 180.00 points, small, acquisition, none',
           'amount update recomputes the customer');
 
 -- UPDATE of the customer: customer 2's Jan 2 order moves to new customer 6.
 UPDATE shop_orders SET customer_id = 6 WHERE customer_id = 2 AND ordered_at = '2024-01-02 23:30';
+SELECT crm_fold() AS folded \gset
 SELECT is(pg_temp.st(2),
           '1 orders, 7.00 revenue, 0 promo, 01-03 00:00..01-03 00:00, days {2024-01-03}, first day 7.00, 14.00 points, small, acquisition, none',
           'customer change: the old customer loses the order');
@@ -143,6 +162,7 @@ SELECT is(pg_temp.hist(2), 'loyalty none->inertia; loyalty inertia->none',
 
 -- UPDATE of a column tracking does not read changes nothing.
 UPDATE shop_orders SET note = 'checked';
+SELECT crm_fold() AS folded \gset
 SELECT is(pg_temp.st(1),
           '4 orders, 35.00 revenue, 2 promo, 01-01 10:00..02-15 00:00, days {2024-01-01,2024-02-01,2024-02-15}, first day 15.00, 70.00 points, small, growth, incentive',
           'updating an untracked column keeps the figures');
@@ -150,6 +170,7 @@ SELECT is(pg_temp.st(1),
 -- DELETE: customer 1's Feb 1 order is cancelled.  Span 44.6 d over 2 gaps,
 -- idle 15 d: growth.  Repeat 2 of 3 days, promo 1 of 3: inertia.
 DELETE FROM shop_orders WHERE customer_id = 1 AND amount = 20.00;
+SELECT crm_fold() AS folded \gset
 SELECT is(pg_temp.st(1),
           '3 orders, 15.00 revenue, 1 promo, 01-01 10:00..02-15 00:00, days {2024-01-01,2024-02-15}, first day 15.00, 30.00 points, small, growth, inertia',
           'delete recomputes the customer and takes the points back');
@@ -157,9 +178,11 @@ SELECT is(pg_temp.st(1),
 -- NULLs: an order without customer or amount changes nothing; giving the
 -- amount later counts it.
 INSERT INTO shop_orders (customer_id, amount, ordered_at) VALUES (NULL, 5, '2024-02-01'), (7, NULL, '2024-02-01');
+SELECT crm_fold() AS folded \gset
 SELECT is((SELECT count(*) FROM shop_orders_crm_state WHERE customer = 7), 0::bigint,
           'an order without amount is not counted');
 UPDATE shop_orders SET amount = 9 WHERE customer_id = 3;
+SELECT crm_fold() AS folded \gset
 SELECT is(pg_temp.st(3),
           '1 orders, 9.00 revenue, 0 promo, 01-05 00:00..01-05 00:00, days {2024-01-05}, first day 9.00, 18.00 points, small, acquisition, none',
           'an amount given later counts the order');
@@ -167,6 +190,7 @@ SELECT is(pg_temp.st(3),
 -- A rolled-back savepoint leaves no trace.
 SAVEPOINT before_big_order;
 INSERT INTO shop_orders (customer_id, amount, ordered_at) VALUES (1, 1000, '2024-02-28');
+SELECT crm_fold() AS folded \gset
 SELECT is((SELECT revenue FROM shop_orders_crm_state WHERE customer = 1), 1015.00, 'the order counts inside the savepoint');
 ROLLBACK TO SAVEPOINT before_big_order;
 SELECT is((SELECT revenue FROM shop_orders_crm_state WHERE customer = 1), 15.00, 'and is gone after ROLLBACK TO SAVEPOINT');
@@ -176,8 +200,7 @@ SELECT is_empty($$SELECT * FROM crm_verify('shop_orders')$$, 'crm_verify: the st
 -- crm_verify reports what differs.
 UPDATE shop_orders_crm_state SET revenue = revenue + 1, purchase_days = '{}' WHERE customer = 2;
 SELECT results_eq($$SELECT * FROM crm_verify('shop_orders')$$,
-                  $$VALUES ('2', 'frequency', '-1', '0'),
-                           ('2', 'purchase_days', '{}', '{2024-01-03}'),
+                  $$VALUES ('2', 'purchase_days', '{}', '{2024-01-03}'),
                            ('2', 'revenue', '8.00', '7.00')$$,
                   'crm_verify lists each field that differs');
 UPDATE shop_orders_crm_state SET revenue = revenue - 1, purchase_days = '{2024-01-03}' WHERE customer = 2;
@@ -186,10 +209,13 @@ SELECT results_eq($$SELECT * FROM crm_verify('shop_orders')$$,
                   $$VALUES ('6', 'customer', 'missing', 'present')$$,
                   'crm_verify reports a customer missing from the state');
 UPDATE shop_orders SET note = NULL WHERE customer_id = 6;
+SELECT crm_fold() AS folded \gset
 SELECT is((SELECT count(*) FROM crm_verify('shop_orders')), 1::bigint,
           'an update of untracked columns does not recompute the customer');
 UPDATE shop_orders SET amount = amount + 1 WHERE customer_id = 6;
+SELECT crm_fold() AS folded \gset
 UPDATE shop_orders SET amount = amount - 1 WHERE customer_id = 6;
+SELECT crm_fold() AS folded \gset
 SELECT is_empty($$SELECT * FROM crm_verify('shop_orders')$$, 'changing an order of the customer restores the row');
 
 -- Survey inputs: attitude 0.9 and two referrals make customer 1 devoted.
@@ -207,7 +233,7 @@ SELECT throws_ok($$UPDATE shop_orders_crm_state SET attitude = 1.5 WHERE custome
 -- thresholds from the 7 customers: vip and major (1% and 5% of 7 round
 -- down to nobody) stay empty, ordinary is the top 20% = 1 customer: the
 -- 90.00 of customer 5.
-UPDATE crm_tracking SET as_of = '2024-06-01' WHERE orders_table = 'shop_orders';
+UPDATE crm_tracking SET as_of = '2024-06-01' WHERE orders_table = 'shop_orders'::regclass;
 SELECT is((SELECT lifecycle::text FROM shop_orders_crm_segments WHERE customer = 1), 'churned',
           'segments view: customer 1 (average gap 22 d, idle 107 d) is churned now');
 SELECT is((SELECT recorded_lifecycle::text FROM shop_orders_crm_segments WHERE customer = 1), 'growth',
@@ -216,7 +242,7 @@ SELECT ok((SELECT loyal_customer_leaving AND NOT recorded FROM shop_orders_crm_a
           'alerts: a loyal customer leaving, not yet recorded');
 SELECT is(crm_refresh('shop_orders'), 2::bigint,
           'crm_refresh changes two customers: 1 churned, 5 promoted to ordinary');
-SELECT is((SELECT thresholds FROM crm_tracking WHERE orders_table = 'shop_orders'),
+SELECT is((SELECT thresholds FROM crm_tracking WHERE orders_table = 'shop_orders'::regclass),
           '{Infinity,Infinity,90}'::float8[], 'thresholds of 7 customers');
 SELECT is((SELECT format('%s %s->%s', status, old_value, new_value) FROM shop_orders_crm_history
            WHERE customer = 1 ORDER BY id DESC LIMIT 1), 'lifecycle growth->churned',
@@ -229,6 +255,7 @@ SELECT ok((SELECT recorded AND changed_at IS NOT NULL FROM shop_orders_crm_alert
 -- thresholds so each customer gets the tier ranking everyone would give.
 INSERT INTO shop_orders (customer_id, amount, ordered_at)
 SELECT 1000 + i, i, '2024-02-01' FROM generate_series(1, 200) AS i;
+SELECT crm_fold() AS folded \gset
 SELECT is((SELECT count(*) FROM shop_orders_crm_state WHERE tier = 'ordinary'), 112::bigint,
           'new customers are tiered with the stored thresholds: 111 of them and customer 5');
 CREATE TEMP TABLE tiers_before AS SELECT customer, tier FROM shop_orders_crm_state;
@@ -258,6 +285,7 @@ SELECT is((SELECT sum(customer_share) FROM shop_orders_crm_lifecycle_mix), 1::fl
 -- A vip earns three points per unit; points of the past stay.
 SELECT is((SELECT tier FROM shop_orders_crm_state WHERE customer = 1200), 'vip'::crm_tier, 'customer 1200 is vip');
 INSERT INTO shop_orders (customer_id, amount, ordered_at) VALUES (1200, 10, '2024-02-02');
+SELECT crm_fold() AS folded \gset
 SELECT is((SELECT points FROM shop_orders_crm_state WHERE customer = 1200), 400 + 60::numeric,
           'a vip earns 10 x 2 x 3 points on top of 200 x 2');
 
@@ -273,8 +301,10 @@ SELECT is_empty($$SELECT * FROM crm_verify('shop_orders')$$, 'crm_verify still f
 SET LOCAL work_mem = '64kB';
 INSERT INTO shop_orders (customer_id, amount, ordered_at)
 SELECT 100000 + i, 1, '2024-01-02' FROM generate_series(1, 10000) AS i;
+SELECT crm_fold() AS folded \gset
 INSERT INTO shop_orders (customer_id, amount, ordered_at)
 SELECT 100000 + i, 1, '2024-01-20' FROM generate_series(1, 10000) AS i;
+SELECT crm_fold() AS folded \gset
 RESET work_mem;
 SELECT is((SELECT string_agg(n || ' ' || h, ', ' ORDER BY h)
            FROM (SELECT count(*) AS n, pg_temp.hist(customer) AS h FROM shop_orders_crm_state
@@ -285,6 +315,7 @@ SELECT is_empty($$SELECT * FROM crm_verify('shop_orders')$$, 'crm_verify finds n
 
 -- TRUNCATE: every customer back to no orders, survey inputs kept.
 TRUNCATE shop_orders;
+SELECT crm_fold() AS folded \gset
 SELECT is((SELECT count(*) FROM shop_orders_crm_state WHERE orders > 0 OR revenue <> 0 OR purchase_days <> '{}'),
           0::bigint, 'truncate empties every customer');
 SELECT is((SELECT attitude FROM shop_orders_crm_state WHERE customer = 1), 0.9::float8,

@@ -1,20 +1,21 @@
--- Single orders of known customers are folded into the state in C, not by
--- the SQL statements (src/track_order.c).  Each pair of orders tables here
--- gets the same orders one INSERT at a time: table a through C, table b
--- through the SQL statements (its state table has row level security,
--- which the C path leaves to SQL).  The state rows and the history of the
--- two must be equal, and crm_verify must find nothing, for every key,
--- amount and time type, refunds, zero amounts, promotions, days that start
--- at midnight in New York, orders before the first purchase day, and
--- tiers that change on the way.  Then what the C path must keep from
--- UPDATE and INSERT: row triggers, privileges, column defaults.
+-- Orders are folded into their customers' state rows in C at commit
+-- (src/track/fold.c), each customer's new orders summed up first.  Each
+-- pair of orders tables here gets the same orders one INSERT at a time:
+-- table a folds each order at once (as transactions of one order each
+-- would), table b folds them all at the end (as one transaction of many
+-- statements).  The figures and statuses of the two must be equal, and
+-- crm_verify must find nothing, for every key, amount and time type,
+-- refunds, zero amounts, promotions, days that start at midnight in New
+-- York, orders before the first purchase day, and tiers that change on the
+-- way.  Then what the fold must keep from UPDATE and INSERT: row triggers,
+-- constraints, column defaults; and orders dated after as_of.
 BEGIN;
 SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 SET check_function_bodies = off;  -- the helpers name tables crm_track creates
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(36);
+SELECT plan(31);
 
 -- Three pairs: text key, numeric amount, timestamptz, a promotion flag;
 -- bigint key, float8 amount, timestamp (local New York time); int key,
@@ -46,17 +47,12 @@ SELECT crm_track(t, 'customer', 'amount', 'at', promo_column => CASE WHEN t::tex
                  cuts => '{0.1,0.2,0.5}', points_per_unit => 2, tier_multipliers => '{1,1.5,2,3}',
                  as_of => '2024-07-01 00:00+00', time_zone => 'America/New_York', notify => 'none')
 FROM unnest('{a1,a2,a3,b1,b2,b3}'::regclass[]) AS t;
-ALTER TABLE b1_crm_state ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
-ALTER TABLE b2_crm_state ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
-ALTER TABLE b3_crm_state ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
-CREATE POLICY everyone ON b1_crm_state USING (true);
-CREATE POLICY everyone ON b2_crm_state USING (true);
-CREATE POLICY everyone ON b3_crm_state USING (true);
 
 -- Orders 61 .. 400 one statement each, in the same order into a and b:
 -- customers 1 .. 34 (31 .. 34 new), refunds, zero amounts, NULL promotion
 -- flags, times at every hour (so New York midnight splits UTC days), some
--- before a customer's first purchase day.
+-- before a customer's first purchase day.  Table a's are folded one by
+-- one, table b's together.
 CREATE FUNCTION pg_temp.one_by_one(t text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     o record;
@@ -73,7 +69,11 @@ BEGIN
             EXECUTE format('INSERT INTO %I (customer, amount, at) VALUES ($1, $2, $3)', t)
                 USING o.c, round(o.amount), (o.at AT TIME ZONE 'America/New_York')::date;
         END IF;
+        IF t LIKE 'a%' THEN
+            PERFORM crm_fold(t::regclass);
+        END IF;
     END LOOP;
+    PERFORM crm_fold(t::regclass);
 END $$;
 SELECT pg_temp.one_by_one(t) FROM unnest('{a1,b1,a2,b2,a3,b3}'::text[]) AS t;
 
@@ -81,34 +81,46 @@ SELECT pg_temp.one_by_one(t) FROM unnest('{a1,b1,a2,b2,a3,b3}'::text[]) AS t;
 CREATE FUNCTION pg_temp.state(t text) RETURNS SETOF text LANGUAGE plpgsql AS $$
 BEGIN
     RETURN QUERY EXECUTE format(
-        'SELECT format(''%%s: %%s orders, %%s revenue, %%s promo, %%s..%%s, %%s, %%s first day, %%s points, %%s, %%s, %%s'',
+        'SELECT format(''%%s: %%s orders, %%s revenue, %%s promo, %%s..%%s, %%s, %%s first day, %%s, %%s, %%s'',
                        customer, orders, revenue, promo_orders, first_at, last_at, purchase_days,
-                       first_day_revenue, points, tier, lifecycle, loyalty)
+                       first_day_revenue, tier, lifecycle, loyalty)
          FROM %I ORDER BY customer', t || '_crm_state');
 END $$;
-CREATE FUNCTION pg_temp.history(t text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+-- The customers whose history does not hold together: a change that does
+-- not start where the one before ended, or a last change that is not the
+-- customer's status now.  (The backfill records no history, so a status
+-- that never changed since has none.)
+CREATE FUNCTION pg_temp.unreplayed(t text) RETURNS SETOF text LANGUAGE plpgsql AS $$
 BEGIN
     RETURN QUERY EXECUTE format(
-        'SELECT format(''%%s %%s %%s->%%s'', customer, status, old_value, new_value)
-         FROM %I ORDER BY id', t || '_crm_history');
+        'SELECT DISTINCT h.customer::text
+         FROM (SELECT customer, status, old_value, new_value,
+                      lag(new_value) OVER (PARTITION BY customer, status ORDER BY id) AS before,
+                      row_number() OVER (PARTITION BY customer, status ORDER BY id DESC) AS from_last
+               FROM %I) h
+         JOIN %I s ON s.customer = h.customer
+         WHERE h.old_value IS DISTINCT FROM coalesce(h.before, h.old_value)
+            OR (h.from_last = 1 AND h.new_value IS DISTINCT FROM
+                CASE h.status WHEN ''tier'' THEN s.tier::text WHEN ''loyalty'' THEN s.loyalty::text
+                              ELSE s.lifecycle::text END)',
+        t || '_crm_history', t || '_crm_state');
 END $$;
 
 SELECT is((SELECT count(*) FROM a1_crm_state), 34::bigint, 'pair 1: 34 customers');
 SELECT results_eq($$SELECT pg_temp.state('a1')$$, $$SELECT pg_temp.state('b1')$$,
-                  'text key, numeric amount, timestamptz: C and SQL leave the same state');
-SELECT results_eq($$SELECT pg_temp.history('a1')$$, $$SELECT pg_temp.history('b1')$$,
-                  'text key, numeric amount, timestamptz: the same history, in the same order');
+                  'text key, numeric amount, timestamptz: one by one or together, the same state');
 SELECT results_eq($$SELECT pg_temp.state('a2')$$, $$SELECT pg_temp.state('b2')$$,
                   'bigint key, float8 amount, local timestamp: the same state');
-SELECT results_eq($$SELECT pg_temp.history('a2')$$, $$SELECT pg_temp.history('b2')$$,
-                  'bigint key, float8 amount, local timestamp: the same history');
 SELECT results_eq($$SELECT pg_temp.state('a3')$$, $$SELECT pg_temp.state('b3')$$,
                   'int key, integer amount, date: the same state');
-SELECT results_eq($$SELECT pg_temp.history('a3')$$, $$SELECT pg_temp.history('b3')$$,
-                  'int key, integer amount, date: the same history');
+SELECT is_empty($$SELECT pg_temp.unreplayed(t) FROM unnest('{a1,b1,a2,b2,a3,b3}'::text[]) t$$,
+                'every history replays to its customers'' statuses');
+SELECT cmp_ok((SELECT count(*) FROM a1_crm_history), '>', (SELECT count(*) FROM b1_crm_history),
+              'folding one by one records the steps between');
 SELECT is((SELECT count(*) FROM crm_verify('a1')) + (SELECT count(*) FROM crm_verify('a2'))
-          + (SELECT count(*) FROM crm_verify('a3')), 0::bigint,
-          'crm_verify finds nothing in the tables the C path kept');
+          + (SELECT count(*) FROM crm_verify('a3')) + (SELECT count(*) FROM crm_verify('b1'))
+          + (SELECT count(*) FROM crm_verify('b2')) + (SELECT count(*) FROM crm_verify('b3')),
+          0::bigint, 'crm_verify finds nothing in any of them');
 
 -- The orders did what the comparisons need: tiers changed, refunds and
 -- promotions were folded in, days were added before a first purchase day
@@ -125,10 +137,10 @@ SELECT ok(EXISTS (SELECT FROM a1_crm_state WHERE first_day_revenue > 0
                                          WHERE f.customer = a1_crm_state.customer AND f.amount >= 0)),
           'a customer''s first purchase day moved earlier');
 
--- Recomputed from the orders alone: customer c31 is new in pair 1 (the SQL
--- statement creates the row), every later order of theirs went through C.
--- Points: 2 per unit times the multiplier of the tier the revenue so far
--- gave before each order (the thresholds of the backfill throughout).
+-- Recomputed from the orders alone: customer c31 is new in pair 1, each of
+-- their orders folded at once.  Points: 2 per unit times the multiplier of
+-- the tier the revenue so far gave before each order (the thresholds of
+-- the backfill throughout).
 SELECT is((SELECT format('%s orders, %s revenue, %s points, %s days', orders, revenue, points,
                          cardinality(purchase_days))
            FROM a1_crm_state WHERE customer = 'c31'),
@@ -140,8 +152,8 @@ SELECT is((SELECT format('%s orders, %s revenue, %s points, %s days', orders, re
            FROM (SELECT amount, at, coalesce(sum(amount) OVER (ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING
                                                                                AND 1 PRECEDING), 0) AS before
                  FROM a1 WHERE customer = 'c31') o
-           CROSS JOIN crm_tracking c WHERE c.orders_table = 'a1'),
-          'a new customer: the SQL creates the row, C adds the rest');
+           CROSS JOIN crm_tracking c WHERE c.orders_table = 'a1'::regclass),
+          'a new customer''s points, order by order');
 -- orders 61 .. 400 with seed customer 18 (i % 30 = 17) map to c31: 77, 107, .., 377
 SELECT is((SELECT count(*) FROM a1 WHERE customer = 'c31'), 11::bigint, 'customer c31 has 11 orders');
 
@@ -150,22 +162,32 @@ SELECT is((SELECT count(*) FROM a2_crm_state
            WHERE lifecycle IS DISTINCT FROM crm_lifecycle_stage(orders, first_at, last_at, '2024-07-01 00:00+00')),
           0::bigint, 'the stage is crm_lifecycle_stage''s with its default settings');
 
--- An order later than as_of fails as the SQL statement fails
-SELECT throws_ok($$INSERT INTO a1 (customer, amount, at) VALUES ('c1', 1, '2024-08-01')$$, '22023',
-                 'last_at must not be later than as_of', 'C: an order after as_of is refused');
-SELECT throws_ok($$INSERT INTO b1 (customer, amount, at) VALUES ('c1', 1, '2024-08-01')$$, '22023',
-                 'last_at must not be later than as_of', 'SQL: the same error');
+-- An order dated after as_of (a clock ahead, a pre-order) is tracked: its
+-- customer's stage is judged as of that order
+SELECT lives_ok($$INSERT INTO a1 (customer, amount, at) VALUES ('c1', 1, '2024-08-01')$$,
+                'an order after as_of is written');
+SELECT lives_ok($$SELECT crm_fold()$$, 'and folded in');
+SELECT is((SELECT lifecycle FROM a1_crm_state WHERE customer = 'c1'),
+          (SELECT crm_lifecycle_stage(orders, first_at, last_at, last_at) FROM a1_crm_state
+           WHERE customer = 'c1'),
+          'its stage is judged at the order''s own time');
+SELECT is((SELECT last_at FROM a1_crm_state WHERE customer = 'c1'), '2024-08-01 00:00+00'::timestamptz,
+          'it is the last order');
 
 -- A refund of a customer who has no purchase day yet: revenue and points
 -- go negative, nothing else moves
 INSERT INTO a3 (customer, amount, at) VALUES (40, 5, '2024-03-01'), (40, 5, '2024-03-01');
+SELECT crm_fold() AS folded \gset
 DELETE FROM a3 WHERE customer = 40;
+SELECT crm_fold() AS folded \gset
 INSERT INTO a3 (customer, amount, at) VALUES (40, -7, '2024-03-02');
+SELECT crm_fold() AS folded \gset
 SELECT is((SELECT format('%s orders, %s revenue, %s points, %s, %s, %s', orders, revenue, points,
                          purchase_days, first_at IS NULL, lifecycle)
            FROM a3_crm_state WHERE customer = 40),
           '0 orders, -7 revenue, -14 points, {}, t, prospect', 'a refund alone: prospect, negative revenue');
 INSERT INTO a3 (customer, amount, at) VALUES (40, 10, '2024-03-05');
+SELECT crm_fold() AS folded \gset
 SELECT is((SELECT format('%s orders, %s revenue, %s points, %s, %s first day, %s', orders, revenue, points,
                          purchase_days, first_day_revenue, lifecycle)
            FROM a3_crm_state WHERE customer = 40),
@@ -175,15 +197,18 @@ SELECT is((SELECT format('%s orders, %s revenue, %s points, %s, %s first day, %s
 -- A state row deleted by hand is created again by the next order
 DELETE FROM a3_crm_state WHERE customer = 5;
 INSERT INTO a3 (customer, amount, at) VALUES (5, 12, '2024-05-05');
+SELECT crm_fold() AS folded \gset
 SELECT is((SELECT format('%s orders, %s revenue', orders, revenue) FROM a3_crm_state WHERE customer = 5),
           '1 orders, 12 revenue', 'a missing state row is created again (from this order only)');
 
 -- Row triggers on the state table fire as for an UPDATE that sets the
 -- figures, with the old and new row; BEFORE triggers may change the row.
+-- They run as the table's owner with search_path pg_catalog, pg_temp: the
+-- names they use are qualified.
 CREATE TABLE seen (customer text, old_points numeric, new_points numeric, tier_changed boolean);
 CREATE FUNCTION pg_temp.watch() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO seen VALUES (NEW.customer, OLD.points, NEW.points, OLD.tier IS DISTINCT FROM NEW.tier);
+    INSERT INTO public.seen VALUES (NEW.customer, OLD.points, NEW.points, OLD.tier IS DISTINCT FROM NEW.tier);
     RETURN NULL;
 END $$;
 CREATE FUNCTION pg_temp.bonus() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -195,10 +220,11 @@ CREATE TRIGGER watch AFTER UPDATE OF points ON a1_crm_state FOR EACH ROW EXECUTE
 CREATE TRIGGER bonus BEFORE UPDATE ON a1_crm_state FOR EACH ROW EXECUTE FUNCTION pg_temp.bonus();
 SELECT points AS before FROM a1_crm_state WHERE customer = 'c2' \gset
 INSERT INTO a1 (customer, amount, at) VALUES ('c2', 4, '2024-06-30');
+SELECT crm_fold() AS folded \gset
 SELECT is((SELECT tier_changed FROM seen WHERE customer = 'c2'), false, 'an AFTER UPDATE OF points row trigger fired');
 SELECT is((SELECT new_points - old_points FROM seen WHERE customer = 'c2'),
           (SELECT 100 + 4 * 2 * tier_multipliers[array_position(enum_range(NULL::crm_tier), s.tier)]
-           FROM crm_tracking, a1_crm_state s WHERE orders_table = 'a1' AND s.customer = 'c2'),
+           FROM crm_tracking, a1_crm_state s WHERE orders_table = 'a1'::regclass AND s.customer = 'c2'),
           'with the old and new row: the order''s points and a BEFORE trigger''s bonus');
 SELECT is((SELECT points - :before FROM a1_crm_state WHERE customer = 'c2'),
           (SELECT new_points - old_points FROM seen WHERE customer = 'c2'), 'the bonus is stored');
@@ -212,24 +238,30 @@ CREATE TRIGGER skip BEFORE UPDATE ON a1_crm_state FOR EACH ROW EXECUTE FUNCTION 
 SELECT orders AS before FROM a1_crm_state WHERE customer = 'c3' \gset
 SELECT count(*) AS history_before FROM a1_crm_history \gset
 INSERT INTO a1 (customer, amount, at) VALUES ('c3', 50000, '2024-06-30');
+SELECT crm_fold() AS folded \gset
 SELECT is((SELECT orders FROM a1_crm_state WHERE customer = 'c3'), :'before'::bigint,
           'a BEFORE trigger returning NULL skips the state update');
 SELECT is((SELECT count(*) FROM a1_crm_history), :'history_before'::bigint,
           'and records no status change (the order would have made c3 vip)');
 DROP TRIGGER skip ON a1_crm_state;
 
--- Constraints are checked as by the UPDATE
+-- Constraints are checked as by the UPDATE (the fold fails, as a commit
+-- fails on a deferred constraint)
 ALTER TABLE a1_crm_state ADD CONSTRAINT small_orders CHECK (revenue < 100000);
-SELECT throws_ok($$INSERT INTO a1 (customer, amount, at) VALUES ('c4', 200000, '2024-06-30')$$, '23514',
-                 NULL, 'a CHECK constraint on the state table is enforced');
+SAVEPOINT big_order;
+INSERT INTO a1 (customer, amount, at) VALUES ('c4', 200000, '2024-06-30');
+SELECT throws_ok($$SELECT crm_fold()$$, '23514', NULL, 'a CHECK constraint on the state table is enforced');
+ROLLBACK TO SAVEPOINT big_order;
 ALTER TABLE a1_crm_state DROP CONSTRAINT small_orders;
 
 -- History rows take the table's column defaults, also when they change
 ALTER TABLE a3_crm_history ALTER COLUMN changed_at SET DEFAULT '2000-01-01 00:00+00';
--- (A new customer's first order goes through SQL, the second through C:
+-- (A new customer's first order inserts the row, the second updates it:
 -- 8 days apart, 3 days before as_of, is growth; 1 repeat day of 2, inertia.)
 INSERT INTO a3 (customer, amount, at) VALUES (41, 10, '2024-06-20');
+SELECT crm_fold() AS folded \gset
 INSERT INTO a3 (customer, amount, at) VALUES (41, 10, '2024-06-28');
+SELECT crm_fold() AS folded \gset
 SELECT is((SELECT string_agg(format('%s %s->%s %s', status, old_value, new_value, changed_at), '; ' ORDER BY id)
            FROM a3_crm_history WHERE customer = 41),
           'lifecycle prospect->acquisition 2000-01-01 00:00:00+00; '
@@ -241,45 +273,16 @@ SELECT is((SELECT count(*) FROM a3_crm_history WHERE customer = 41 AND transacti
           3::bigint, 'with this transaction''s id');
 ALTER TABLE a3_crm_history ALTER COLUMN changed_at SET DEFAULT now();
 
--- Privileges: a writer needs SELECT and UPDATE on the state table and
--- INSERT on the history, as the SQL statements need; without them the
--- statements report the missing privilege.
-CREATE ROLE crm_test_writer;
-GRANT INSERT ON a2 TO crm_test_writer;
-GRANT USAGE ON SEQUENCE a2_id_seq TO crm_test_writer;
-GRANT SELECT ON crm_tracking TO crm_test_writer;
-SET ROLE crm_test_writer;
-SELECT throws_ok($$INSERT INTO a2 (customer, amount, at) VALUES (1, 1, '2024-06-01')$$, '42501',
-                 'permission denied for table a2_crm_state', 'without privileges on the state: denied');
-RESET ROLE;
-GRANT SELECT, UPDATE ON a2_crm_state TO crm_test_writer;
--- a small refund of the best customer changes no status
-SELECT customer AS best FROM a2_crm_state ORDER BY revenue DESC LIMIT 1 \gset
-SET ROLE crm_test_writer;
-SELECT lives_ok(format($$INSERT INTO a2 (customer, amount, at) VALUES (%s, -0.01, '2024-06-30')$$, :best),
-                'with SELECT and UPDATE on the state: an order that changes no status is folded in');
-SELECT throws_ok($$INSERT INTO a2 (customer, amount, at) VALUES (31, 1000, '2024-06-30')$$, '42501',
-                 'permission denied for table a2_crm_history',
-                 'an order that changes a status needs INSERT on the history');
-RESET ROLE;
-GRANT INSERT ON a2_crm_history TO crm_test_writer;
-SET ROLE crm_test_writer;
-SELECT lives_ok($$INSERT INTO a2 (customer, amount, at) VALUES (31, 1000, '2024-06-30')$$,
-                'with INSERT on the history too');
-RESET ROLE;
-SELECT is((SELECT count(*) FROM crm_verify('a2')), 0::bigint, 'the writer''s orders are all in the state');
-SELECT is((SELECT new_value FROM a2_crm_history WHERE customer = 31 AND status = 'tier' ORDER BY id DESC LIMIT 1),
-          'vip', 'and the tier change is in the history');
-
--- Not the single-order path, but the history trigger's reading of a bulk
--- statement's transition tables once they went to disk (rows read from
+-- Bulk statements whose transition tables went to disk (rows read from
 -- disk are allocated for the slot, which must free the last old row
 -- before that memory goes), with notifications off.
 CREATE TABLE bulk (customer int, amount numeric, at timestamptz);
 SELECT crm_track('bulk', 'customer', 'amount', 'at', as_of => '2024-07-01 00:00+00', notify => 'none');
 SET LOCAL work_mem = '64kB';
 INSERT INTO bulk SELECT i, 1, '2024-01-02' FROM generate_series(1, 10000) AS i;
+SELECT crm_fold() AS folded \gset
 INSERT INTO bulk SELECT i, 1, '2024-06-20' FROM generate_series(1, 10000) AS i;
+SELECT crm_fold() AS folded \gset
 RESET work_mem;
 SELECT is((SELECT string_agg(format('%s %s %s->%s', n, status, old_value, new_value), '; ' ORDER BY status, old_value)
            FROM (SELECT status, old_value, new_value, count(*) AS n FROM bulk_crm_history GROUP BY 1, 2, 3) h),

@@ -21,11 +21,15 @@ CREATE TABLE reinstall_orders (
     amount2 numeric(12, 2)
 );
 
--- 1. tracked by crm in public, counting amount; one order goes through the
--- single-row path, which keeps the session's settings of tracking 1
+-- 1. tracked by crm in public, counting amount; an order folded in keeps
+-- the session's settings of tracking 1, and one more is left to fold when
+-- the extension goes
 SELECT is(crm_track('reinstall_orders', 'customer_id', 'amount', 'ordered_at',
                     prefix => 'first'), 0::bigint, 'first tracking starts empty');
 INSERT INTO reinstall_orders VALUES (1, '2024-01-01', 10, 100);
+SELECT crm_fold() AS folded \gset
+INSERT INTO reinstall_orders VALUES (1, '2024-01-01', 1000, 1000);
+DELETE FROM reinstall_orders WHERE amount = 1000;
 SELECT is((SELECT revenue FROM first_state WHERE customer = 1), 10.00::numeric,
           'first tracking counts amount');
 
@@ -39,9 +43,11 @@ SELECT is(crm_again.crm_track('reinstall_orders', 'customer_id', 'amount2', 'ord
 SELECT is((SELECT id FROM crm_again.crm_tracking), 1,
           'the new crm_tracking numbers its tracking 1 again');
 INSERT INTO reinstall_orders VALUES (1, '2024-01-02', 10, 100);
+SELECT crm_again.crm_fold() AS folded \gset
 SELECT is((SELECT (orders, revenue)::text FROM second_state WHERE customer = 1),
           '(2,200.00)', 'a single order reaches the new schema''s state, counting amount2');
 INSERT INTO reinstall_orders VALUES (1, '2024-01-03', 10, 100), (2, '2024-01-03', 1, 10);
+SELECT crm_again.crm_fold() AS folded \gset
 SELECT results_eq($$SELECT customer, orders, revenue FROM second_state ORDER BY customer$$,
                   $$VALUES (1, 3::bigint, 300.00::numeric), (2, 1::bigint, 10.00::numeric)$$,
                   'several orders at once reach it too');
@@ -57,9 +63,11 @@ SELECT is(crm_track('reinstall_orders', 'customer_id', 'amount', 'ordered_at',
           'third tracking backfills both customers');
 SELECT is((SELECT id FROM crm_tracking), 1, 'and is tracking 1 as well');
 INSERT INTO reinstall_orders VALUES (1, '2024-01-04', 10, 100);
+SELECT crm_fold() AS folded \gset
 SELECT is((SELECT (orders, revenue)::text FROM third_state WHERE customer = 1),
           '(4,40.00)', 'a single order is counted from amount, as the third tracking says');
 INSERT INTO reinstall_orders VALUES (2, '2024-01-05', 1, 10), (3, '2024-01-05', 5, 50);
+SELECT crm_fold() AS folded \gset
 SELECT results_eq($$SELECT customer, orders, revenue FROM third_state ORDER BY customer$$,
                   $$VALUES (1, 4::bigint, 40.00::numeric), (2, 2::bigint, 2.00::numeric),
                            (3, 1::bigint, 5.00::numeric)$$,
@@ -69,6 +77,7 @@ SELECT results_eq($$SELECT customer, orders, revenue FROM third_state ORDER BY c
 -- the settings in use
 ANALYZE crm_tracking;
 INSERT INTO reinstall_orders VALUES (3, '2024-01-06', 5, 50);
+SELECT crm_fold() AS folded \gset
 SELECT is((SELECT (orders, revenue)::text FROM third_state WHERE customer = 3),
           '(2,10.00)', 'after ANALYZE crm_tracking, orders are still counted from amount');
 SELECT is_empty($$SELECT * FROM crm_verify('reinstall_orders')$$,
@@ -81,6 +90,7 @@ SELECT throws_ok($$INSERT INTO reinstall_orders VALUES (3, '2024-01-07', 5, 50)$
                  'a renamed crm_tracking is an error, not a silent use of old settings');
 ALTER TABLE crm_tracking_moved RENAME TO crm_tracking;
 INSERT INTO reinstall_orders VALUES (3, '2024-01-07', 5, 50);
+SELECT crm_fold() AS folded \gset
 SELECT is((SELECT (orders, revenue)::text FROM third_state WHERE customer = 3),
           '(3,15.00)', 'renamed back, tracking goes on');
 

@@ -6,8 +6,8 @@ COMMENT ON SEQUENCE crm_tracking_id_seq IS 'Identifiers of tracked orders tables
 
 CREATE TABLE crm_tracking (
     id integer PRIMARY KEY DEFAULT nextval('crm_tracking_id_seq'),
-    orders_schema name NOT NULL,
-    orders_table name NOT NULL,
+    orders_table regclass NOT NULL UNIQUE,
+    state_schema name NOT NULL,
     customer_column name NOT NULL,
     amount_column name NOT NULL,
     ordered_at_column name NOT NULL,
@@ -19,23 +19,24 @@ CREATE TABLE crm_tracking (
     thresholds float8[],
     points_per_unit numeric NOT NULL CHECK (points_per_unit >= 0),
     tier_multipliers numeric[] NOT NULL
-        CHECK (cardinality(tier_multipliers) = 4 AND 0 <= ALL (tier_multipliers)),
+        CHECK (cardinality(tier_multipliers) = 4 AND array_position(tier_multipliers, NULL) IS NULL
+               AND 0 <= ALL (tier_multipliers)),
     as_of timestamptz,
     notify text NOT NULL CHECK (notify IN ('all', 'alerts', 'none')),
     tracked_at timestamptz NOT NULL DEFAULT now(),
     refreshed_at timestamptz,
-    UNIQUE (orders_schema, orders_table),
-    UNIQUE (orders_schema, prefix)
+    restoring boolean NOT NULL DEFAULT false,
+    UNIQUE (state_schema, prefix)
 );
 ALTER SEQUENCE crm_tracking_id_seq OWNED BY crm_tracking.id;
 COMMENT ON TABLE crm_tracking IS
 'One row per orders table tracked with crm_track: its columns, where the state lives, and the settings the triggers, crm_refresh and the views read';
 COMMENT ON COLUMN crm_tracking.id IS 'Tracking identifier, passed to the triggers';
-COMMENT ON COLUMN crm_tracking.orders_schema IS 'Schema of the tracked orders table; the state, history and views live there too';
-COMMENT ON COLUMN crm_tracking.orders_table IS 'Name of the tracked orders table';
-COMMENT ON COLUMN crm_tracking.customer_column IS 'Orders column holding the customer key';
+COMMENT ON COLUMN crm_tracking.orders_table IS 'The tracked orders table (followed through renames and moves to another schema)';
+COMMENT ON COLUMN crm_tracking.state_schema IS 'Schema of the state and history tables and of the views: the orders table''s when tracking started';
+COMMENT ON COLUMN crm_tracking.customer_column IS 'Orders column holding the customer key (renames are followed)';
 COMMENT ON COLUMN crm_tracking.amount_column IS 'Orders column holding the order amount; negative amounts are refunds';
-COMMENT ON COLUMN crm_tracking.ordered_at_column IS 'Orders column holding the order time (timestamptz)';
+COMMENT ON COLUMN crm_tracking.ordered_at_column IS 'Orders column holding the order time';
 COMMENT ON COLUMN crm_tracking.promo_column IS 'Optional boolean orders column marking promotional orders';
 COMMENT ON COLUMN crm_tracking.customer_type IS 'Type of the customer key';
 COMMENT ON COLUMN crm_tracking.prefix IS 'Name prefix of the state and history tables and of the views';
@@ -45,9 +46,10 @@ COMMENT ON COLUMN crm_tracking.thresholds IS 'Lowest revenue of the vip, major a
 COMMENT ON COLUMN crm_tracking.points_per_unit IS 'Loyalty points earned per unit of amount';
 COMMENT ON COLUMN crm_tracking.tier_multipliers IS 'Points multiplier of the small, ordinary, major and vip tiers, in that order';
 COMMENT ON COLUMN crm_tracking.as_of IS 'Fixed time at which time-dependent stages are evaluated; NULL means now()';
-COMMENT ON COLUMN crm_tracking.notify IS 'Which status changes are sent with pg_notify on channel crm_status: all, alerts (a customer entering decline or churned) or none';
+COMMENT ON COLUMN crm_tracking.notify IS 'Which status changes are sent on channel crm_status: all, alerts (a customer entering decline or churned) or none';
 COMMENT ON COLUMN crm_tracking.tracked_at IS 'When tracking started';
 COMMENT ON COLUMN crm_tracking.refreshed_at IS 'When the tier thresholds were last recomputed';
+COMMENT ON COLUMN crm_tracking.restoring IS 'Restored from a dump and not written since: sessions that restore (row_security off) do not count the orders they load into the state they load';
 
 -- pg_dump keeps the rows of this table (and the sequence position) with the
 -- extension; the state and history tables are ordinary tables, dumped with
@@ -63,9 +65,7 @@ ALTER TABLE crm_tracking ENABLE ROW LEVEL SECURITY;
 CREATE POLICY crm_tracking_read ON crm_tracking FOR SELECT USING (true);
 CREATE POLICY crm_tracking_owner ON crm_tracking FOR ALL
     USING (pg_catalog.pg_has_role(
-        (SELECT c.relowner FROM pg_catalog.pg_class c
-         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-         WHERE n.nspname = orders_schema AND c.relname = orders_table), 'USAGE'));
+        (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = orders_table), 'USAGE'));
 
 -- Status messages on their way to channel crm_status (src/track_relay.c):
 -- transactions append them, crm's status relay worker deletes and sends
@@ -107,12 +107,19 @@ LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION crm_untrack(regclass) IS
 'Stop tracking an orders table: drops its triggers, views, state and history tables and its crm_tracking row, leaving the orders table as it was';
 
-CREATE FUNCTION crm_refresh(orders regclass)
+CREATE FUNCTION crm_refresh(orders regclass, repair boolean DEFAULT false)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'crm_refresh'
-LANGUAGE C VOLATILE STRICT;
-COMMENT ON FUNCTION crm_refresh(regclass) IS
-'Recompute the tier thresholds of a tracked orders table from all customers, then re-tier everyone and re-evaluate lifecycle stages at the current time in one statement (changes go to the history); returns the number of customers whose status changed. Order writes to the table wait until it commits';
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION crm_refresh(regclass, boolean) IS
+'Recompute the tier thresholds of a tracked orders table from all customers, then re-tier everyone and re-evaluate lifecycle stages at the current time in one statement (changes go to the history); with repair => true, first recompute every customer''s figures from the orders, keeping the survey columns and the history. Returns the number of customers whose status changed. Commits of order writes to the table wait until it commits';
+
+CREATE FUNCTION crm_fold(orders regclass DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'crm_fold'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION crm_fold(regclass) IS
+'Fold the orders this transaction has written to a tracked table (every tracked table when NULL) into the customer state now, rather than at commit; returns the number of state rows written. The state rows stay locked until the transaction ends';
 
 CREATE FUNCTION crm_verify(orders regclass)
 RETURNS TABLE (customer text, field text, tracked text, recomputed text)
@@ -133,7 +140,7 @@ RETURNS trigger
 AS 'MODULE_PATHNAME', 'crm_orders_trigger'
 LANGUAGE C;
 COMMENT ON FUNCTION crm_orders_trigger() IS
-'Statement trigger that crm_track puts on a tracked orders table: folds inserted orders into the customer state (a single order of a known customer directly, recording its status changes itself) and recomputes the customers touched by updates, deletes and truncation';
+'Statement trigger that crm_track puts on a tracked orders table and each of its partitions: notes the orders a statement inserts, and the customers its updates, deletes and truncation touch; the transaction folds them into the customer state when it commits';
 
 CREATE FUNCTION crm_state_trigger()
 RETURNS trigger
@@ -147,4 +154,34 @@ RETURNS trigger
 AS 'MODULE_PATHNAME', 'crm_history_trigger'
 LANGUAGE C;
 COMMENT ON FUNCTION crm_history_trigger() IS
-'Statement trigger that crm_track puts on a customer state table: records every change of tier, loyalty type or lifecycle stage in the history table and announces it with pg_notify on channel crm_status, as the tracking''s notify setting says (all, alerts or none)';
+'Statement trigger that crm_track puts on a customer state table: records every change of tier, loyalty type or lifecycle stage that a statement on the state table makes in the history table and announces it on channel crm_status, as the tracking''s notify setting says (all, alerts or none)';
+
+CREATE FUNCTION crm_tracking_trigger()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'crm_tracking_trigger'
+LANGUAGE C;
+COMMENT ON FUNCTION crm_tracking_trigger() IS
+'Row trigger on crm_tracking: marks a row that crm_track did not insert -- one a restore brings -- as restoring';
+CREATE TRIGGER crm_tracking_restored BEFORE INSERT ON crm_tracking
+    FOR EACH ROW EXECUTE FUNCTION crm_tracking_trigger();
+
+CREATE FUNCTION crm_ddl_trigger()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'crm_ddl_trigger'
+LANGUAGE C;
+COMMENT ON FUNCTION crm_ddl_trigger() IS
+'Event trigger: follows renames and new key types of tracked columns and refuses changes tracking cannot follow; gives new partitions and inheritance children of a tracked table the triggers and recomputes the customers of those attached, detached or dropped; drops the tracking of a dropped table';
+CREATE EVENT TRIGGER crm_ddl_start ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'DROP TABLE', 'DROP SCHEMA')
+    EXECUTE FUNCTION crm_ddl_trigger();
+CREATE EVENT TRIGGER crm_ddl_end ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE')
+    EXECUTE FUNCTION crm_ddl_trigger();
+CREATE EVENT TRIGGER crm_sql_drop ON sql_drop
+    EXECUTE FUNCTION crm_ddl_trigger();
+COMMENT ON EVENT TRIGGER crm_ddl_start IS
+'Before ALTER TABLE, DROP TABLE and DROP SCHEMA: refuses dropping a tracked column, folds the transaction''s pending orders of a table about to change, and reads the customers of partitions and children about to leave a tracked table';
+COMMENT ON EVENT TRIGGER crm_ddl_end IS
+'After ALTER TABLE and CREATE TABLE: follows renamed tracked columns and new types of the customer key, refuses types tracking cannot read, and gives new, attached or inheriting tables of a tracked table its triggers';
+COMMENT ON EVENT TRIGGER crm_sql_drop IS
+'After DROP: drops the state, history, views and crm_tracking row of a dropped tracked table, and refuses dropping the state or history of a table still tracked';

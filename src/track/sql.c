@@ -1,33 +1,36 @@
 /*
- * track_sql.c
- *		The SQL that keeps a tracked orders table's customer state: one
- *		template per statement, with {placeholders} for the names of one
- *		tracked table.
+ * sql.c
+ *		The SQL of tracking: one template per statement, with {placeholders}
+ *		for the names of one tracked table.
  *
- * Every statement is set-based: inserted orders are summed per customer and
- * purchase day, then folded into the state with one INSERT ... ON CONFLICT;
- * customers touched by an UPDATE or DELETE are recomputed from the orders
- * table itself, after their state rows are locked, so that a concurrent
- * insert is never lost (see track_trigger.c).  Customers are always taken
- * in key order, so two statements lock shared customers in the same order
- * and cannot deadlock on them.
+ * Most of the work is done in C (fold.c); the SQL fills the state when
+ * tracking starts, recomputes customers from the orders, re-tiers on
+ * crm_refresh, checks the state in crm_verify, and creates and drops the
+ * tables, triggers and views.  The statements run with TimeZone set to the
+ * tracking's time zone (tracking.c), so a local order time or a date is
+ * read there, and a calendar day is a day there, as in C.
  *
- * Rules the statements share (documented in the README):
- *	- an order counts when its customer, amount and time are not NULL;
+ * Rules the statements share with fold.c (documented in the README):
+ *	- an order counts when its customer is known, its amount a finite
+ *	  number and its time a finite time;
  *	- a negative amount is a refund: it lowers revenue (and points) but is
  *	  not an order and makes no purchase day;
- *	- purchase days are calendar days in the tracking's time zone;
  *	- points change by (change in revenue) * points_per_unit * the
  *	  multiplier of the tier the customer had before the change; a new
  *	  customer starts in the lowest tier;
+ *	- tiers compare revenue, as float8 clamped to +-1e300, with the stored
+ *	  thresholds; the lifecycle stage is judged at as_of, or at the last
+ *	  order when that is later;
  *	- every customer is taken to start as a small-tier prospect with no
  *	  loyalty, so the history of a new customer shows what it became.
  */
 #include "postgres.h"
 
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 
 #include "track.h"
 
@@ -35,8 +38,8 @@
 typedef struct SqlVars
 {
 	int			n;
-	const char *names[48];
-	const char *values[48];
+	const char *names[64];
+	const char *values[64];
 } SqlVars;
 
 static void
@@ -96,7 +99,7 @@ expand(const char *tmpl, const SqlVars *vars)
  * revenue, promotional orders, first and last order, the sorted purchase
  * days and the revenue of the first purchase day.  crm_purchase_summary
  * does the work in one pass (run with TimeZone set to the tracking's time
- * zone, see track_trigger.c); refunds are summed apart.
+ * zone); refunds are summed apart.
  */
 static const char summary_sql[] =
 "SELECT customer, coalesce((p).orders, 0) AS orders,\n"
@@ -109,7 +112,7 @@ static const char summary_sql[] =
 "             coalesce(sum({amount}::numeric) FILTER (WHERE {amount} < 0), 0) AS refunds,\n"
 "             count(*) FILTER (WHERE {amount} >= 0 AND {promo}) AS promo\n"
 "      FROM {src}\n"
-"      WHERE {customer} IS NOT NULL AND {amount} IS NOT NULL AND {ordered_at} IS NOT NULL\n"
+"      WHERE {counted}\n"
 "        {filter}\n"
 "      GROUP BY 1) g";
 
@@ -117,16 +120,9 @@ static const char summary_sql[] =
 static const char cfg_sql[] =
 "(SELECT * FROM {x}.crm_tracking WHERE id = {id})";
 
-/* The customers an UPDATE (old and new rows) or a DELETE touches */
-static const char affected_update_sql[] =
-"SELECT {customer} AS customer FROM crm_old WHERE {customer} IS NOT NULL\n"
-"UNION SELECT {customer} FROM crm_new WHERE {customer} IS NOT NULL";
-static const char affected_delete_sql[] =
-"SELECT DISTINCT {customer} AS customer FROM crm_old WHERE {customer} IS NOT NULL";
-
 static const char backfill_sql[] =
 "WITH d AS ({summary_orders}),\n"
-"th AS (SELECT {x}.crm_tier_thresholds(d.revenue::float8,\n"
+"th AS (SELECT {x}.crm_tier_thresholds({float_d_revenue},\n"
 "              (SELECT cuts FROM {x}.crm_tracking WHERE id = {id})) AS th FROM d)\n"
 "INSERT INTO {state} (customer, orders, revenue, promo_orders, first_at, last_at,\n"
 "                     purchase_days, first_day_revenue, points, tier, lifecycle)\n"
@@ -135,22 +131,23 @@ static const char backfill_sql[] =
 "       d.revenue * c.points_per_unit\n"
 "         * c.tier_multipliers[array_position(enum_range(NULL::{x}.crm_tier), t.tier)],\n"
 "       t.tier,\n"
-"       {x}.crm_lifecycle_stage(d.orders, d.first_at, d.last_at, coalesce(c.as_of, now()))\n"
+"       {x}.crm_lifecycle_stage(d.orders, d.first_at, d.last_at,\n"
+"                               greatest(coalesce(c.as_of, now()), d.last_at))\n"
 "FROM d CROSS JOIN th CROSS JOIN {cfg} c\n"
-"CROSS JOIN LATERAL (SELECT coalesce({x}.crm_tier_of(d.revenue::float8, th.th),\n"
+"CROSS JOIN LATERAL (SELECT coalesce({x}.crm_tier_of({float_d_revenue}, th.th),\n"
 "                                    'small'::{x}.crm_tier) AS tier) t\n"
 "ORDER BY d.customer";
 
 static const char thresholds_sql[] =
 "UPDATE {x}.crm_tracking AS c\n"
-"SET thresholds = (SELECT {x}.crm_tier_thresholds(s.revenue::float8, c.cuts) FROM {state} s),\n"
+"SET thresholds = (SELECT {x}.crm_tier_thresholds({float_s_revenue}, c.cuts) FROM {state} s),\n"
 "    refreshed_at = now()\n"
 "WHERE c.id = {id}";
 
 /*
  * Re-tier and re-stage everyone whose tier or stage changes.  crm_refresh
- * holds off order writes with a table lock first (see track.c); the rows
- * are locked in key order all the same, as the triggers lock them.
+ * holds off the folds with a table lock first (see track.c); the rows are
+ * locked in key order all the same, as the folds lock them.
  */
 static const char retier_sql[] =
 "UPDATE {state} AS s\n"
@@ -162,112 +159,30 @@ static const char retier_sql[] =
 "WHERE s.customer = l.customer\n"
 "  AND (s.tier IS DISTINCT FROM {tier_s} OR s.lifecycle IS DISTINCT FROM {stage_s})";
 
-static const char insert_sql[] =
-"INSERT INTO {state} AS s (customer, orders, revenue, promo_orders, first_at, last_at,\n"
-"                          purchase_days, first_day_revenue, points, tier, lifecycle)\n"
-"SELECT d.customer, d.orders, d.revenue, d.promo_orders, d.first_at, d.last_at,\n"
-"       d.purchase_days, d.first_day_revenue,\n"
-"       d.revenue * c.points_per_unit * c.tier_multipliers[1],\n"
-"       coalesce({x}.crm_tier_of(d.revenue::float8, c.thresholds), 'small'::{x}.crm_tier),\n"
-"       {x}.crm_lifecycle_stage(d.orders, d.first_at, d.last_at, coalesce(c.as_of, now()))\n"
-"FROM ({delta}) d CROSS JOIN {cfg} c\n"
-"ORDER BY d.customer\n"
-"ON CONFLICT (customer) DO UPDATE SET\n"
-"    orders = s.orders + excluded.orders,\n"
-"    revenue = s.revenue + excluded.revenue,\n"
-"    promo_orders = s.promo_orders + excluded.promo_orders,\n"
-"    first_at = least(s.first_at, excluded.first_at),\n"
-"    last_at = greatest(s.last_at, excluded.last_at),\n"
-"    purchase_days = {x}.crm_days_union(s.purchase_days, excluded.purchase_days),\n"
-"    first_day_revenue = CASE\n"
-"        WHEN excluded.purchase_days[1] IS NULL OR s.purchase_days[1] < excluded.purchase_days[1]\n"
-"            THEN s.first_day_revenue\n"
-"        WHEN s.purchase_days[1] IS NULL OR s.purchase_days[1] > excluded.purchase_days[1]\n"
-"            THEN excluded.first_day_revenue\n"
-"        ELSE s.first_day_revenue + excluded.first_day_revenue END,\n"
-"    points = s.points + excluded.revenue\n"
-"        * (SELECT points_per_unit FROM {x}.crm_tracking WHERE id = {id})\n"
-"        * (SELECT tier_multipliers FROM {x}.crm_tracking WHERE id = {id})\n"
-"            [array_position(enum_range(NULL::{x}.crm_tier), s.tier)],\n"
-"    tier = coalesce({x}.crm_tier_of((s.revenue + excluded.revenue)::float8,\n"
-"                                    (SELECT thresholds FROM {x}.crm_tracking WHERE id = {id})),\n"
-"                    'small'::{x}.crm_tier),\n"
-"    lifecycle = {x}.crm_lifecycle_stage(s.orders + excluded.orders,\n"
-"                                        least(s.first_at, excluded.first_at),\n"
-"                                        greatest(s.last_at, excluded.last_at),\n"
-"                                        coalesce((SELECT as_of FROM {x}.crm_tracking WHERE id = {id}),\n"
-"                                                 now())),\n"
-"    updated_at = now()";
-
 /*
- * Lock the state rows of the customers an UPDATE touches, in key order,
- * creating the rows of customers it brings: ON CONFLICT DO UPDATE locks
- * every conflicting row even when its WHERE keeps it from being updated.
- * Doing both in one ordered pass matters: inserting new customers first
- * and locking the others after could deadlock with a concurrent INSERT
- * that takes the same customers in key order.
- */
-/*
- * The order of a single-row INSERT as the summary of one customer, from
- * parameters: $1 customer, $2 amount, $3 order time, $4 promotional.  The
- * trigger passes only orders whose customer, amount and time are known.
- */
-static const char one_order_sql[] =
-"SELECT $1 AS customer,\n"
-"       CASE WHEN $2 >= 0 THEN 1 ELSE 0 END::bigint AS orders,\n"
-"       $2::numeric AS revenue,\n"
-"       CASE WHEN $2 >= 0 AND {promo_param} THEN 1 ELSE 0 END::bigint AS promo_orders,\n"
-"       CASE WHEN $2 >= 0 THEN {ts_param} END AS first_at,\n"
-"       CASE WHEN $2 >= 0 THEN {ts_param} END AS last_at,\n"
-"       CASE WHEN $2 >= 0 THEN ARRAY[({ts_param} AT TIME ZONE {tz})::date]\n"
-"            ELSE '{}'::date[] END AS purchase_days,\n"
-"       CASE WHEN $2 >= 0 THEN $2::numeric ELSE 0 END AS first_day_revenue";
-
-/*
- * A single order of an existing customer: one UPDATE by key, cheaper than
- * INSERT ... ON CONFLICT; the trigger falls back to that when no row was
- * updated (a new customer, or one being created concurrently).
- */
-static const char update_one_sql[] =
-"UPDATE {state} AS s SET\n"
-"    orders = s.orders + d.orders,\n"
-"    revenue = s.revenue + d.revenue,\n"
-"    promo_orders = s.promo_orders + d.promo_orders,\n"
-"    first_at = least(s.first_at, d.first_at),\n"
-"    last_at = greatest(s.last_at, d.last_at),\n"
-"    purchase_days = {x}.crm_days_union(s.purchase_days, d.purchase_days),\n"
-"    first_day_revenue = CASE\n"
-"        WHEN d.purchase_days[1] IS NULL OR s.purchase_days[1] < d.purchase_days[1]\n"
-"            THEN s.first_day_revenue\n"
-"        WHEN s.purchase_days[1] IS NULL OR s.purchase_days[1] > d.purchase_days[1]\n"
-"            THEN d.first_day_revenue\n"
-"        ELSE s.first_day_revenue + d.first_day_revenue END,\n"
-"    points = s.points + d.revenue * c.points_per_unit\n"
-"             * c.tier_multipliers[array_position(enum_range(NULL::{x}.crm_tier), s.tier)],\n"
-"    tier = coalesce({x}.crm_tier_of((s.revenue + d.revenue)::float8, c.thresholds),\n"
-"                    'small'::{x}.crm_tier),\n"
-"    lifecycle = {x}.crm_lifecycle_stage(s.orders + d.orders, least(s.first_at, d.first_at),\n"
-"                                        greatest(s.last_at, d.last_at), coalesce(c.as_of, now())),\n"
-"    updated_at = now()\n"
-"FROM ({one_order}) d CROSS JOIN {cfg} c\n"
-"WHERE s.customer = $1";
-
-static const char update_lock_sql[] =
-"INSERT INTO {state} AS s (customer)\n"
-"SELECT customer FROM ({affected}) a ORDER BY customer\n"
-"ON CONFLICT (customer) DO UPDATE SET customer = excluded.customer WHERE false";
-
-static const char delete_lock_sql[] =
-"SELECT NULL FROM {state}\n"
-"WHERE customer IN ({affected})\n"
-"ORDER BY customer FOR UPDATE";
-
-/*
- * Recompute the affected customers from the orders table.  Runs after
- * lock_sql, as a separate statement, so that under READ COMMITTED its
- * snapshot includes every order committed before the locks were granted.
+ * The figures of customers $1 (an array of keys) from the orders, in key
+ * order, for the fold to recompute them (fold.c)
  */
 static const char recompute_sql[] =
+"{summary_keys}\n"
+"ORDER BY 1";
+
+/* The customers of one table of the tracked tree, for its TRUNCATE */
+static const char customers_of_sql[] =
+"SELECT DISTINCT {customer} FROM ONLY {member} WHERE {customer} IS NOT NULL";
+
+/*
+ * crm_refresh(repair => true): every customer recomputed from the orders,
+ * those without a state row first given one (a second statement then sees
+ * them); the survey columns, and the history, stay.  Runs under
+ * crm_refresh's table lock, so no fold is under way.
+ */
+static const char repair_insert_sql[] =
+"INSERT INTO {state} (customer)\n"
+"SELECT d.customer FROM ({summary_orders}) d ORDER BY 1\n"
+"ON CONFLICT DO NOTHING";
+
+static const char repair_sql[] =
 "UPDATE {state} AS s SET\n"
 "    orders = coalesce(d.orders, 0),\n"
 "    revenue = coalesce(d.revenue, 0),\n"
@@ -278,15 +193,17 @@ static const char recompute_sql[] =
 "    first_day_revenue = coalesce(d.first_day_revenue, 0),\n"
 "    points = s.points + (coalesce(d.revenue, 0) - s.revenue) * c.points_per_unit\n"
 "             * c.tier_multipliers[array_position(enum_range(NULL::{x}.crm_tier), s.tier)],\n"
-"    tier = coalesce({x}.crm_tier_of(coalesce(d.revenue, 0)::float8, c.thresholds),\n"
-"                    'small'::{x}.crm_tier),\n"
-"    lifecycle = {x}.crm_lifecycle_stage(coalesce(d.orders, 0), d.first_at, d.last_at,\n"
-"                                        coalesce(c.as_of, now())),\n"
 "    updated_at = now()\n"
-"FROM ({affected}) a\n"
-"     LEFT JOIN ({summary_affected}) d ON d.customer = a.customer\n"
+"FROM {state} AS o\n"
+"     LEFT JOIN ({summary_orders}) d ON d.customer = o.customer\n"
 "     CROSS JOIN {cfg} c\n"
-"WHERE s.customer = a.customer";
+"WHERE s.customer = o.customer\n"
+"  AND (o.orders, o.revenue, o.promo_orders, o.first_at, o.last_at, o.purchase_days,\n"
+"       o.first_day_revenue)\n"
+"      IS DISTINCT FROM\n"
+"      (coalesce(d.orders, 0), coalesce(d.revenue, 0), coalesce(d.promo_orders, 0),\n"
+"       d.first_at, d.last_at, coalesce(d.purchase_days, '{}'),\n"
+"       coalesce(d.first_day_revenue, 0))";
 
 static const char truncate_sql[] =
 "UPDATE {state} AS s SET\n"
@@ -300,32 +217,25 @@ static const char truncate_sql[] =
 "WHERE s.orders <> 0 OR s.revenue <> 0";
 
 /*
- * The history rows of a statement on the state table, from arrays the
- * history trigger fills as it compares old and new rows in C (customer,
- * status, old value, new value)
- */
-static const char history_sql[] =
-"INSERT INTO {history} (customer, status, old_value, new_value)\n"
-"SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),\n"
-"                         pg_catalog.unnest($3), pg_catalog.unnest($4))";
-
-/*
  * Differences between the state and a recomputation from the orders with
- * crm_rfm (run with TimeZone set to the tracking's time zone, so that its
- * purchase days are the tracking's).  First-day revenue is checked through
- * crm_rfm's average repeat value, a float, to a relative 1e-9.
+ * plain SQL aggregates -- a path of its own, apart from the C that folds
+ * orders in and from crm_purchase_summary -- run with TimeZone set to the
+ * tracking's time zone, so that its purchase days are the tracking's.
  */
 static const char verify_sql[] =
-"WITH r AS (\n"
-"  SELECT {customer} AS customer,\n"
-"         {x}.crm_rfm({ts}, {amount}::numeric) FILTER (WHERE {amount} >= 0) AS r,\n"
-"         coalesce(sum({amount}::numeric) FILTER (WHERE {amount} < 0), 0) AS refunds,\n"
-"         count(*) FILTER (WHERE {amount} >= 0 AND {promo}) AS promo_orders,\n"
-"         coalesce(array_agg(DISTINCT ({ts} AT TIME ZONE {tz})::date)\n"
-"                  FILTER (WHERE {amount} >= 0), '{}') AS days\n"
-"  FROM {orders}\n"
-"  WHERE {customer} IS NOT NULL AND {amount} IS NOT NULL AND {ordered_at} IS NOT NULL\n"
-"  GROUP BY 1\n"
+"WITH o AS (\n"
+"  SELECT {customer} AS customer, {amount}::numeric AS amount, {ts} AS at, {ts}::date AS day,\n"
+"         coalesce({promo}, false) AS promo\n"
+"  FROM {orders} WHERE {counted}\n"
+"), r AS (\n"
+"  SELECT customer, count(*) FILTER (WHERE amount >= 0) AS orders, sum(amount) AS revenue,\n"
+"         count(*) FILTER (WHERE amount >= 0 AND promo) AS promo_orders,\n"
+"         min(at) FILTER (WHERE amount >= 0) AS first_at, max(at) FILTER (WHERE amount >= 0) AS last_at,\n"
+"         coalesce(array_agg(DISTINCT day) FILTER (WHERE amount >= 0), '{}') AS days\n"
+"  FROM o GROUP BY 1\n"
+"), fd AS (\n"
+"  SELECT DISTINCT ON (customer) customer, sum(amount) AS first_day_revenue\n"
+"  FROM o WHERE amount >= 0 GROUP BY customer, day ORDER BY customer, day\n"
 "), f AS (\n"
 "  SELECT coalesce(s.customer, r.customer) AS customer, s.customer IS NULL AS missing,\n"
 "         s.orders, s.revenue, s.promo_orders, s.first_at, s.last_at, s.purchase_days,\n"
@@ -335,15 +245,13 @@ static const char verify_sql[] =
 "                  THEN (cardinality(s.purchase_days) - 1)::float8 / cardinality(s.purchase_days) END,\n"
 "             s.attitude, {promo_share}, s.price_sensitivity, s.referrals, s.has_alternative),\n"
 "             'none'::{x}.crm_loyalty) AS r_loyalty,\n"
-"         coalesce((r.r).orders, 0) AS r_orders,\n"
-"         coalesce((r.r).revenue, 0) AS r_positive,\n"
-"         coalesce((r.r).revenue, 0) + coalesce(r.refunds, 0) AS r_revenue,\n"
-"         coalesce(r.promo_orders, 0) AS r_promo_orders,\n"
-"         (r.r).first_at AS r_first_at, (r.r).last_at AS r_last_at,\n"
-"         coalesce(r.days, '{}') AS r_days, (r.r).frequency AS r_frequency,\n"
-"         (r.r).avg_repeat_value AS r_avg_repeat_value,\n"
-"         coalesce({x}.crm_tier_of(s.revenue::float8, c.thresholds), 'small'::{x}.crm_tier) AS r_tier\n"
-"  FROM {state} s FULL JOIN r ON r.customer = s.customer CROSS JOIN {cfg} c\n"
+"         coalesce(r.orders, 0) AS r_orders, coalesce(r.revenue, 0) AS r_revenue,\n"
+"         coalesce(r.promo_orders, 0) AS r_promo_orders, r.first_at AS r_first_at,\n"
+"         r.last_at AS r_last_at, coalesce(r.days, '{}') AS r_days,\n"
+"         coalesce(fd.first_day_revenue, 0) AS r_first_day_revenue,\n"
+"         coalesce({x}.crm_tier_of({float_s_revenue}, c.thresholds), 'small'::{x}.crm_tier) AS r_tier\n"
+"  FROM {state} s FULL JOIN r ON r.customer = s.customer\n"
+"       LEFT JOIN fd ON fd.customer = r.customer CROSS JOIN {cfg} c\n"
 ")\n"
 "SELECT f.customer::text, v.field, v.tracked, v.recomputed\n"
 "FROM f CROSS JOIN LATERAL (VALUES\n"
@@ -356,17 +264,11 @@ static const char verify_sql[] =
 "  ('last_at', f.last_at IS DISTINCT FROM f.r_last_at, f.last_at::text, f.r_last_at::text),\n"
 "  ('purchase_days', f.purchase_days IS DISTINCT FROM f.r_days,\n"
 "   f.purchase_days::text, f.r_days::text),\n"
-"  ('frequency', f.r_orders > 0 AND cardinality(f.purchase_days) - 1 IS DISTINCT FROM f.r_frequency,\n"
-"   (cardinality(f.purchase_days) - 1)::text, f.r_frequency::text),\n"
-"  ('first_day_revenue',\n"
-"   CASE WHEN f.r_orders = 0 THEN f.first_day_revenue <> 0\n"
-"        WHEN f.r_frequency = 0 THEN f.first_day_revenue IS DISTINCT FROM f.r_positive\n"
-"        ELSE abs((f.r_positive - f.first_day_revenue)::float8 / f.r_frequency - f.r_avg_repeat_value)\n"
-"             > 1e-9 * greatest(1, abs(f.r_avg_repeat_value)) END,\n"
-"   f.first_day_revenue::text,\n"
-"   CASE WHEN f.r_orders = 0 THEN '0'\n"
-"        WHEN f.r_frequency = 0 THEN f.r_positive::text\n"
-"        ELSE (f.r_positive::float8 - f.r_avg_repeat_value * f.r_frequency)::text END),\n"
+"  ('frequency', greatest(cardinality(f.purchase_days) - 1, 0) IS DISTINCT FROM\n"
+"                greatest(cardinality(f.r_days) - 1, 0),\n"
+"   greatest(cardinality(f.purchase_days) - 1, 0)::text, greatest(cardinality(f.r_days) - 1, 0)::text),\n"
+"  ('first_day_revenue', f.first_day_revenue IS DISTINCT FROM f.r_first_day_revenue,\n"
+"   f.first_day_revenue::text, f.r_first_day_revenue::text),\n"
 "  ('tier', f.tier IS DISTINCT FROM f.r_tier, f.tier::text, f.r_tier::text),\n"
 "  ('loyalty', f.loyalty IS DISTINCT FROM f.r_loyalty, f.loyalty::text, f.r_loyalty::text)\n"
 ") AS v(field, differs, tracked, recomputed)\n"
@@ -374,8 +276,8 @@ static const char verify_sql[] =
 "ORDER BY 1, 2";
 
 static const char state_table_sql[] =
-"CREATE TABLE {state} (\n"
-"    customer {type} PRIMARY KEY,\n"
+"CREATE {unlogged}TABLE {state} (\n"
+"    customer {type}{key_collate} {key_constraint},\n"
 "    orders bigint NOT NULL DEFAULT 0,\n"
 "    revenue numeric NOT NULL DEFAULT 0,\n"
 "    promo_orders bigint NOT NULL DEFAULT 0,\n"
@@ -392,7 +294,7 @@ static const char state_table_sql[] =
 "    has_alternative boolean,\n"
 "    share_of_wallet float8,\n"
 "    loyalty {x}.crm_loyalty NOT NULL DEFAULT 'none',\n"
-"    updated_at timestamptz NOT NULL DEFAULT now()\n"
+"    updated_at timestamptz NOT NULL DEFAULT now(){key_exclusion}\n"
 ");\n"
 "CREATE TRIGGER crm_state_loyalty BEFORE INSERT OR UPDATE ON {state}\n"
 "    FOR EACH ROW EXECUTE FUNCTION {x}.crm_state_trigger('{promo_arg}');\n"
@@ -417,16 +319,16 @@ static const char state_table_sql[] =
 "COMMENT ON COLUMN {state}.updated_at IS 'When the orders last changed this row'";
 
 static const char history_table_sql[] =
-"CREATE TABLE {history} (\n"
+"CREATE {unlogged}TABLE {history} (\n"
 "    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
-"    customer {type} NOT NULL,\n"
+"    customer {type}{key_collate} NOT NULL,\n"
 "    status text NOT NULL CHECK (status IN ('tier', 'loyalty', 'lifecycle')),\n"
 "    old_value text,\n"
 "    new_value text,\n"
 "    changed_at timestamptz NOT NULL DEFAULT now(),\n"
 "    transaction_id xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id()\n"
 ");\n"
-"CREATE INDEX ON {history} (customer, changed_at);\n"
+"CREATE INDEX ON {history} {history_key_index};\n"
 /*
  * The history is appended in time order, so a block range index finds recent
  * changes (the alerts view) at next to no cost per change; a B-tree's
@@ -443,18 +345,31 @@ static const char history_table_sql[] =
 "COMMENT ON COLUMN {history}.changed_at IS 'Start time of the transaction that made the change';\n"
 "COMMENT ON COLUMN {history}.transaction_id IS 'Transaction that made the change'";
 
-static const char triggers_sql[] =
-"CREATE TRIGGER crm_track_insert AFTER INSERT ON {orders}\n"
+/*
+ * The orders triggers of one table of the tracked tree ({member}): the
+ * tracked table, and each partition or inheritance child, since a
+ * statement fires only the statement triggers of the table it names
+ */
+static const char member_triggers_sql[] =
+"CREATE TRIGGER crm_track_insert AFTER INSERT ON {member}\n"
 "    REFERENCING NEW TABLE AS crm_new\n"
 "    FOR EACH STATEMENT EXECUTE FUNCTION {x}.crm_orders_trigger('{id}');\n"
-"CREATE TRIGGER crm_track_update AFTER UPDATE ON {orders}\n"
+"CREATE TRIGGER crm_track_update AFTER UPDATE ON {member}\n"
 "    REFERENCING OLD TABLE AS crm_old NEW TABLE AS crm_new\n"
 "    FOR EACH STATEMENT EXECUTE FUNCTION {x}.crm_orders_trigger('{id}');\n"
-"CREATE TRIGGER crm_track_delete AFTER DELETE ON {orders}\n"
+"CREATE TRIGGER crm_track_delete AFTER DELETE ON {member}\n"
 "    REFERENCING OLD TABLE AS crm_old\n"
 "    FOR EACH STATEMENT EXECUTE FUNCTION {x}.crm_orders_trigger('{id}');\n"
-"CREATE TRIGGER crm_track_truncate AFTER TRUNCATE ON {orders}\n"
-"    FOR EACH STATEMENT EXECUTE FUNCTION {x}.crm_orders_trigger('{id}');\n"
+"CREATE TRIGGER crm_track_truncate BEFORE TRUNCATE ON {member}\n"
+"    FOR EACH STATEMENT EXECUTE FUNCTION {x}.crm_orders_trigger('{id}')";
+
+static const char member_drop_sql[] =
+"DROP TRIGGER IF EXISTS crm_track_insert ON {member};\n"
+"DROP TRIGGER IF EXISTS crm_track_update ON {member};\n"
+"DROP TRIGGER IF EXISTS crm_track_delete ON {member};\n"
+"DROP TRIGGER IF EXISTS crm_track_truncate ON {member}";
+
+static const char triggers_sql[] =
 "CREATE TRIGGER crm_history_insert AFTER INSERT ON {state}\n"
 "    REFERENCING NEW TABLE AS crm_new\n"
 "    FOR EACH STATEMENT EXECUTE FUNCTION {x}.crm_history_trigger('{id}');\n"
@@ -462,11 +377,10 @@ static const char triggers_sql[] =
 "    REFERENCING OLD TABLE AS crm_old NEW TABLE AS crm_new\n"
 "    FOR EACH STATEMENT EXECUTE FUNCTION {x}.crm_history_trigger('{id}')";
 
+static const char drop_views_sql[] =
+"DROP VIEW IF EXISTS {v_alerts}, {v_lifecycle_mix}, {v_loyalty_mix}, {v_pyramid}, {v_segments}";
+
 static const char drop_sql[] =
-"DROP TRIGGER IF EXISTS crm_track_insert ON {orders};\n"
-"DROP TRIGGER IF EXISTS crm_track_update ON {orders};\n"
-"DROP TRIGGER IF EXISTS crm_track_delete ON {orders};\n"
-"DROP TRIGGER IF EXISTS crm_track_truncate ON {orders};\n"
 "DROP VIEW IF EXISTS {v_alerts}, {v_lifecycle_mix}, {v_loyalty_mix}, {v_pyramid}, {v_segments};\n"
 "DROP TABLE IF EXISTS {history}, {state};\n"
 "DELETE FROM {x}.crm_tracking WHERE id = {id}";
@@ -477,14 +391,16 @@ static const char views_sql[] =
 "WITH c AS (SELECT coalesce(as_of, now()) AS as_of FROM {x}.crm_tracking WHERE id = {id}),\n"
 "s AS (\n"
 "  SELECT s.*, cardinality(s.purchase_days) - 1 AS frequency,\n"
-"         c.as_of::date - s.purchase_days[cardinality(s.purchase_days)] AS days_since_last,\n"
-"         {x}.crm_lifecycle_stage(s.orders, s.first_at, s.last_at, c.as_of) AS stage_now,\n"
+"         greatest(c.as_of::date - s.purchase_days[cardinality(s.purchase_days)], 0) AS days_since_last,\n"
+"         {x}.crm_lifecycle_stage(s.orders, s.first_at, s.last_at,\n"
+"                                 greatest(c.as_of, s.last_at)) AS stage_now,\n"
+"         {float_s_revenue} AS revenue_f,\n"
 "         c.as_of\n"
 "  FROM {state} s CROSS JOIN c\n"
 "), q AS (\n"
 "  SELECT percentile_disc(ARRAY[0.2, 0.4, 0.6, 0.8]) WITHIN GROUP (ORDER BY days_since_last) AS r_cuts,\n"
 "         percentile_disc(ARRAY[0.2, 0.4, 0.6, 0.8]) WITHIN GROUP (ORDER BY orders) AS f_cuts,\n"
-"         percentile_disc(ARRAY[0.2, 0.4, 0.6, 0.8]) WITHIN GROUP (ORDER BY revenue) AS m_cuts\n"
+"         percentile_disc(ARRAY[0.2, 0.4, 0.6, 0.8]) WITHIN GROUP (ORDER BY revenue_f) AS m_cuts\n"
 "  FROM s WHERE orders > 0\n"
 ")\n"
 "SELECT s.customer, s.orders, s.revenue, s.points, s.first_at, s.last_at,\n"
@@ -493,7 +409,7 @@ static const char views_sql[] =
 "       s.tier, s.loyalty, s.stage_now AS lifecycle, s.lifecycle AS recorded_lifecycle,\n"
 "       r.r AS r_score, r.f AS f_score, r.m AS m_score,\n"
 "       {x}.crm_rfm_segment(r.r, r.f, r.m) AS rfm_segment,\n"
-"       {x}.crm_clv(0.3 * (s.revenue / greatest(1, (s.as_of::date - s.purchase_days[1]) / 365.25))::float8,\n"
+"       {x}.crm_clv(0.3 * {float_s_yearly},\n"
 "                   CASE s.stage_now WHEN 'maturity' THEN 0.8 WHEN 'growth' THEN 0.7\n"
 "                        WHEN 'acquisition' THEN 0.5 WHEN 'decline' THEN 0.3 ELSE 0 END,\n"
 "                   0.1, 10) AS clv,\n"
@@ -502,7 +418,7 @@ static const char views_sql[] =
 "FROM s CROSS JOIN q\n"
 "LEFT JOIN LATERAL (SELECT {x}.crm_rfm_score(s.days_since_last, q.r_cuts::float8[], false) AS r,\n"
 "                          {x}.crm_rfm_score(s.orders, q.f_cuts::float8[]) AS f,\n"
-"                          {x}.crm_rfm_score(s.revenue::float8, q.m_cuts::float8[]) AS m\n"
+"                          {x}.crm_rfm_score(s.revenue_f, q.m_cuts) AS m\n"
 "                   WHERE s.orders > 0) r ON true;\n"
 "COMMENT ON VIEW {v_segments} IS {segments_comment};\n"
 "COMMENT ON COLUMN {v_segments}.customer IS 'Customer key';\n"
@@ -530,11 +446,23 @@ static const char views_sql[] =
 "COMMENT ON COLUMN {v_segments}.share_of_wallet IS 'Share of wallet in [0,1]';\n"
 "COMMENT ON COLUMN {v_segments}.updated_at IS 'When the orders last changed the customer';\n"
 "CREATE VIEW {v_pyramid} AS\n"
-"SELECT p.tier, p.customers, p.customer_share, p.value AS revenue, p.value_share AS revenue_share,\n"
-"       p.lowest_value AS lowest_revenue, p.highest_value AS highest_revenue\n"
-"FROM (SELECT {x}.crm_pyramid(s.revenue::float8, c.cuts) AS p\n"
-"      FROM {state} s CROSS JOIN {cfg} c GROUP BY c.cuts) t,\n"
-"     unnest(t.p) AS p;\n"
+"WITH v AS (SELECT s.revenue, {float_s_revenue} AS f FROM {state} s),\n"
+"t AS (SELECT {x}.crm_tier_thresholds(v.f, (SELECT cuts FROM {x}.crm_tracking WHERE id = {id})) AS th\n"
+"      FROM v),\n"
+"r AS (SELECT coalesce({x}.crm_tier_of(v.f, t.th), 'small'::{x}.crm_tier) AS tier, v.revenue\n"
+"      FROM v CROSS JOIN t),\n"
+"g AS (SELECT tier, count(*) AS customers, sum(revenue) AS revenue,\n"
+"             min(revenue) AS lowest, max(revenue) AS highest\n"
+"      FROM r GROUP BY tier),\n"
+"a AS (SELECT count(*) AS customers, sum(revenue) AS revenue FROM r)\n"
+"SELECT e.tier, coalesce(g.customers, 0) AS customers,\n"
+"       coalesce(g.customers, 0)::float8 / nullif(a.customers, 0) AS customer_share,\n"
+"       coalesce(g.revenue, 0) AS revenue,\n"
+"       (coalesce(g.revenue, 0) / nullif(a.revenue, 0))::float8 AS revenue_share,\n"
+"       g.lowest AS lowest_revenue, g.highest AS highest_revenue\n"
+"FROM unnest('{vip,major,ordinary,small}'::{x}.crm_tier[]) WITH ORDINALITY AS e(tier, n)\n"
+"CROSS JOIN a LEFT JOIN g ON g.tier = e.tier\n"
+"ORDER BY e.n;\n"
 "COMMENT ON VIEW {v_pyramid} IS {pyramid_comment};\n"
 "COMMENT ON COLUMN {v_pyramid}.tier IS 'Pyramid tier';\n"
 "COMMENT ON COLUMN {v_pyramid}.customers IS 'Customers in the tier, ranked by revenue now';\n"
@@ -594,24 +522,23 @@ static const char *const templates[TRACK_SQL_COUNT] = {
 	[TRACK_SQL_BACKFILL] = backfill_sql,
 	[TRACK_SQL_THRESHOLDS] = thresholds_sql,
 	[TRACK_SQL_RETIER] = retier_sql,
-	[TRACK_SQL_INSERT] = insert_sql,
-	[TRACK_SQL_INSERT_ONE] = insert_sql,
-	[TRACK_SQL_UPDATE_ONE] = update_one_sql,
-	[TRACK_SQL_UPDATE_LOCK] = update_lock_sql,
-	[TRACK_SQL_UPDATE_RECOMPUTE] = recompute_sql,
-	[TRACK_SQL_DELETE_LOCK] = delete_lock_sql,
-	[TRACK_SQL_DELETE_RECOMPUTE] = recompute_sql,
+	[TRACK_SQL_REPAIR_INSERT] = repair_insert_sql,
+	[TRACK_SQL_REPAIR] = repair_sql,
+	[TRACK_SQL_RECOMPUTE] = recompute_sql,
+	[TRACK_SQL_CUSTOMERS_OF] = customers_of_sql,
 	[TRACK_SQL_TRUNCATE] = truncate_sql,
-	[TRACK_SQL_HISTORY] = history_sql,
 	[TRACK_SQL_VERIFY] = verify_sql,
 	[TRACK_SQL_STATE_TABLE] = state_table_sql,
 	[TRACK_SQL_HISTORY_TABLE] = history_table_sql,
 	[TRACK_SQL_TRIGGERS] = triggers_sql,
+	[TRACK_SQL_MEMBER_TRIGGERS] = member_triggers_sql,
+	[TRACK_SQL_MEMBER_DROP] = member_drop_sql,
 	[TRACK_SQL_VIEWS] = views_sql,
+	[TRACK_SQL_DROP_VIEWS] = drop_views_sql,
 	[TRACK_SQL_DROP] = drop_sql,
 };
 
-/* A relation next to the orders table named prefix + suffix, quoted */
+/* A relation next to the state table named prefix + suffix, quoted */
 static char *
 sibling(const TrackInfo *info, const char *suffix)
 {
@@ -627,14 +554,48 @@ comment(const TrackInfo *info, const char *text)
 }
 
 /*
- * The SQL text of one statement for one tracked table
+ * A numeric revenue as float8 for tiers and scores, clamped to +-1e300
+ * (numeric holds sums far beyond float8's range, and tiers only rank them):
+ * as crm_track_revenue_float does in C
  */
-char *
-crm_track_sql(const TrackInfo *info, TrackSql which)
+static char *
+float_of(const char *expr)
+{
+	return psprintf("CASE WHEN abs(%s) < 1e-300 THEN 0::float8 "
+					"WHEN %s > 1e300 THEN 1e300::float8 "
+					"WHEN %s < -1e300 THEN -1e300::float8 "
+					"ELSE (%s)::float8 END", expr, expr, expr, expr);
+}
+
+/*
+ * Which orders count: a known customer, a finite amount (NaN and infinity
+ * sort above and below every number), a finite time
+ */
+static char *
+counted(const TrackInfo *info)
+{
+	const char *amount_finite = "";
+	Oid			amount_type = info->column_types[TRACK_COL_AMOUNT];
+
+	if (amount_type == NUMERICOID || amount_type == FLOAT4OID ||
+		amount_type == FLOAT8OID)
+	{
+		const char *type = amount_type == NUMERICOID ? "numeric" :
+			amount_type == FLOAT4OID ? "real" : "double precision";
+
+		amount_finite = psprintf(" AND %s > '-Infinity'::%s AND %s < 'Infinity'::%s",
+								 info->amount, type, info->amount, type);
+	}
+	return psprintf("%s IS NOT NULL AND %s IS NOT NULL AND %s IS NOT NULL "
+					"AND isfinite(%s)%s",
+					info->customer, info->amount, info->ordered_at,
+					info->ordered_at, amount_finite);
+}
+
+static char *
+build_sql(const TrackInfo *info, TrackSql which, Oid member)
 {
 	SqlVars		vars = {0};
-	const char *ts;
-	const char *affected;
 
 	Assert(which >= 0 && which < TRACK_SQL_COUNT);
 
@@ -648,30 +609,40 @@ crm_track_sql(const TrackInfo *info, TrackSql which)
 	set_var(&vars, "amount", info->amount);
 	set_var(&vars, "ordered_at", info->ordered_at);
 	set_var(&vars, "type", info->customer_type);
+	set_var(&vars, "key_collate", info->key_collate);
 	set_var(&vars, "tz", info->time_zone);
 	set_var(&vars, "promo", info->promo ? info->promo : "NULL::boolean");
 	set_var(&vars, "promo_arg", info->promo ? "promo" : "no promo");
 	set_var(&vars, "promo_share", info->promo ?
 			"CASE WHEN s.orders > 0 THEN least(s.promo_orders::float8 / s.orders, 1) END" :
 			"NULL::float8");
+	set_var(&vars, "counted", counted(info));
+	/* the state of an unlogged table goes with it in a crash */
+	set_var(&vars, "unlogged",
+			get_rel_persistence(info->orders_relid) == RELPERSISTENCE_UNLOGGED ?
+			"UNLOGGED " : "");
+	if (OidIsValid(member))
+		set_var(&vars, "member",
+				quote_qualified_identifier(get_namespace_name(get_rel_namespace(member)),
+										   get_rel_name(member)));
 
-	/* the order time as timestamptz; local times are in the tracking's zone */
-	if (info->ordered_at_type == TIMESTAMPTZOID)
-		ts = info->ordered_at;
-	else if (info->ordered_at_type == TIMESTAMPOID)
-		ts = psprintf("(%s AT TIME ZONE %s)", info->ordered_at, info->time_zone);
-	else
-		ts = psprintf("(%s::timestamp AT TIME ZONE %s)", info->ordered_at,
-					  info->time_zone);
-	set_var(&vars, "ts", ts);
-	if (info->ordered_at_type == TIMESTAMPTZOID)
-		ts = "$3";
-	else if (info->ordered_at_type == TIMESTAMPOID)
-		ts = psprintf("($3 AT TIME ZONE %s)", info->time_zone);
-	else
-		ts = psprintf("($3::timestamp AT TIME ZONE %s)", info->time_zone);
-	set_var(&vars, "ts_param", ts);
-	set_var(&vars, "promo_param", info->promo ? "$4" : "false");
+	/*
+	 * A key of variable length may be longer than a B-tree entry can be: it
+	 * is kept unique by an exclusion constraint on a hash index instead
+	 */
+	set_var(&vars, "key_constraint", info->key_varlena ? "NOT NULL" : "PRIMARY KEY");
+	set_var(&vars, "key_exclusion", info->key_varlena ?
+			",\n    EXCLUDE USING hash (customer WITH =)" : "");
+	set_var(&vars, "history_key_index", info->key_varlena ?
+			"USING hash (customer)" : "(customer, changed_at)");
+
+	/* the order time as timestamptz: local times in the session's zone */
+	set_var(&vars, "ts", info->ordered_at_type == TIMESTAMPTZOID ? info->ordered_at :
+			psprintf("%s::timestamptz", info->ordered_at));
+	set_var(&vars, "float_d_revenue", float_of("d.revenue"));
+	set_var(&vars, "float_s_revenue", float_of("s.revenue"));
+	set_var(&vars, "float_s_yearly",
+			float_of("s.revenue / greatest(1, (s.as_of::date - s.purchase_days[1]) / 365.25)"));
 
 	set_var(&vars, "v_segments", sibling(info, "_segments"));
 	set_var(&vars, "v_pyramid", sibling(info, "_pyramid"));
@@ -682,40 +653,24 @@ crm_track_sql(const TrackInfo *info, TrackSql which)
 	/* derived fragments, expanded with the names above */
 	set_var(&vars, "cfg", expand(cfg_sql, &vars));
 	set_var(&vars, "tier_s",
-			expand("coalesce({x}.crm_tier_of(s.revenue::float8, c.thresholds), "
+			expand("coalesce({x}.crm_tier_of({float_s_revenue}, c.thresholds), "
 				   "'small'::{x}.crm_tier)", &vars));
 	set_var(&vars, "stage_s",
 			expand("{x}.crm_lifecycle_stage(s.orders, s.first_at, s.last_at, "
-				   "coalesce(c.as_of, now()))", &vars));
-
-	affected = (which == TRACK_SQL_UPDATE_LOCK ||
-				which == TRACK_SQL_UPDATE_RECOMPUTE) ?
-		affected_update_sql : affected_delete_sql;
-	set_var(&vars, "affected", expand(affected, &vars));
-
+				   "greatest(coalesce(c.as_of, now()), s.last_at))", &vars));
 	{
 		SqlVars		sub = vars;
 
-		set_var(&sub, "src", "crm_new");
-		set_var(&sub, "filter", "");
-		set_var(&vars, "summary_new", expand(summary_sql, &sub));
-
-		sub = vars;
 		set_var(&sub, "src", info->orders);
 		set_var(&sub, "filter", "");
 		set_var(&vars, "summary_orders", expand(summary_sql, &sub));
 
 		sub = vars;
 		set_var(&sub, "src", info->orders);
-		set_var(&sub, "filter",
-				psprintf("AND %s IN (SELECT customer FROM (%s) a)",
-						 info->customer, expand(affected, &vars)));
-		set_var(&vars, "summary_affected", expand(summary_sql, &sub));
+		set_var(&sub, "filter", psprintf("AND %s%s = ANY($1)", info->customer,
+										 info->key_collate));
+		set_var(&vars, "summary_keys", expand(summary_sql, &sub));
 	}
-
-	set_var(&vars, "one_order", expand(one_order_sql, &vars));
-	set_var(&vars, "delta", which == TRACK_SQL_INSERT_ONE ?
-			expand(one_order_sql, &vars) : expand("{summary_new}", &vars));
 
 	set_var(&vars, "state_comment",
 			comment(info, "Customer state of orders table %s, kept current by crm triggers: one row per customer"));
@@ -733,4 +688,18 @@ crm_track_sql(const TrackInfo *info, TrackSql which)
 			comment(info, "Early warning for orders table %s: customers who entered decline or churned, recorded in the last 30 days or due now and not yet recorded"));
 
 	return expand(templates[which], &vars);
+}
+
+/* The SQL text of one statement for one tracked table */
+char *
+crm_track_sql(const TrackInfo *info, TrackSql which)
+{
+	return build_sql(info, which, InvalidOid);
+}
+
+/* The same for a statement on one table of the tracked tree */
+char *
+crm_track_member_sql(const TrackInfo *info, TrackSql which, Oid member)
+{
+	return build_sql(info, which, member);
 }

@@ -1,35 +1,35 @@
 /*
  * track.c
  *		Attaching crm to an existing orders table and detaching it again:
- *		crm_track, crm_untrack, crm_refresh and crm_verify, and the
- *		crm_days_union helper the state updates use.
+ *		crm_track, crm_untrack, crm_refresh, crm_verify and crm_fold, and
+ *		the crm_days_union helper.
  *
  * crm_track records the tracking in crm_tracking, creates the state and
  * history tables and the views next to the orders table, fills the state
  * from the existing orders in one set-based statement and adds the
- * triggers of track_trigger.c.  The SQL itself lives in track_sql.c.
- * Nothing here is SECURITY DEFINER: the caller must own the orders table,
- * and the objects created belong to the caller.
+ * triggers of trigger.c, to the orders table and to each of its partitions
+ * or inheritance children.  The SQL itself lives in sql.c.  Nothing here is
+ * SECURITY DEFINER: the caller must own the orders table, and the objects
+ * created belong to the caller.
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "pgtime.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
-#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
-#include "utils/timestamp.h"
+#include "utils/rel.h"
 
 #include "crm.h"
 #include "tier.h"
@@ -46,6 +46,9 @@
 /* The longest suffix crm_track appends to the prefix */
 #define LONGEST_SUFFIX "_lifecycle_mix"
 
+/* While crm_track inserts its crm_tracking row (see crm_tracking_trigger) */
+bool		crm_track_creating = false;
+
 /*
  * Run one statement (or several, for DDL) through SPI; returns the number
  * of rows processed.
@@ -60,147 +63,11 @@ run_sql(const char *sql)
 	return SPI_processed;
 }
 
-/* The extension's schema, quoted: where the calling function lives */
-static const char *
-extension_schema(Oid fn_oid)
+/* The extension's schema: where the calling function lives */
+static Oid
+extension_namespace(FunctionCallInfo fcinfo)
 {
-	return quote_identifier(get_namespace_name(get_func_namespace(fn_oid)));
-}
-
-/* Column i (1-based) of the first SPI result row, or NULL */
-static char *
-spi_text(int i)
-{
-	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i);
-}
-
-/*
- * The error for a trigger whose tracking is gone: a crm_tracking row its
- * argument names no longer exists.
- */
-void
-crm_track_missing(int32 id)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_UNDEFINED_OBJECT),
-			 errmsg("crm tracking %d does not exist", id),
-			 errhint("A trigger of a table that is no longer tracked was left behind; drop it.")));
-}
-
-/*
- * The crm_tracking table of the extension in schema ext_namespace; an
- * error if it is not there (renamed, or moved out of the schema)
- */
-Oid
-crm_track_tracking_relid(Oid ext_namespace)
-{
-	Oid			relid = get_relname_relid("crm_tracking", ext_namespace);
-
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("crm_tracking is missing from the extension's schema"),
-				 errhint("Give it back its name, or reinstall the crm extension.")));
-	return relid;
-}
-
-/*
- * The tracked table of crm_tracking row "id", with quoted names.  The caller
- * is connected to SPI; the result lives in the current memory context.
- */
-TrackInfo *
-crm_track_info(int32 id, Oid fn_oid)
-{
-	TrackInfo  *info = palloc0(sizeof(TrackInfo));
-	Oid			argtypes[1] = {INT4OID};
-	Datum		args[1] = {Int32GetDatum(id)};
-	char	   *table;
-	Oid			nspid;
-	Oid			relid;
-	int			ret;
-
-	info->id = id;
-	info->ext_schema = extension_schema(fn_oid);
-	ret = SPI_execute_with_args(psprintf("SELECT orders_schema, orders_table, customer_column, "
-										 "amount_column, ordered_at_column, promo_column, "
-										 "customer_type, prefix, time_zone "
-										 "FROM %s.crm_tracking WHERE id = $1",
-										 info->ext_schema),
-								1, argtypes, args, NULL, false, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 0)
-		crm_track_missing(id);
-
-	info->schema = spi_text(1);
-	table = spi_text(2);
-	for (int i = 0; i < TRACK_NUM_COLS; i++)
-		info->column_names[i] = spi_text(3 + i);
-	info->customer = quote_identifier(info->column_names[TRACK_COL_CUSTOMER]);
-	info->amount = quote_identifier(info->column_names[TRACK_COL_AMOUNT]);
-	info->ordered_at = quote_identifier(info->column_names[TRACK_COL_ORDERED_AT]);
-	info->promo = info->column_names[TRACK_COL_PROMO] ?
-		quote_identifier(info->column_names[TRACK_COL_PROMO]) : NULL;
-	info->customer_type = spi_text(7);
-	info->prefix = spi_text(8);
-	info->time_zone_name = spi_text(9);
-	info->time_zone = quote_literal_cstr(info->time_zone_name);
-
-	info->orders = quote_qualified_identifier(info->schema, table);
-	info->label_plain = info->orders;
-	info->label = quote_literal_cstr(info->orders);
-	info->state = quote_qualified_identifier(info->schema,
-											 psprintf("%s_state", info->prefix));
-	info->history = quote_qualified_identifier(info->schema,
-											   psprintf("%s_history", info->prefix));
-
-	nspid = get_namespace_oid(info->schema, true);
-	relid = OidIsValid(nspid) ? get_relname_relid(table, nspid) : InvalidOid;
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("tracked orders table %s does not exist", info->orders),
-				 errhint("Rename a tracked table only after crm_untrack, then track it again.")));
-	for (int i = 0; i < TRACK_NUM_COLS; i++)
-		info->column_types[i] = info->column_names[i] == NULL ? InvalidOid :
-			get_atttype(relid, get_attnum(relid, info->column_names[i]));
-	info->ordered_at_type = info->column_types[TRACK_COL_ORDERED_AT];
-	return info;
-}
-
-/*
- * The crm_tracking id of an orders table; an error when it is not tracked
- */
-static int32
-tracking_id(Oid relid, Oid fn_oid)
-{
-	Oid			argtypes[2] = {NAMEOID, NAMEOID};
-	Datum		args[2];
-	char	   *schema = get_namespace_name(get_rel_namespace(relid));
-	char	   *table = get_rel_name(relid);
-	bool		isnull;
-	int			ret;
-
-	if (table == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	args[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
-	args[1] = DirectFunctionCall1(namein, CStringGetDatum(table));
-	ret = SPI_execute_with_args(psprintf("SELECT id FROM %s.crm_tracking "
-										 "WHERE orders_schema = $1 AND orders_table = $2",
-										 extension_schema(fn_oid)),
-								2, argtypes, args, NULL, true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("table %s is not tracked",
-						quote_qualified_identifier(schema, table)),
-				 errhint("Start tracking it with crm_track.")));
-	return DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
-									   SPI_tuptable->tupdesc, 1, &isnull));
+	return get_func_namespace(fcinfo->flinfo->fn_oid);
 }
 
 /*
@@ -251,6 +118,23 @@ column_type(Oid relid, const char *role, Name column, const Oid *allowed,
 	return InvalidOid;			/* keep compiler quiet */
 }
 
+/* The types tracked columns may have */
+const Oid	crm_track_key_types[] = {INT2OID, INT4OID, INT8OID, UUIDOID, TEXTOID,
+VARCHAROID, InvalidOid};
+const Oid	crm_track_amount_types[] = {NUMERICOID, INT2OID, INT4OID, INT8OID,
+FLOAT4OID, FLOAT8OID, InvalidOid};
+const Oid	crm_track_time_types[] = {TIMESTAMPTZOID, TIMESTAMPOID, DATEOID, InvalidOid};
+
+static int
+count_types(const Oid *types)
+{
+	int			n = 0;
+
+	while (OidIsValid(types[n]))
+		n++;
+	return n;
+}
+
 /*
  * Ensure a numeric setting is finite and not negative
  */
@@ -294,36 +178,6 @@ check_multipliers(ArrayType *array)
 	}
 }
 
-/*
- * Settings for the statements tracking runs, until
- * crm_track_restore_settings(result), kept with a GUC nest level as
- * ri_triggers.c keeps its own (an error restores them too):
- *	- search_path = pg_catalog, pg_temp, so that whatever the caller's path,
- *	  built-in functions and operators are the built-in ones (our own
- *	  objects are schema-qualified) and cached plans stay valid;
- *	- TimeZone = the tracking's time zone, when time_zone is not NULL:
- *	  crm_purchase_summary and crm_rfm take days in the session TimeZone.
- */
-int
-crm_track_use_settings(const char *time_zone)
-{
-	int			nestlevel = NewGUCNestLevel();
-
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	if (time_zone != NULL &&
-		strcmp(pg_get_timezone_name(session_timezone), time_zone) != 0)
-		(void) set_config_option("TimeZone", time_zone, PGC_USERSET,
-								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	return nestlevel;
-}
-
-void
-crm_track_restore_settings(int nestlevel)
-{
-	AtEOXact_GUC(true, nestlevel);
-}
-
 /* The notify setting is one of the three crm_tracking's CHECK allows */
 static void
 check_notify(const char *notify)
@@ -337,6 +191,22 @@ check_notify(const char *notify)
 }
 
 /*
+ * Add the orders triggers to every table of the tracked tree: the tracked
+ * table and each partition or inheritance child, present (locked here)
+ * or, through ddl.c, future
+ */
+static void
+add_tree_triggers(TrackInfo *info)
+{
+	List	   *members = find_all_inheritors(info->orders_relid,
+											  ShareRowExclusiveLock, NULL);
+	ListCell   *lc;
+
+	foreach(lc, members)
+		run_sql(crm_track_member_sql(info, TRACK_SQL_MEMBER_TRIGGERS, lfirst_oid(lc)));
+}
+
+/*
  * crm_track(orders, customer_column, amount_column, ordered_at_column,
  *			 promo_column, cuts, points_per_unit, tier_multipliers, as_of,
  *			 time_zone, notify, prefix) -> customers
@@ -345,11 +215,6 @@ PG_FUNCTION_INFO_V1(crm_track);
 Datum
 crm_track(PG_FUNCTION_ARGS)
 {
-	static const Oid key_types[] = {INT2OID, INT4OID, INT8OID, UUIDOID,
-	TEXTOID, VARCHAROID};
-	static const Oid amount_types[] = {NUMERICOID, INT2OID, INT4OID, INT8OID,
-	FLOAT4OID, FLOAT8OID};
-	static const Oid time_types[] = {TIMESTAMPTZOID, TIMESTAMPOID, DATEOID};
 	static const Oid promo_types[] = {BOOLOID};
 	Oid			relid;
 	char		relkind;
@@ -361,12 +226,13 @@ crm_track(PG_FUNCTION_ARGS)
 	double		cuts[CRM_NUM_CUTS];
 	char	   *time_zone;
 	char	   *prefix;
-	Oid			argtypes[14] = {NAMEOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID,
+	Oid			argtypes[14] = {OIDOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID,
 	TEXTOID, NAMEOID, TEXTOID, FLOAT8ARRAYOID, NUMERICOID,
 	NUMERICARRAYOID, TIMESTAMPTZOID, TEXTOID};
 	Datum		args[14];
 	char		nulls[14];
-	const char *ext;
+	Oid			ext;
+	const char *ext_schema;
 	bool		isnull;
 	int32		id;
 	TrackInfo  *info;
@@ -394,19 +260,29 @@ crm_track(PG_FUNCTION_ARGS)
 				 errmsg("\"%s\" is not a table", get_rel_name(relid)),
 				 errdetail("Only tables can be tracked.")));
 	check_owner(relid);
+	if (get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("temporary table \"%s\" cannot be tracked", get_rel_name(relid)),
+				 errdetail("A temporary table goes with its session, and nothing would remove its tracking.")));
+	if (get_rel_relispartition(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is a partition", get_rel_name(relid)),
+				 errhint("Track the partitioned table: its partitions are tracked with it.")));
 	table = get_rel_name(relid);
 	schema = get_namespace_name(get_rel_namespace(relid));
 
-	key_type = column_type(relid, "customer", PG_GETARG_NAME(1), key_types,
-						   lengthof(key_types),
+	key_type = column_type(relid, "customer", PG_GETARG_NAME(1), crm_track_key_types,
+						   count_types(crm_track_key_types),
 						   "smallint, integer, bigint, uuid, text or varchar",
 						   &key_typmod);
-	(void) column_type(relid, "amount", PG_GETARG_NAME(2), amount_types,
-					   lengthof(amount_types),
+	(void) column_type(relid, "amount", PG_GETARG_NAME(2), crm_track_amount_types,
+					   count_types(crm_track_amount_types),
 					   "numeric, smallint, integer, bigint, real or double precision",
 					   &typmod);
-	(void) column_type(relid, "ordered_at", PG_GETARG_NAME(3), time_types,
-					   lengthof(time_types),
+	(void) column_type(relid, "ordered_at", PG_GETARG_NAME(3), crm_track_time_types,
+					   count_types(crm_track_time_types),
 					   "timestamp with time zone, timestamp or date", &typmod);
 	if (!PG_ARGISNULL(4))
 		(void) column_type(relid, "promo", PG_GETARG_NAME(4), promo_types,
@@ -436,10 +312,11 @@ crm_track(PG_FUNCTION_ARGS)
 				 errhint("Pass a shorter prefix => '...'.")));
 
 	SPI_connect();
-	ext = extension_schema(fcinfo->flinfo->fn_oid);
+	ext = extension_namespace(fcinfo);
+	ext_schema = quote_identifier(get_namespace_name(ext));
 
-	args[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
-	args[1] = DirectFunctionCall1(namein, CStringGetDatum(table));
+	args[0] = ObjectIdGetDatum(relid);
+	args[1] = DirectFunctionCall1(namein, CStringGetDatum(schema));
 	args[2] = NameGetDatum(PG_GETARG_NAME(1));
 	args[3] = NameGetDatum(PG_GETARG_NAME(2));
 	args[4] = NameGetDatum(PG_GETARG_NAME(3));
@@ -459,9 +336,9 @@ crm_track(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(8))
 		nulls[12] = 'n';
 
-	ret = SPI_execute_with_args(psprintf("SELECT orders_table = $2, prefix FROM %s.crm_tracking "
-										 "WHERE orders_schema = $1 "
-										 "AND (orders_table = $2 OR prefix = $8)", ext),
+	ret = SPI_execute_with_args(psprintf("SELECT orders_table = $1, prefix FROM %s.crm_tracking "
+										 "WHERE orders_table = $1 "
+										 "OR (state_schema = $2 AND prefix = $8)", ext_schema),
 								14, argtypes, args, nulls, true, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
@@ -480,30 +357,69 @@ crm_track(PG_FUNCTION_ARGS)
 				 errhint("Pass another prefix => '...'.")));
 	}
 
-	ret = SPI_execute_with_args(psprintf("INSERT INTO %s.crm_tracking (orders_schema, orders_table, "
-										 "customer_column, amount_column, ordered_at_column, "
-										 "promo_column, customer_type, prefix, time_zone, cuts, "
-										 "points_per_unit, tier_multipliers, as_of, notify) "
-										 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-										 "$12, $13, $14) RETURNING id", ext),
-								14, argtypes, args, nulls, false, 1);
+	crm_track_creating = true;
+	PG_TRY();
+	{
+		ret = SPI_execute_with_args(psprintf("INSERT INTO %s.crm_tracking (orders_table, state_schema, "
+											 "customer_column, amount_column, ordered_at_column, "
+											 "promo_column, customer_type, prefix, time_zone, cuts, "
+											 "points_per_unit, tier_multipliers, as_of, notify) "
+											 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+											 "$12, $13, $14) RETURNING id", ext_schema),
+									14, argtypes, args, nulls, false, 1);
+	}
+	PG_FINALLY();
+	{
+		crm_track_creating = false;
+	}
+	PG_END_TRY();
 	if (ret != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
 	id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
 									 SPI_tuptable->tupdesc, 1, &isnull));
 
-	info = crm_track_info(id, fcinfo->flinfo->fn_oid);
+	info = crm_track_info(id, ext, false);
 	nestlevel = crm_track_use_settings(info->time_zone_name);
 	run_sql(crm_track_sql(info, TRACK_SQL_STATE_TABLE));
 	run_sql(crm_track_sql(info, TRACK_SQL_HISTORY_TABLE));
 	customers = run_sql(crm_track_sql(info, TRACK_SQL_BACKFILL));
 	run_sql(crm_track_sql(info, TRACK_SQL_THRESHOLDS));
 	run_sql(crm_track_sql(info, TRACK_SQL_TRIGGERS));
+	add_tree_triggers(info);
 	run_sql(crm_track_sql(info, TRACK_SQL_VIEWS));
 	crm_track_restore_settings(nestlevel);
 
 	SPI_finish();
 	PG_RETURN_INT64((int64) customers);
+}
+
+/*
+ * Drop what crm_track created for tracking "info": the triggers of every
+ * table of the tree, the views, the state and history tables and the
+ * crm_tracking row.  The caller is connected to SPI.
+ */
+static void
+drop_tracking(TrackInfo *info)
+{
+	List	   *members = find_all_inheritors(info->orders_relid,
+											  ShareRowExclusiveLock, NULL);
+	ListCell   *lc;
+	int			nestlevel = crm_track_use_settings(NULL);
+
+	foreach(lc, members)
+		run_sql(crm_track_member_sql(info, TRACK_SQL_MEMBER_DROP, lfirst_oid(lc)));
+	/* the event trigger lets crm drop the state and history */
+	crm_track_dropping = true;
+	PG_TRY();
+	{
+		run_sql(crm_track_sql(info, TRACK_SQL_DROP));
+	}
+	PG_FINALLY();
+	{
+		crm_track_dropping = false;
+	}
+	PG_END_TRY();
+	crm_track_restore_settings(nestlevel);
 }
 
 /*
@@ -514,48 +430,56 @@ Datum
 crm_untrack(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
+	Oid			ext = extension_namespace(fcinfo);
 	TrackInfo  *info;
-	int			nestlevel;
 
 	LockRelationOid(relid, ShareRowExclusiveLock);
 	check_owner(relid);
 	SPI_connect();
-	info = crm_track_info(tracking_id(relid, fcinfo->flinfo->fn_oid),
-						  fcinfo->flinfo->fn_oid);
-	nestlevel = crm_track_use_settings(NULL);
-	run_sql(crm_track_sql(info, TRACK_SQL_DROP));
-	crm_track_restore_settings(nestlevel);
+	info = crm_track_info(crm_track_id_of(relid, ext, false), ext, false);
+	drop_tracking(info);
 	SPI_finish();
 	PG_RETURN_VOID();
 }
 
 /*
- * crm_refresh(orders) -> customers whose tier or stage changed
+ * crm_refresh(orders, repair) -> customers whose tier or stage changed
  */
 PG_FUNCTION_INFO_V1(crm_refresh);
 Datum
 crm_refresh(PG_FUNCTION_ARGS)
 {
+	Oid			ext = extension_namespace(fcinfo);
+	bool		repair;
+	int32		id;
 	TrackInfo  *info;
 	uint64		changed;
 	int			nestlevel;
 
+	crm_check_not_null(fcinfo, 0, "orders");
+	crm_check_not_null(fcinfo, 1, "repair");
+	repair = PG_GETARG_BOOL(1);
 	SPI_connect();
-	info = crm_track_info(tracking_id(PG_GETARG_OID(0), fcinfo->flinfo->fn_oid),
-						  fcinfo->flinfo->fn_oid);
-	nestlevel = crm_track_use_settings(NULL);
+	id = crm_track_id_of(PG_GETARG_OID(0), ext, false);
+	info = crm_track_info(id, ext, false);
+
+	/* this transaction's own orders first */
+	crm_track_fold_pending(id, ext);
+	nestlevel = crm_track_use_settings(info->time_zone_name);
 
 	/*
-	 * Order writes wait while the thresholds change: one that read the old
+	 * Folds wait while the thresholds change: one that read the old
 	 * thresholds after the re-tiering's snapshot, and committed before us,
 	 * would keep a tier by thresholds no longer in force.  EXCLUSIVE waits
-	 * for the writes in flight and holds off new ones (and other refreshes)
-	 * until commit; readers go on.  It must conflict with ROW SHARE too: an
-	 * UPDATE or DELETE of orders locks its customers' rows with SELECT ...
-	 * FOR UPDATE before it rewrites them, and a weaker lock granted in
-	 * between would leave the two waiting for each other.
+	 * for the folds in flight and holds off new ones (and other refreshes)
+	 * until commit; readers go on.
 	 */
 	run_sql(psprintf("LOCK TABLE %s IN EXCLUSIVE MODE", info->state));
+	if (repair)
+	{
+		run_sql(crm_track_sql(info, TRACK_SQL_REPAIR_INSERT));
+		run_sql(crm_track_sql(info, TRACK_SQL_REPAIR));
+	}
 	run_sql(crm_track_sql(info, TRACK_SQL_THRESHOLDS));
 	changed = run_sql(crm_track_sql(info, TRACK_SQL_RETIER));
 	crm_track_restore_settings(nestlevel);
@@ -568,16 +492,19 @@ crm_refresh(PG_FUNCTION_ARGS)
  *
  * The recomputation runs with TimeZone set to the tracking's time zone, as
  * ri_triggers.c sets its own settings for its queries, so that crm_rfm's
- * purchase days are the tracking's whatever the session's zone.
+ * purchase days are the tracking's whatever the session's zone.  This
+ * transaction's own orders are folded in first.
  */
 PG_FUNCTION_INFO_V1(crm_verify);
 Datum
 crm_verify(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			ext = extension_namespace(fcinfo);
 	TupleDesc	tupdesc;
 	Tuplestorestate *tupstore;
 	MemoryContext oldcontext;
+	int32		id;
 	TrackInfo  *info;
 	int			nestlevel;
 
@@ -595,8 +522,9 @@ crm_verify(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(oldcontext);
 
 	SPI_connect();
-	info = crm_track_info(tracking_id(PG_GETARG_OID(0), fcinfo->flinfo->fn_oid),
-						  fcinfo->flinfo->fn_oid);
+	id = crm_track_id_of(PG_GETARG_OID(0), ext, false);
+	info = crm_track_info(id, ext, false);
+	crm_track_fold_pending(id, ext);
 	nestlevel = crm_track_use_settings(info->time_zone_name);
 	run_sql(crm_track_sql(info, TRACK_SQL_VERIFY));
 	crm_track_restore_settings(nestlevel);
@@ -618,6 +546,28 @@ crm_verify(PG_FUNCTION_ARGS)
 	rsinfo->setResult = tupstore;
 	rsinfo->setDesc = tupdesc;
 	return (Datum) 0;
+}
+
+/*
+ * crm_fold(orders) -> state rows written
+ *
+ * Fold this transaction's changes to a tracked table (all tracked tables
+ * when NULL) into the state now, rather than at commit.
+ */
+PG_FUNCTION_INFO_V1(crm_fold);
+Datum
+crm_fold(PG_FUNCTION_ARGS)
+{
+	Oid			ext = extension_namespace(fcinfo);
+	int32		id = -1;
+
+	if (!PG_ARGISNULL(0))
+	{
+		SPI_connect();
+		id = crm_track_id_of(PG_GETARG_OID(0), ext, false);
+		SPI_finish();
+	}
+	PG_RETURN_INT64((int64) crm_track_fold_pending(id, ext));
 }
 
 /*

@@ -1,0 +1,726 @@
+/*
+ * trigger.c
+ *		The triggers crm_track attaches: crm_orders_trigger on the orders
+ *		table (and each of its partitions or inheritance children),
+ *		crm_state_trigger and crm_history_trigger on the customer state
+ *		table; and crm_tracking_trigger on crm_tracking itself.
+ *
+ * The orders triggers are statement triggers with transition tables
+ * (crm_new, crm_old), one per event, on every table of the tracked tree:
+ * a statement fires those of the table it names, whose transition tables
+ * hold every row it changed, in that table's partitions or children too.
+ * They only note what the statement did, per customer (pending.c): the
+ * new orders of a customer summed up, or the customers an UPDATE or DELETE
+ * touched, to be recomputed.  The state is written at commit (fold.c).
+ * So the user's statement never waits for a state row, and never fails
+ * because of one.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_enum.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/array.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "storage/proc.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "crm.h"
+#include "loyalty.h"
+#include "track.h"
+
+/*
+ * Ensure we were called by the trigger manager, for a statement, with the
+ * tracking id as the only argument; returns the id.
+ */
+static int32
+check_trigger_call(FunctionCallInfo fcinfo, const char *fname)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Trigger    *trigger;
+	TriggerEvent event;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s: not called by trigger manager", fname)));
+	event = trigdata->tg_event;
+	if (!TRIGGER_FIRED_FOR_STATEMENT(event) ||
+		(TRIGGER_FIRED_BY_TRUNCATE(event) ?
+		 !TRIGGER_FIRED_BEFORE(event) : !TRIGGER_FIRED_AFTER(event)))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s: must be fired AFTER INSERT, UPDATE or DELETE, or BEFORE TRUNCATE, FOR EACH STATEMENT",
+						fname)));
+	trigger = trigdata->tg_trigger;
+	if (trigger->tgnargs != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s: expected one argument, the tracking id", fname),
+				 errhint("Use crm_track to add the triggers.")));
+	return pg_strtoint32(trigger->tgargs[0]);
+}
+
+/*
+ * Ensure the transition tables are there, by the names crm_track gives
+ * them
+ */
+static void
+check_transition_tables(TriggerData *trigdata, bool old, bool new,
+						const char *fname)
+{
+	Trigger    *trigger = trigdata->tg_trigger;
+
+	if ((old && (trigdata->tg_oldtable == NULL || trigger->tgoldtable == NULL ||
+				 strcmp(trigger->tgoldtable, "crm_old") != 0)) ||
+		(new && (trigdata->tg_newtable == NULL || trigger->tgnewtable == NULL ||
+				 strcmp(trigger->tgnewtable, "crm_new") != 0)))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s: transition tables crm_old and crm_new are missing", fname),
+				 errhint("Use crm_track to add the triggers.")));
+}
+
+/* Number of rows of a transition table */
+static int64
+transition_rows(Tuplestorestate *table)
+{
+	return table ? tuplestore_tuple_count(table) : 0;
+}
+
+/*
+ * An order as the tracking reads it from a row: false when it counts for
+ * nobody (a NULL customer, an amount or time that is NULL, NaN or infinite)
+ */
+typedef struct OrderRow
+{
+	Datum		customer;
+	Numeric		amount;
+	TimestampTz at;
+	DateADT		day;
+	bool		promo;
+} OrderRow;
+
+static bool
+read_order(TrackEntry *entry, const TrackMember *member, TupleTableSlot *slot,
+		   OrderRow *order)
+{
+	const TrackInfo *info = entry->info;
+	bool		isnull;
+	Datum		value;
+
+	order->customer = slot_getattr(slot, member->attnums[TRACK_COL_CUSTOMER], &isnull);
+	if (isnull)
+		return false;
+	value = slot_getattr(slot, member->attnums[TRACK_COL_AMOUNT], &isnull);
+	if (isnull ||
+		!crm_track_order_amount(info->column_types[TRACK_COL_AMOUNT], value, &order->amount))
+		return false;
+	value = slot_getattr(slot, member->attnums[TRACK_COL_ORDERED_AT], &isnull);
+	if (isnull ||
+		!crm_track_order_time(info->ordered_at_type, value, entry->zone,
+							  &order->at, &order->day))
+		return false;
+	order->promo = false;
+	if (entry->has_promo)
+	{
+		value = slot_getattr(slot, member->attnums[TRACK_COL_PROMO], &isnull);
+		order->promo = !isnull && DatumGetBool(value);
+	}
+	return true;
+}
+
+/* Whether a tracked column differs between two versions of a row */
+static bool
+tracked_columns_differ(TrackEntry *entry, const TrackMember *member,
+					   TupleDesc desc, TupleTableSlot *a, TupleTableSlot *b)
+{
+	for (int i = 0; i < TRACK_NUM_COLS; i++)
+	{
+		AttrNumber	attnum = member->attnums[i];
+		Form_pg_attribute att;
+		bool		a_null;
+		bool		b_null;
+		Datum		a_value;
+		Datum		b_value;
+
+		if (attnum == InvalidAttrNumber)
+			continue;
+		att = TupleDescAttr(desc, attnum - 1);
+		a_value = slot_getattr(a, attnum, &a_null);
+		b_value = slot_getattr(b, attnum, &b_null);
+		if (a_null != b_null ||
+			(!a_null && !datumIsEqual(a_value, b_value, att->attbyval, att->attlen)))
+			return true;
+	}
+	return false;
+}
+
+/* Mark the customer of a counted order to be recomputed */
+static void
+mark_recompute(TrackChangeSet *set, TrackEntry *entry, const TrackMember *member,
+			   TupleTableSlot *slot)
+{
+	OrderRow	order;
+
+	if (read_order(entry, member, slot, &order))
+		crm_track_changes_get(set, order.customer)->recompute = true;
+}
+
+/*
+ * The statement's rows, per customer: new orders summed, or the customers
+ * an UPDATE or DELETE touched (before and after) to be recomputed.  Each
+ * row is read in a context of its own, reset for the next.
+ */
+static void
+collect_rows(TrackChangeSet *set, TrackEntry *entry, TriggerData *trigdata)
+{
+	Relation	rel = trigdata->tg_relation;
+	TupleDesc	desc = RelationGetDescr(rel);
+	const TrackMember *member = crm_track_member(entry, rel);
+	TriggerEvent event = trigdata->tg_event;
+	bool		with_new = !TRIGGER_FIRED_BY_DELETE(event);
+	bool		with_old = !TRIGGER_FIRED_BY_INSERT(event);
+	TupleTableSlot *new_slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	TupleTableSlot *old_slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	MemoryContext row_context = AllocSetContextCreate(CurrentMemoryContext,
+													  "crm order row",
+													  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext caller_context = CurrentMemoryContext;
+	MemoryContext set_context = crm_track_changes_context(set);
+
+	if (with_new)
+		tuplestore_rescan(trigdata->tg_newtable);
+	if (with_old)
+		tuplestore_rescan(trigdata->tg_oldtable);
+	for (;;)
+	{
+		MemoryContextReset(row_context);
+		MemoryContextSwitchTo(row_context);
+		if (with_new && !tuplestore_gettupleslot(trigdata->tg_newtable, true, false, new_slot))
+			break;
+		if (with_old && !tuplestore_gettupleslot(trigdata->tg_oldtable, true, false, old_slot))
+		{
+			if (with_new)
+				elog(ERROR, "transition tables crm_old and crm_new differ in length");
+			break;
+		}
+
+		if (TRIGGER_FIRED_BY_INSERT(event))
+		{
+			OrderRow	order;
+
+			if (read_order(entry, member, new_slot, &order))
+			{
+				TrackChange *change = crm_track_changes_get(set, order.customer);
+
+				MemoryContextSwitchTo(set_context);
+				crm_track_delta_add(&change->delta, order.amount, order.at,
+									order.day, order.promo);
+				change->has_delta = true;
+			}
+		}
+		else if (TRIGGER_FIRED_BY_DELETE(event))
+			mark_recompute(set, entry, member, old_slot);
+		else if (tracked_columns_differ(entry, member, desc, old_slot, new_slot))
+		{
+			/* an UPDATE of other columns (a status, a note) changes no customer */
+			mark_recompute(set, entry, member, old_slot);
+			mark_recompute(set, entry, member, new_slot);
+		}
+		ExecClearTuple(new_slot);
+		ExecClearTuple(old_slot);
+	}
+	MemoryContextSwitchTo(caller_context);
+	MemoryContextDelete(row_context);
+	ExecDropSingleTupleTableSlot(new_slot);
+	ExecDropSingleTupleTableSlot(old_slot);
+	if (with_new)
+		tuplestore_rescan(trigdata->tg_newtable);
+	if (with_old)
+		tuplestore_rescan(trigdata->tg_oldtable);
+}
+
+/*
+ * The whole tracked table of this TRUNCATE is being truncated: a reset at
+ * commit.  Its partitions' triggers fire too, in the same command, and
+ * then have nothing to add.
+ */
+static int32 reset_id = -1;
+static LocalTransactionId reset_lxid = InvalidLocalTransactionId;
+static CommandId reset_cid = InvalidCommandId;
+
+static bool
+reset_noted(int32 id)
+{
+	return reset_id == id && reset_lxid == MyProc->lxid &&
+		reset_cid == GetCurrentCommandId(false);
+}
+
+/*
+ * BEFORE TRUNCATE of one table of the tracked tree: the tracked table with
+ * no children, or a partitioned one, empties everyone; anything else (a
+ * partition, an inheritance parent or child) takes away the orders of its
+ * own customers, read before they go.
+ */
+static void
+collect_truncate(TrackChangeSet *set, TrackEntry *entry, Relation rel,
+				 bool *reset)
+{
+	Oid			relid = RelationGetRelid(rel);
+	TrackIdentity identity;
+	SPIPlanPtr	plan;
+	Snapshot	snapshot;
+	int			nestlevel;
+	int			ret;
+
+	if (reset_noted(entry->id))
+		return;
+	if (relid == entry->orders_relid &&
+		(rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE || !has_subclass(relid)))
+	{
+		*reset = true;
+		reset_id = entry->id;
+		reset_lxid = MyProc->lxid;
+		reset_cid = GetCurrentCommandId(false);
+		return;
+	}
+
+	crm_track_become_owner(relid, &identity);
+	nestlevel = crm_track_use_settings(NULL);
+	SPI_connect();
+
+	/*
+	 * As the latest snapshot sees the table (the TRUNCATE holds it): also
+	 * in REPEATABLE READ, an order committed since the transaction began
+	 * goes with the rest
+	 */
+	plan = SPI_prepare(crm_track_member_sql(entry->info, TRACK_SQL_CUSTOMERS_OF, relid),
+					   0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	ret = SPI_execute_snapshot(plan, NULL, NULL, snapshot, InvalidSnapshot, true, false, 0);
+	UnregisterSnapshot(snapshot);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_snapshot failed: %s", SPI_result_code_string(ret));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		customer = SPI_getbinval(SPI_tuptable->vals[i],
+											 SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			crm_track_changes_get(set, customer)->recompute = true;
+	}
+	SPI_finish();
+	crm_track_restore_settings(nestlevel);
+	crm_track_restore_identity(&identity);
+}
+
+PG_FUNCTION_INFO_V1(crm_orders_trigger);
+Datum
+crm_orders_trigger(PG_FUNCTION_ARGS)
+{
+	int32		id = check_trigger_call(fcinfo, "crm_orders_trigger");
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerEvent event = trigdata->tg_event;
+	TrackEntry *entry;
+	TrackChangeSet *set;
+	bool		reset = false;
+
+	if (TRIGGER_FIRED_BY_INSERT(event))
+		check_transition_tables(trigdata, false, true, "crm_orders_trigger");
+	else if (TRIGGER_FIRED_BY_UPDATE(event))
+		check_transition_tables(trigdata, true, true, "crm_orders_trigger");
+	else if (TRIGGER_FIRED_BY_DELETE(event))
+		check_transition_tables(trigdata, true, false, "crm_orders_trigger");
+
+	/* a statement that changed no rows changes no customer */
+	if (!TRIGGER_FIRED_BY_TRUNCATE(event) &&
+		transition_rows(trigdata->tg_newtable) == 0 &&
+		transition_rows(trigdata->tg_oldtable) == 0)
+		return PointerGetDatum(NULL);
+
+	/*
+	 * No tracking by that id: a restore that has not brought crm_tracking's
+	 * rows yet (the state it brings holds these orders already)
+	 */
+	entry = crm_track_entry(id, get_func_namespace(fcinfo->flinfo->fn_oid));
+	if (entry == NULL)
+		return PointerGetDatum(NULL);
+
+	set = crm_track_changes_begin(entry);
+	if (TRIGGER_FIRED_BY_TRUNCATE(event))
+		collect_truncate(set, entry, trigdata->tg_relation, &reset);
+	else
+		collect_rows(set, entry, trigdata);
+	crm_track_changes_end(set, reset);
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * The label of an enum value, looked up once per backend and value: a
+ * status column holds a few labels
+ */
+#define LABEL_CACHE_SIZE 64
+
+static const char *
+enum_value_label(Datum value)
+{
+	static Oid	oids[LABEL_CACHE_SIZE];
+	static char *labels[LABEL_CACHE_SIZE];
+	static int	n = 0;
+	HeapTuple	tuple;
+	char	   *label;
+
+	for (int i = 0; i < n; i++)
+		if (oids[i] == DatumGetObjectId(value))
+			return labels[i];
+	tuple = SearchSysCache1(ENUMOID, value);
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "invalid internal value for enum: %u", DatumGetObjectId(value));
+	label = MemoryContextStrdup(TopMemoryContext,
+								NameStr(((Form_pg_enum) GETSTRUCT(tuple))->enumlabel));
+	ReleaseSysCache(tuple);
+	if (n < LABEL_CACHE_SIZE)
+	{
+		oids[n] = DatumGetObjectId(value);
+		labels[n++] = label;
+	}
+	return label;
+}
+
+static void
+slot_statuses(TupleTableSlot *slot, const AttrNumber *attnums, const char **labels)
+{
+	for (int i = 0; i < TRACK_NUM_STATUSES; i++)
+	{
+		bool		isnull;
+		Datum		value = slot_getattr(slot, attnums[i], &isnull);
+
+		labels[i] = isnull ? NULL : enum_value_label(value);
+	}
+}
+
+/*
+ * crm_history_trigger: AFTER INSERT or UPDATE FOR EACH STATEMENT on a state
+ * table, for the statements that write it other than the fold: an edit of
+ * the survey columns, crm_refresh.  Compares each row's tier, loyalty and
+ * lifecycle with its old version (for an INSERT, with what a new customer
+ * starts as) and records the changes, as the orders table's owner.
+ */
+PG_FUNCTION_INFO_V1(crm_history_trigger);
+Datum
+crm_history_trigger(PG_FUNCTION_ARGS)
+{
+	int32		id = check_trigger_call(fcinfo, "crm_history_trigger");
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerEvent event = trigdata->tg_event;
+	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
+	bool		update;
+	TrackEntry *entry;
+	TrackConfig config;
+	TrackIdentity identity;
+	TrackRecorder *recorder;
+	AttrNumber	attnums[TRACK_NUM_STATUSES];
+	AttrNumber	key_attnum;
+	TupleTableSlot *new_slot;
+	TupleTableSlot *old_slot;
+	MemoryContext work;
+	MemoryContext caller_context = CurrentMemoryContext;
+
+	if (TRIGGER_FIRED_BY_INSERT(event))
+	{
+		check_transition_tables(trigdata, false, true, "crm_history_trigger");
+		update = false;
+	}
+	else if (TRIGGER_FIRED_BY_UPDATE(event))
+	{
+		check_transition_tables(trigdata, true, true, "crm_history_trigger");
+		update = true;
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("crm_history_trigger: must be fired by INSERT or UPDATE")));
+	if (transition_rows(trigdata->tg_newtable) == 0)
+		return PointerGetDatum(NULL);
+
+	entry = crm_track_entry(id, get_func_namespace(fcinfo->flinfo->fn_oid));
+	if (entry == NULL)
+		return PointerGetDatum(NULL);
+	crm_track_read_config(id, entry->ext_namespace, &config);
+	/* a restore loading the state and its history */
+	if (!config.found || (config.restoring && crm_track_restore_session()))
+		return PointerGetDatum(NULL);
+
+	crm_track_find_columns(desc, crm_track_status_names, TRACK_NUM_STATUSES,
+						   attnums, RelationGetRelationName(trigdata->tg_relation));
+	crm_track_find_columns(desc, (const char *const[]) {"customer"}, 1, &key_attnum,
+						   RelationGetRelationName(trigdata->tg_relation));
+	work = AllocSetContextCreate(caller_context, "crm history", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(work);
+	new_slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	old_slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+
+	crm_track_become_owner(entry->orders_relid, &identity);
+	recorder = crm_track_recorder_begin(entry, config.notify);
+	tuplestore_rescan(trigdata->tg_newtable);
+	if (update)
+		tuplestore_rescan(trigdata->tg_oldtable);
+	while (tuplestore_gettupleslot(trigdata->tg_newtable, true, false, new_slot))
+	{
+		const char *was[TRACK_NUM_STATUSES];
+		const char *now[TRACK_NUM_STATUSES];
+		bool		isnull;
+		Datum		customer;
+
+		if (update &&
+			!tuplestore_gettupleslot(trigdata->tg_oldtable, true, false, old_slot))
+			elog(ERROR, "transition tables crm_old and crm_new differ in length");
+		slot_statuses(new_slot, attnums, now);
+		if (update)
+			slot_statuses(old_slot, attnums, was);
+		else
+			memcpy(was, crm_track_status_starts, sizeof(was));
+		customer = slot_getattr(new_slot, key_attnum, &isnull);
+		if (!isnull)
+			crm_track_recorder_add(recorder, customer, was, now);
+	}
+	crm_track_recorder_end(recorder);
+	crm_track_restore_identity(&identity);
+	tuplestore_rescan(trigdata->tg_newtable);
+	if (update)
+		tuplestore_rescan(trigdata->tg_oldtable);
+	ExecDropSingleTupleTableSlot(new_slot);
+	ExecDropSingleTupleTableSlot(old_slot);
+	MemoryContextSwitchTo(caller_context);
+	MemoryContextDelete(work);
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * crm_tracking_trigger: BEFORE INSERT FOR EACH ROW on crm_tracking.  A row
+ * crm_track does not insert is one a restore brings (pg_dump keeps the
+ * table's rows): it is marked restoring, so that the restore's sessions do
+ * not count the orders they load into the state they load too (see
+ * crm_track_restore_session).
+ */
+PG_FUNCTION_INFO_V1(crm_tracking_trigger);
+Datum
+crm_tracking_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	int			attnum;
+	Datum		value = BoolGetDatum(true);
+	bool		isnull = false;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("crm_tracking_trigger: must be fired BEFORE INSERT ... FOR EACH ROW")));
+	if (crm_track_creating)
+		return PointerGetDatum(trigdata->tg_trigtuple);
+	desc = RelationGetDescr(trigdata->tg_relation);
+	attnum = SPI_fnumber(desc, "restoring");
+	if (attnum <= 0)
+		elog(ERROR, "crm_tracking has no column restoring");
+	return PointerGetDatum(heap_modify_tuple_by_cols(trigdata->tg_trigtuple, desc,
+													 1, &attnum, &value, &isnull));
+}
+
+/*
+ * The columns crm_state_trigger reads and writes, by attribute number, and
+ * the crm_loyalty label OIDs; looked up once per statement (fn_extra).
+ */
+enum
+{
+	STATE_PURCHASE_DAYS,
+	STATE_ORDERS,
+	STATE_PROMO_ORDERS,
+	STATE_ATTITUDE,
+	STATE_PRICE_SENSITIVITY,
+	STATE_REFERRALS,
+	STATE_HAS_ALTERNATIVE,
+	STATE_SHARE_OF_WALLET,
+	STATE_LOYALTY,
+	STATE_NUM_COLUMNS
+};
+
+static const char *const state_columns[STATE_NUM_COLUMNS] = {
+	"purchase_days", "orders", "promo_orders", "attitude", "price_sensitivity",
+	"referrals", "has_alternative", "share_of_wallet", "loyalty"
+};
+
+typedef struct StateColumns
+{
+	Oid			relid;
+	AttrNumber	attnums[STATE_NUM_COLUMNS];
+	Datum		loyalty_labels[CRM_NUM_LOYALTY];
+} StateColumns;
+
+static StateColumns *
+state_columns_of(FunctionCallInfo fcinfo, Relation rel)
+{
+	StateColumns *cols = (StateColumns *) fcinfo->flinfo->fn_extra;
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	if (cols != NULL && cols->relid == RelationGetRelid(rel))
+		return cols;
+	cols = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(StateColumns));
+	cols->relid = RelationGetRelid(rel);
+	crm_track_find_columns(desc, state_columns, STATE_NUM_COLUMNS, cols->attnums,
+						   RelationGetRelationName(rel));
+	for (int i = 0; i < CRM_NUM_LOYALTY; i++)
+		cols->loyalty_labels[i] =
+			crm_enum_label(TupleDescAttr(desc, cols->attnums[STATE_LOYALTY] - 1)->atttypid,
+						   crm_loyalty_labels[i]);
+	fcinfo->flinfo->fn_extra = cols;
+	return cols;
+}
+
+/* A float8 survey column: false when NULL; an error outside [0, 1] */
+static bool
+survey_fraction(HeapTuple tuple, TupleDesc desc, int attnum, const char *name,
+				double *value)
+{
+	bool		isnull;
+	Datum		datum = heap_getattr(tuple, attnum, desc, &isnull);
+
+	if (isnull)
+		return false;
+	*value = DatumGetFloat8(datum);
+	crm_check_fraction(name, *value);
+	return true;
+}
+
+/*
+ * crm_state_trigger: BEFORE INSERT OR UPDATE FOR EACH ROW on a customer
+ * state table.  Checks the survey columns and sets the loyalty type from
+ * the row, by crm_loyalty_type's decision table with its default
+ * thresholds: repeat rate = purchase days after the first / purchase days,
+ * promotional share = promotional orders / orders (argument 'promo'), and
+ * the survey columns.  A row trigger in C rather than a generated column
+ * or CHECK constraints: those are rebuilt from their stored expressions
+ * at every statement, which single-order statements feel.
+ */
+PG_FUNCTION_INFO_V1(crm_state_trigger);
+Datum
+crm_state_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	tuple;
+	StateColumns *cols;
+	bool		promo_tracked;
+	bool		isnull;
+	Datum		datum;
+	double		attitude = 0;
+	double		price = 0;
+	double		share = 0;
+	double		promo_share = 0;
+	double		repeat_rate = 0;
+	int64		orders = 0;
+	int32		referrals = 0;
+	bool		attitude_high;
+	bool		price_high;
+	bool		refers = false;
+	bool		no_alternative;
+	bool		promo_high = false;
+	int			days = 0;
+	CrmLoyalty	type;
+	int			attnum;
+	Datum		value;
+	bool		value_null = false;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("crm_state_trigger: not called by trigger manager")));
+	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ||
+		TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("crm_state_trigger: must be fired BEFORE INSERT OR UPDATE ... FOR EACH ROW")));
+	promo_tracked = trigdata->tg_trigger->tgnargs == 1 &&
+		strcmp(trigdata->tg_trigger->tgargs[0], "promo") == 0;
+
+	desc = RelationGetDescr(trigdata->tg_relation);
+	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
+		trigdata->tg_newtuple : trigdata->tg_trigtuple;
+	cols = state_columns_of(fcinfo, trigdata->tg_relation);
+
+	attitude_high = survey_fraction(tuple, desc, cols->attnums[STATE_ATTITUDE],
+									"attitude", &attitude) &&
+		attitude >= CRM_HIGH_ATTITUDE;
+	price_high = survey_fraction(tuple, desc, cols->attnums[STATE_PRICE_SENSITIVITY],
+								 "price_sensitivity", &price) &&
+		price >= CRM_HIGH_PRICE_SENSITIVITY;
+	(void) survey_fraction(tuple, desc, cols->attnums[STATE_SHARE_OF_WALLET],
+						   "share_of_wallet", &share);
+	datum = heap_getattr(tuple, cols->attnums[STATE_REFERRALS], desc, &isnull);
+	if (!isnull)
+	{
+		referrals = DatumGetInt32(datum);
+		if (referrals < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("referrals must not be negative"),
+					 errdetail("The value was %d.", referrals)));
+		refers = referrals > 0;
+	}
+	datum = heap_getattr(tuple, cols->attnums[STATE_HAS_ALTERNATIVE], desc, &isnull);
+	no_alternative = !isnull && !DatumGetBool(datum);
+
+	datum = heap_getattr(tuple, cols->attnums[STATE_ORDERS], desc, &isnull);
+	if (!isnull)
+		orders = DatumGetInt64(datum);
+	datum = heap_getattr(tuple, cols->attnums[STATE_PROMO_ORDERS], desc, &isnull);
+	if (promo_tracked && !isnull && orders > 0)
+	{
+		promo_share = Min((double) DatumGetInt64(datum) / orders, 1.0);
+		promo_high = promo_share >= CRM_HIGH_PROMO;
+	}
+	datum = heap_getattr(tuple, cols->attnums[STATE_PURCHASE_DAYS], desc, &isnull);
+	if (!isnull)
+	{
+		ArrayType  *array = DatumGetArrayTypeP(datum);
+
+		days = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
+	}
+
+	/* no purchase day yet: no behaviour, no loyalty type */
+	if (days > 0)
+	{
+		repeat_rate = (double) (days - 1) / days;
+		type = crm_loyalty_of(repeat_rate >= CRM_HIGH_REPEAT, no_alternative,
+							  promo_high, price_high, attitude_high, refers);
+	}
+	else
+		type = CRM_LOYALTY_NONE;
+
+	attnum = cols->attnums[STATE_LOYALTY];
+	value = cols->loyalty_labels[type];
+	datum = heap_getattr(tuple, attnum, desc, &isnull);
+	if (!isnull && DatumGetObjectId(datum) == DatumGetObjectId(value))
+		return PointerGetDatum(tuple);
+	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, 1, &attnum,
+													 &value, &value_null));
+}
