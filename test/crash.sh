@@ -9,7 +9,10 @@ source "$(dirname "$0")/lib/tap.sh"
 
 if [ "${1:-}" != --inside ]; then
 	plan 7
-	pg_virtualenv -t -v "${PG_MAJOR:-15}" "$(cd "$(dirname "$0")" && pwd)/$(basename "$0")" --inside 2>&1 |
+	# its own port: pg_virtualenv does not see the port of a cluster
+	# another pg_virtualenv (running these tests) has taken
+	port=$((${PGPORT:-5432} + 100))
+	pg_virtualenv -t -c "-p $port" -v "${PG_MAJOR:-15}" "$(cd "$(dirname "$0")" && pwd)/$(basename "$0")" --inside 2>&1 |
 		grep -E '^(ok|not ok|#)'
 	exit "${PIPESTATUS[0]}"
 fi
