@@ -161,9 +161,11 @@ RETURNS trigger
 AS 'MODULE_PATHNAME', 'crm_tracking_trigger'
 LANGUAGE C;
 COMMENT ON FUNCTION crm_tracking_trigger() IS
-'Row trigger on crm_tracking: marks a row that crm_track did not insert -- one a restore brings -- as restoring';
+'Trigger on crm_tracking: marks a row that crm_track did not insert -- one a restore brings -- as restoring, and after a change tells every backend to read the settings again';
 CREATE TRIGGER crm_tracking_restored BEFORE INSERT ON crm_tracking
     FOR EACH ROW EXECUTE FUNCTION crm_tracking_trigger();
+CREATE TRIGGER crm_tracking_changed AFTER INSERT OR UPDATE OR DELETE ON crm_tracking
+    FOR EACH STATEMENT EXECUTE FUNCTION crm_tracking_trigger();
 
 CREATE FUNCTION crm_ddl_trigger()
 RETURNS event_trigger

@@ -811,8 +811,15 @@ crm_track_fold(TrackEntry *entry, TrackChange *changes, int n, bool reset)
 
 	fold->entry = entry;
 	fold->now = GetCurrentTransactionStartTimestamp();
-	crm_track_become_owner(entry->orders_relid, &identity);
-	nestlevel = crm_track_use_settings(needs_sql ? entry->info->time_zone_name : NULL);
+	crm_track_become(entry->owner, &identity);
+
+	/*
+	 * SQL runs with a safe search_path and the tracking's time zone; so do
+	 * triggers of the user's on the state and history, run as the owner.
+	 * Without either, the C below reads no setting.
+	 */
+	nestlevel = (needs_sql || entry->foreign_triggers) ?
+		crm_track_use_settings(needs_sql ? entry->info->time_zone_name : NULL) : -1;
 	/* at commit no statement has a snapshot: triggers on the state need one */
 	PushActiveSnapshot(GetLatestSnapshot());
 	SPI_connect();
@@ -829,7 +836,7 @@ crm_track_fold(TrackEntry *entry, TrackChange *changes, int n, bool reset)
 
 	/* waits for a crm_refresh under way to commit */
 	crm_track_table_open(&fold->state, entry->state_relid);
-	crm_track_read_config(entry->id, entry->ext_namespace, &fold->config);
+	fold->config = *crm_track_config(entry);
 	if (!fold->config.found ||
 		(fold->config.restoring && crm_track_restore_session()))
 	{
@@ -837,7 +844,8 @@ crm_track_fold(TrackEntry *entry, TrackChange *changes, int n, bool reset)
 		crm_track_table_close(&fold->state);
 		SPI_finish();
 		PopActiveSnapshot();
-		crm_track_restore_settings(nestlevel);
+		if (nestlevel >= 0)
+			crm_track_restore_settings(nestlevel);
 		crm_track_restore_identity(&identity);
 		return 0;
 	}
@@ -886,7 +894,8 @@ crm_track_fold(TrackEntry *entry, TrackChange *changes, int n, bool reset)
 	crm_track_table_close(&fold->state);
 	SPI_finish();
 	PopActiveSnapshot();
-	crm_track_restore_settings(nestlevel);
+	if (nestlevel >= 0)
+		crm_track_restore_settings(nestlevel);
 	crm_track_restore_identity(&identity);
 	MemoryContextSwitchTo(context);
 	return fold->written;

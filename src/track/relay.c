@@ -32,7 +32,9 @@
  * outbox, and the next transaction with a message starts one that sends it
  * all (a backend starts one a second at most, and sends its messages itself
  * in between).  Where no relay can start (no free worker slot), or crm.status_relay
- * is off, the transaction sends its messages with NOTIFY itself.
+ * is off, the transaction sends its messages with NOTIFY itself; so does one
+ * that commits asynchronously (synchronous_commit = off), which holds the
+ * notification lock only while its commit record is written, not flushed.
  */
 #include "postgres.h"
 
@@ -232,7 +234,13 @@ crm_track_send_status(Oid ext_namespace, const char *payload)
 	bool		nulls[2] = {false, false};
 	HeapTuple	tuple;
 
-	if (!status_relay || !OidIsValid(outbox_id) || !OidIsValid(sequence_id))
+	/*
+	 * A transaction that does not wait for its commit to reach the disk
+	 * (synchronous_commit = off) holds the notification lock only a moment:
+	 * it notifies itself
+	 */
+	if (!status_relay || synchronous_commit == SYNCHRONOUS_COMMIT_OFF ||
+		!OidIsValid(outbox_id) || !OidIsValid(sequence_id))
 	{
 		Async_Notify(RELAY_CHANNEL, payload);
 		return;

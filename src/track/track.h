@@ -146,6 +146,9 @@ typedef struct TrackEntry
 	pg_tz	   *zone;			/* the tracking's time zone */
 	bool		has_promo;
 	TrackKeyType key;
+	Oid			owner;			/* of the orders table: the fold runs as it */
+	bool		foreign_triggers;	/* the state or history has triggers not crm's */
+	struct TrackConfig *config; /* the settings, once read; NULL before */
 	/* orders tables (the tracked one and its partitions) and their columns */
 	List	   *members;		/* of TrackMember */
 	SPIPlanPtr	plans[TRACK_SQL_COUNT];
@@ -179,6 +182,7 @@ typedef struct TrackIdentity
 } TrackIdentity;
 
 extern void crm_track_become_owner(Oid relid, TrackIdentity *saved);
+extern void crm_track_become(Oid owner, TrackIdentity *saved);
 extern void crm_track_restore_identity(const TrackIdentity *saved);
 
 /* The settings of a tracking the fold reads, as the latest snapshot sees them */
@@ -196,6 +200,7 @@ typedef struct TrackConfig
 
 extern void crm_track_read_config(int32 id, Oid ext_namespace,
 								  TrackConfig *config);
+extern const TrackConfig *crm_track_config(TrackEntry *entry);
 extern void crm_track_clear_restoring(TrackEntry *entry);
 
 /* delta.c: exact sums of amounts, and one customer's new orders */

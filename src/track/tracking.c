@@ -27,6 +27,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -119,6 +120,38 @@ crm_track_restore_session(void)
 	return !row_security;
 }
 
+/* The owner of relation relid */
+static Oid
+relation_owner(Oid relid)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	return owner;
+}
+
+/*
+ * Whether a table has triggers other than those of the extension in
+ * ext_namespace: the fold then runs them, and must set a safe search_path
+ */
+static bool
+has_foreign_triggers(Oid relid, Oid ext_namespace)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	TriggerDesc *trigdesc = rel->trigdesc;
+	bool		found = false;
+
+	for (int i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
+		if (get_func_namespace(trigdesc->triggers[i].tgfoid) != ext_namespace)
+			found = true;
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
 /*
  * Run as the owner of relation relid until crm_track_restore_identity, as
  * ri_triggers.c runs its checks: the user id cannot be changed meanwhile
@@ -129,13 +162,12 @@ crm_track_restore_session(void)
 void
 crm_track_become_owner(Oid relid, TrackIdentity *saved)
 {
-	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
+	crm_track_become(relation_owner(relid), saved);
+}
 
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
+void
+crm_track_become(Oid owner, TrackIdentity *saved)
+{
 	GetUserIdAndSecContext(&saved->saved_userid, &saved->saved_sec_context);
 	SetUserIdAndSecContext(owner, saved->saved_sec_context |
 						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
@@ -507,6 +539,10 @@ load_entry(int32 id, Oid ext_namespace)
 								  &key_typmod, &key_collation);
 			crm_track_key_type(&entry->key, key_type, key_collation, context);
 
+			entry->owner = relation_owner(entry->orders_relid);
+			entry->foreign_triggers = has_foreign_triggers(entry->state_relid, ext_namespace) ||
+				has_foreign_triggers(entry->history_relid, ext_namespace);
+
 			/* the zone as the TimeZone setting takes it (pg_tz is cached for good) */
 			nestlevel = crm_track_use_settings(info->time_zone_name);
 			entry->zone = session_timezone;
@@ -717,6 +753,30 @@ crm_track_read_config(int32 id, Oid ext_namespace, TrackConfig *config)
 			strcmp(notify, "alerts") == 0 ? TRACK_NOTIFY_ALERTS :
 			TRACK_NOTIFY_NONE;
 	}
+}
+
+/*
+ * The settings of a tracking, read once and kept with what the backend
+ * knows of it: a change of crm_tracking invalidates that (its trigger sends
+ * a relcache invalidation, which a transaction taking the state table's
+ * lock takes in, as it takes in a crm_refresh that committed meanwhile).
+ * Read again, and not kept, if the entry went stale meanwhile.
+ */
+const TrackConfig *
+crm_track_config(TrackEntry *entry)
+{
+	MemoryContext old;
+	TrackConfig *config;
+
+	if (entry->valid && entry->config != NULL)
+		return entry->config;
+	old = MemoryContextSwitchTo(entry->valid ? entry->context : CurrentMemoryContext);
+	config = palloc(sizeof(TrackConfig));
+	crm_track_read_config(entry->id, entry->ext_namespace, config);
+	MemoryContextSwitchTo(old);
+	if (entry->valid && config->found)
+		entry->config = config;
+	return config;
 }
 
 /*

@@ -28,6 +28,7 @@
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/inval.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -461,7 +462,7 @@ crm_history_trigger(PG_FUNCTION_ARGS)
 	entry = crm_track_entry(id, get_func_namespace(fcinfo->flinfo->fn_oid));
 	if (entry == NULL)
 		return PointerGetDatum(NULL);
-	crm_track_read_config(id, entry->ext_namespace, &config);
+	config = *crm_track_config(entry);
 	/* a restore loading the state and its history */
 	if (!config.found || (config.restoring && crm_track_restore_session()))
 		return PointerGetDatum(NULL);
@@ -512,11 +513,13 @@ crm_history_trigger(PG_FUNCTION_ARGS)
 }
 
 /*
- * crm_tracking_trigger: BEFORE INSERT FOR EACH ROW on crm_tracking.  A row
- * crm_track does not insert is one a restore brings (pg_dump keeps the
- * table's rows): it is marked restoring, so that the restore's sessions do
- * not count the orders they load into the state they load too (see
- * crm_track_restore_session).
+ * crm_tracking_trigger: on crm_tracking, BEFORE INSERT FOR EACH ROW and
+ * AFTER INSERT, UPDATE OR DELETE FOR EACH STATEMENT.  A row crm_track does
+ * not insert is one a restore brings (pg_dump keeps the table's rows): it
+ * is marked restoring, so that the restore's sessions do not count the
+ * orders they load into the state they load too (see
+ * crm_track_restore_session).  After a statement, the backends that keep
+ * the settings are told to read them again.
  */
 PG_FUNCTION_INFO_V1(crm_tracking_trigger);
 Datum
@@ -528,12 +531,27 @@ crm_tracking_trigger(PG_FUNCTION_ARGS)
 	Datum		value = BoolGetDatum(true);
 	bool		isnull = false;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("crm_tracking_trigger: not called by trigger manager")));
+
+	/*
+	 * After a statement that changed crm_tracking: every backend reads its
+	 * settings again (each keeps them, tracking.c), once this commits
+	 */
+	if (TRIGGER_FIRED_AFTER(trigdata->tg_event) &&
+		TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
+	{
+		CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+		return PointerGetDatum(NULL);
+	}
+	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
 		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("crm_tracking_trigger: must be fired BEFORE INSERT ... FOR EACH ROW")));
+				 errmsg("crm_tracking_trigger: must be fired BEFORE INSERT ... FOR EACH ROW, or AFTER ... FOR EACH STATEMENT")));
 	if (crm_track_creating)
 		return PointerGetDatum(trigdata->tg_trigtuple);
 	desc = RelationGetDescr(trigdata->tg_relation);
@@ -574,11 +592,20 @@ typedef struct StateColumns
 	Datum		loyalty_labels[CRM_NUM_LOYALTY];
 } StateColumns;
 
+/*
+ * The crm_loyalty label OIDs: an enum's labels keep their OIDs for as long
+ * as the type exists, so they are looked up once per backend and type
+ * (each fold calls the trigger through a new executor state)
+ */
+static Oid	loyalty_type = InvalidOid;
+static Datum loyalty_labels[CRM_NUM_LOYALTY];
+
 static StateColumns *
 state_columns_of(FunctionCallInfo fcinfo, Relation rel)
 {
 	StateColumns *cols = (StateColumns *) fcinfo->flinfo->fn_extra;
 	TupleDesc	desc = RelationGetDescr(rel);
+	Oid			type;
 
 	if (cols != NULL && cols->relid == RelationGetRelid(rel))
 		return cols;
@@ -586,10 +613,15 @@ state_columns_of(FunctionCallInfo fcinfo, Relation rel)
 	cols->relid = RelationGetRelid(rel);
 	crm_track_find_columns(desc, state_columns, STATE_NUM_COLUMNS, cols->attnums,
 						   RelationGetRelationName(rel));
-	for (int i = 0; i < CRM_NUM_LOYALTY; i++)
-		cols->loyalty_labels[i] =
-			crm_enum_label(TupleDescAttr(desc, cols->attnums[STATE_LOYALTY] - 1)->atttypid,
-						   crm_loyalty_labels[i]);
+	type = TupleDescAttr(desc, cols->attnums[STATE_LOYALTY] - 1)->atttypid;
+	if (type != loyalty_type)
+	{
+		loyalty_type = InvalidOid;
+		for (int i = 0; i < CRM_NUM_LOYALTY; i++)
+			loyalty_labels[i] = crm_enum_label(type, crm_loyalty_labels[i]);
+		loyalty_type = type;
+	}
+	memcpy(cols->loyalty_labels, loyalty_labels, sizeof(loyalty_labels));
 	fcinfo->flinfo->fn_extra = cols;
 	return cols;
 }
