@@ -6,7 +6,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS dblink;
-SELECT plan(50);
+SELECT plan(48);
 
 CREATE FUNCTION pg_temp.connstr(db text) RETURNS text LANGUAGE sql AS $$
     SELECT format('dbname=%s port=%s host=%s user=%s', db, current_setting('port'),
@@ -132,16 +132,6 @@ BEGIN
     PERFORM pg_temp.w('RESET crm.status_relay');
 END $$;
 SELECT is(pg_temp.receive(), 1::bigint, 'crm.status_relay off: the message is sent');
-SELECT is((SELECT sender FROM messages), pg_temp.writer_pid(), 'by the writer');
--- So does a transaction that commits asynchronously: it holds the
--- notification lock only a moment
-DO $$
-BEGIN
-    PERFORM pg_temp.w('SET synchronous_commit = off');
-    PERFORM pg_temp.w($q$INSERT INTO o VALUES (8, 10, '2024-01-20')$q$);
-    PERFORM pg_temp.w('RESET synchronous_commit');
-END $$;
-SELECT is(pg_temp.receive(), 1::bigint, 'synchronous_commit off: the message is sent');
 SELECT is((SELECT sender FROM messages), pg_temp.writer_pid(), 'by the writer');
 -- A relay stopped while running (here right after sending, still waiting
 -- for more) is replaced by the next transaction with a message

@@ -41,17 +41,6 @@
 /* While crm_untrack or the cleanup of a dropped table drop tracking's tables */
 bool		crm_track_dropping = false;
 
-/* Run one statement (or several) through SPI; the number of rows */
-static uint64
-run(const char *sql)
-{
-	int			ret = SPI_execute(sql, false, 0);
-
-	if (ret < 0)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	return SPI_processed;
-}
-
 /* The extension's schema, or InvalidOid while it is being dropped */
 static Oid
 extension_namespace(FunctionCallInfo fcinfo)
@@ -112,19 +101,14 @@ recompute_customers_of(int32 id, Oid ext_namespace, Oid member, bool parents_fir
 	TrackEntry *entry = crm_track_entry(id, ext_namespace);
 	TrackIdentity identity;
 	TrackChangeSet *set;
-	SPIPlanPtr	plan;
-	Snapshot	snapshot;
 	int			nestlevel;
-	int			ret;
 
 	if (entry == NULL)
 		return;
 
 	/*
 	 * The lock the command takes on the table, taken now: no order comes or
-	 * goes between the reading and the change.  Read as the latest snapshot
-	 * sees the table, also in REPEATABLE READ: an order committed since the
-	 * transaction began leaves with the rest.
+	 * goes between the reading and the change
 	 */
 	if (parents_first)
 	{
@@ -148,27 +132,9 @@ recompute_customers_of(int32 id, Oid ext_namespace, Oid member, bool parents_fir
 	set = crm_track_changes_begin(entry);
 	crm_track_become_owner(entry->orders_relid, &identity);
 	nestlevel = crm_track_use_settings(NULL);
-	plan = SPI_prepare(psprintf("SELECT DISTINCT %s FROM %s WHERE %s IS NOT NULL",
-								entry->info->customer,
-								quote_qualified_identifier(get_namespace_name(get_rel_namespace(member)),
-														   get_rel_name(member)),
-								entry->info->customer), 0, NULL);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	ret = SPI_execute_snapshot(plan, NULL, NULL, snapshot, InvalidSnapshot, true, false, 0);
-	UnregisterSnapshot(snapshot);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_snapshot failed: %s", SPI_result_code_string(ret));
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Datum		customer = SPI_getbinval(SPI_tuptable->vals[i],
-											 SPI_tuptable->tupdesc, 1, &isnull);
-
-		if (!isnull)
-			crm_track_changes_get(set, customer)->recompute = true;
-	}
+	crm_track_recompute_customers(set, crm_track_member_sql(entry->info,
+															 TRACK_SQL_CUSTOMERS_UNDER,
+															 member));
 	crm_track_restore_settings(nestlevel);
 	crm_track_restore_identity(&identity);
 	crm_track_changes_end(set, false);
@@ -181,7 +147,7 @@ recompute_customers_of(int32 id, Oid ext_namespace, Oid member, bool parents_fir
 static void
 recompute_members_in(Oid ext_namespace, Oid nspid)
 {
-	uint64		n = run(psprintf("SELECT id, orders_table::oid FROM %s.crm_tracking",
+	uint64		n = crm_track_run_sql(psprintf("SELECT id, orders_table::oid FROM %s.crm_tracking",
 								 quote_identifier(get_namespace_name(ext_namespace))));
 	int32	   *ids = palloc(sizeof(int32) * (n + 1));
 	Oid		   *roots = palloc(sizeof(Oid) * (n + 1));
@@ -225,7 +191,7 @@ member_triggers(int32 id, Oid ext_namespace, Oid member, bool add)
 		/* a child that was tracked already, through another parent */
 		if (add && OidIsValid(get_trigger_oid(relid, "crm_track_insert", true)))
 			continue;
-		run(crm_track_member_sql(info, add ? TRACK_SQL_MEMBER_TRIGGERS :
+		crm_track_run_sql(crm_track_member_sql(info, add ? TRACK_SQL_MEMBER_TRIGGERS :
 								 TRACK_SQL_MEMBER_DROP, relid));
 	}
 	crm_track_restore_settings(nestlevel);
@@ -267,15 +233,15 @@ use_hash_key(TrackInfo *info)
 	uint64		n;
 	char	   *name;
 
-	n = run(psprintf("SELECT conname FROM pg_catalog.pg_constraint\n"
+	n = crm_track_run_sql(psprintf("SELECT conname FROM pg_catalog.pg_constraint\n"
 					 "WHERE conrelid = '%s'::pg_catalog.regclass AND contype = 'p'",
 					 info->state));
 	if (n == 0)
 		return;
 	name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	run(psprintf("ALTER TABLE %s DROP CONSTRAINT %s, ADD EXCLUDE USING hash (customer WITH =)",
+	crm_track_run_sql(psprintf("ALTER TABLE %s DROP CONSTRAINT %s, ADD EXCLUDE USING hash (customer WITH =)",
 				 info->state, quote_identifier(name)));
-	n = run(psprintf("SELECT c.relname FROM pg_catalog.pg_index i\n"
+	n = crm_track_run_sql(psprintf("SELECT c.relname FROM pg_catalog.pg_index i\n"
 					 "JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid\n"
 					 "JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]\n"
 					 "WHERE i.indrelid = '%s'::pg_catalog.regclass AND a.attname = 'customer'",
@@ -283,9 +249,9 @@ use_hash_key(TrackInfo *info)
 	for (uint64 i = 0; i < n; i++)
 	{
 		name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		run(psprintf("DROP INDEX %s", quote_qualified_identifier(info->schema, name)));
+		crm_track_run_sql(psprintf("DROP INDEX %s", quote_qualified_identifier(info->schema, name)));
 	}
-	run(psprintf("CREATE INDEX ON %s USING hash (customer)", info->history));
+	crm_track_run_sql(psprintf("CREATE INDEX ON %s USING hash (customer)", info->history));
 }
 
 /*
@@ -344,14 +310,14 @@ follow_type(int32 id, Oid ext_namespace, Oid root, const char *column)
 	 * index with them, a text key needing a hash index
 	 */
 	nestlevel = crm_track_use_settings(NULL);
-	run(crm_track_sql(info, TRACK_SQL_DROP_VIEWS));
-	run(psprintf("ALTER TABLE %s ALTER COLUMN customer TYPE %s%s USING customer::%s",
+	crm_track_run_sql(crm_track_sql(info, TRACK_SQL_DROP_VIEWS));
+	crm_track_run_sql(psprintf("ALTER TABLE %s ALTER COLUMN customer TYPE %s%s USING customer::%s",
 				 info->state, key_type, info->key_collate, key_type));
-	run(psprintf("ALTER TABLE %s ALTER COLUMN customer TYPE %s%s USING customer::%s",
+	crm_track_run_sql(psprintf("ALTER TABLE %s ALTER COLUMN customer TYPE %s%s USING customer::%s",
 				 info->history, key_type, info->key_collate, key_type));
 	if (get_typlen(type) == -1)
 		use_hash_key(info);
-	run(crm_track_sql(info, TRACK_SQL_VIEWS));
+	crm_track_run_sql(crm_track_sql(info, TRACK_SQL_VIEWS));
 	args[0] = CStringGetTextDatum(key_type);
 	args[1] = Int32GetDatum(id);
 	if (SPI_execute_with_args(psprintf("UPDATE %s.crm_tracking SET customer_type = $1 WHERE id = $2",
@@ -554,7 +520,7 @@ command_end(Node *parsetree, Oid ext_namespace)
 				const char *how = cmd->subtype == AT_SetLogged ? "LOGGED" : "UNLOGGED";
 				int			nestlevel = crm_track_use_settings(NULL);
 
-				run(psprintf("ALTER TABLE %s SET %s; ALTER TABLE %s SET %s",
+				crm_track_run_sql(psprintf("ALTER TABLE %s SET %s; ALTER TABLE %s SET %s",
 							 info->history, how, info->state, how));
 				crm_track_restore_settings(nestlevel);
 			}
@@ -607,7 +573,7 @@ drop_remains(const char *ext, const DroppedTracking *gone)
 	crm_track_dropping = true;
 	PG_TRY();
 	{
-		run(sql.data);
+		crm_track_run_sql(sql.data);
 		crm_track_dropping = false;
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(context);
@@ -631,7 +597,7 @@ drop_remains(const char *ext, const DroppedTracking *gone)
 				 errhint("Drop them by hand.")));
 	}
 	PG_END_TRY();
-	run(psprintf("DELETE FROM %s.crm_tracking WHERE id = %d", ext, gone->id));
+	crm_track_run_sql(psprintf("DELETE FROM %s.crm_tracking WHERE id = %d", ext, gone->id));
 	crm_track_restore_settings(nestlevel);
 }
 
@@ -647,7 +613,7 @@ objects_dropped(Oid ext_namespace)
 	DroppedTracking *gone;
 
 	/* the tracked tables dropped */
-	n = run(psprintf("SELECT t.id, t.state_schema, t.prefix\n"
+	n = crm_track_run_sql(psprintf("SELECT t.id, t.state_schema, t.prefix\n"
 					 "FROM pg_catalog.pg_event_trigger_dropped_objects() d\n"
 					 "JOIN %s.crm_tracking t ON t.orders_table = d.objid\n"
 					 "WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass\n"
@@ -666,7 +632,7 @@ objects_dropped(Oid ext_namespace)
 		drop_remains(ext, &gone[i]);
 
 	/* a state or history table of a tracking still there */
-	n = run(psprintf("SELECT d.object_identity, t.orders_table::text\n"
+	n = crm_track_run_sql(psprintf("SELECT d.object_identity, t.orders_table::text\n"
 					 "FROM pg_catalog.pg_event_trigger_dropped_objects() d\n"
 					 "JOIN %s.crm_tracking t ON d.schema_name = t.state_schema\n"
 					 " AND d.object_name IN (t.prefix || '_state', t.prefix || '_history')\n"

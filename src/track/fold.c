@@ -429,18 +429,27 @@ add_delta(Fold *fold, Datum *values, bool *nulls, const TrackDelta *delta)
 										  delta->ndays);
 }
 
+/* The figures of a customer without orders */
+static void
+set_no_orders(Fold *fold, Datum *values, bool *nulls)
+{
+	VALUE(COL_ORDERS) = Int64GetDatum(0);
+	VALUE(COL_REVENUE) = NumericGetDatum(int64_to_numeric(0));
+	VALUE(COL_PROMO_ORDERS) = Int64GetDatum(0);
+	ISNULL(COL_FIRST_AT) = ISNULL(COL_LAST_AT) = true;
+	VALUE(COL_PURCHASE_DAYS) = PointerGetDatum(construct_empty_array(DATEOID));
+	VALUE(COL_FIRST_DAY_REVENUE) = NumericGetDatum(int64_to_numeric(0));
+	ISNULL(COL_ORDERS) = ISNULL(COL_REVENUE) = ISNULL(COL_PROMO_ORDERS) = false;
+	ISNULL(COL_PURCHASE_DAYS) = ISNULL(COL_FIRST_DAY_REVENUE) = false;
+}
+
 /* Set the figures of values/nulls to those recomputed from the orders */
 static void
 set_figures(Fold *fold, Datum *values, bool *nulls, const Figures *figures)
 {
 	if (!figures->found)
 	{
-		VALUE(COL_ORDERS) = Int64GetDatum(0);
-		VALUE(COL_REVENUE) = NumericGetDatum(int64_to_numeric(0));
-		VALUE(COL_PROMO_ORDERS) = Int64GetDatum(0);
-		ISNULL(COL_FIRST_AT) = ISNULL(COL_LAST_AT) = true;
-		VALUE(COL_PURCHASE_DAYS) = PointerGetDatum(construct_empty_array(DATEOID));
-		VALUE(COL_FIRST_DAY_REVENUE) = NumericGetDatum(int64_to_numeric(0));
+		set_no_orders(fold, values, nulls);
 		return;
 	}
 	VALUE(COL_ORDERS) = Int64GetDatum(figures->orders);
@@ -543,15 +552,9 @@ insert_row(Fold *fold, const TrackChange *change, bool recompute,
 	ISNULL(COL_CUSTOMER) = false;
 	if (!recompute)
 	{
-		VALUE(COL_ORDERS) = Int64GetDatum(0);
-		VALUE(COL_REVENUE) = NumericGetDatum(int64_to_numeric(0));
-		VALUE(COL_PROMO_ORDERS) = Int64GetDatum(0);
-		ISNULL(COL_FIRST_AT) = ISNULL(COL_LAST_AT) = true;
-		VALUE(COL_PURCHASE_DAYS) = PointerGetDatum(construct_empty_array(DATEOID));
-		VALUE(COL_FIRST_DAY_REVENUE) = NumericGetDatum(int64_to_numeric(0));
+		set_no_orders(fold, values, nulls);
 		VALUE(COL_POINTS) = NumericGetDatum(int64_to_numeric(0));
-		for (int i = COL_ORDERS; i <= COL_POINTS; i++)
-			nulls[fold->attnums[i] - 1] = i == COL_FIRST_AT || i == COL_LAST_AT;
+		ISNULL(COL_POINTS) = false;
 		if (change->has_delta)
 			add_delta(fold, values, nulls, &change->delta);
 		set_statuses(fold, values, nulls, NumericGetDatum(int64_to_numeric(0)),
@@ -783,6 +786,9 @@ fold_chunk(Fold *fold, TrackChange *changes, int n, MemoryContext context)
 		ExecClearTuple(fold->old_slots[i]);
 }
 
+static void fold_changes(Fold *fold, TrackChange *changes, int n, bool reset,
+						 MemoryContext context);
+
 /*
  * Fold a tracking's changes (n, sorted by key; reset: truncated first)
  * into its state; the number of rows written.
@@ -792,7 +798,6 @@ crm_track_fold(TrackEntry *entry, TrackChange *changes, int n, bool reset)
 {
 	Fold	   *fold = palloc0(sizeof(Fold));
 	MemoryContext context = CurrentMemoryContext;
-	MemoryContext chunk_context;
 	TrackIdentity identity;
 	bool		needs_sql = reset;
 	int			nestlevel;
@@ -837,21 +842,31 @@ crm_track_fold(TrackEntry *entry, TrackChange *changes, int n, bool reset)
 	/* waits for a crm_refresh under way to commit */
 	crm_track_table_open(&fold->state, entry->state_relid);
 	fold->config = *crm_track_config(entry);
-	if (!fold->config.found ||
-		(fold->config.restoring && crm_track_restore_session()))
+	/* untracked meanwhile, or a restore loading what the state holds */
+	if (fold->config.found &&
+		!(fold->config.restoring && crm_track_restore_session()))
 	{
-		/* untracked meanwhile, or a restore loading what the state holds */
-		crm_track_table_close(&fold->state);
-		SPI_finish();
-		PopActiveSnapshot();
-		if (nestlevel >= 0)
-			crm_track_restore_settings(nestlevel);
-		crm_track_restore_identity(&identity);
-		return 0;
+		if (fold->config.restoring)
+			crm_track_clear_restoring(entry);
+		MemoryContextSwitchTo(context);
+		fold_changes(fold, changes, n, reset, context);
 	}
-	if (fold->config.restoring)
-		crm_track_clear_restoring(entry);
+	crm_track_table_close(&fold->state);
+	SPI_finish();
+	PopActiveSnapshot();
+	if (nestlevel >= 0)
+		crm_track_restore_settings(nestlevel);
+	crm_track_restore_identity(&identity);
 	MemoryContextSwitchTo(context);
+	return fold->written;
+}
+
+/* The fold of crm_track_fold, the state table open and the settings read */
+static void
+fold_changes(Fold *fold, TrackChange *changes, int n, bool reset,
+			 MemoryContext context)
+{
+	MemoryContext chunk_context;
 
 	fold->desc = RelationGetDescr(fold->state.rel);
 	crm_track_find_columns(fold->desc, column_names, NUM_COLS, fold->attnums,
@@ -873,7 +888,7 @@ crm_track_fold(TrackEntry *entry, TrackChange *changes, int n, bool reset)
 	crm_track_table_set_updated(&fold->state, updated_columns(fold));
 	fold->new_slot = table_slot_create(fold->state.rel, &fold->state.estate->es_tupleTable);
 	EvalPlanQualInit(&fold->epqstate, fold->state.estate, NULL, NIL, -1);
-	fold->recorder = crm_track_recorder_begin(entry, fold->config.notify);
+	fold->recorder = crm_track_recorder_begin(fold->entry, fold->config.notify);
 
 	if (reset)
 		reset_all(fold);
@@ -891,12 +906,4 @@ crm_track_fold(TrackEntry *entry, TrackChange *changes, int n, bool reset)
 
 	EvalPlanQualEnd(&fold->epqstate);
 	crm_track_recorder_end(fold->recorder);
-	crm_track_table_close(&fold->state);
-	SPI_finish();
-	PopActiveSnapshot();
-	if (nestlevel >= 0)
-		crm_track_restore_settings(nestlevel);
-	crm_track_restore_identity(&identity);
-	MemoryContextSwitchTo(context);
-	return fold->written;
 }

@@ -30,6 +30,7 @@
 #include "access/xact.h"
 #include "utils/lsyscache.h"
 #include "utils/datum.h"
+#include "utils/snapmgr.h"
 #include "utils/memutils.h"
 
 #include "track.h"
@@ -198,6 +199,40 @@ crm_track_changes_end(TrackChangeSet *set, bool reset)
 	batches = lappend(batches, batch);
 	MemoryContextSwitchTo(old);
 	pfree(set);
+}
+
+/*
+ * Mark the customers a query returns (one column, of the customer key) to
+ * be recomputed: run as the latest snapshot sees the tables, also in
+ * REPEATABLE READ, so that an order committed since the transaction began
+ * goes with the rest when the table its query reads leaves the tracked
+ * table or is truncated.  The caller is connected to SPI and holds the
+ * lock of the change on the table the query reads.
+ */
+void
+crm_track_recompute_customers(TrackChangeSet *set, const char *sql)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
+	Snapshot	snapshot;
+	int			ret;
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	ret = SPI_execute_snapshot(plan, NULL, NULL, snapshot, InvalidSnapshot, true, false, 0);
+	UnregisterSnapshot(snapshot);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_snapshot failed: %s", SPI_result_code_string(ret));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		customer = SPI_getbinval(SPI_tuptable->vals[i],
+											 SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			crm_track_changes_get(set, customer)->recompute = true;
+	}
+	SPI_freeplan(plan);
 }
 
 /* Sort changes by key, with the key type of the tracking being folded */

@@ -32,9 +32,11 @@
  * outbox, and the next transaction with a message starts one that sends it
  * all (a backend starts one a second at most, and sends its messages itself
  * in between).  Where no relay can start (no free worker slot), or crm.status_relay
- * is off, the transaction sends its messages with NOTIFY itself; so does one
- * that commits asynchronously (synchronous_commit = off), which holds the
- * notification lock only while its commit record is written, not flushed.
+ * is off, the transaction sends its messages with NOTIFY itself.  (Even a
+ * transaction that commits asynchronously, and so holds the notification
+ * lock only while its commit record is written, does better through the
+ * relay when most transactions send something: the relay sends for many
+ * at once.)
  */
 #include "postgres.h"
 
@@ -234,13 +236,7 @@ crm_track_send_status(Oid ext_namespace, const char *payload)
 	bool		nulls[2] = {false, false};
 	HeapTuple	tuple;
 
-	/*
-	 * A transaction that does not wait for its commit to reach the disk
-	 * (synchronous_commit = off) holds the notification lock only a moment:
-	 * it notifies itself
-	 */
-	if (!status_relay || synchronous_commit == SYNCHRONOUS_COMMIT_OFF ||
-		!OidIsValid(outbox_id) || !OidIsValid(sequence_id))
+	if (!status_relay || !OidIsValid(outbox_id) || !OidIsValid(sequence_id))
 	{
 		Async_Notify(RELAY_CHANNEL, payload);
 		return;

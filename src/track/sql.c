@@ -167,9 +167,14 @@ static const char recompute_sql[] =
 "{summary_keys}\n"
 "ORDER BY 1";
 
-/* The customers of one table of the tracked tree, for its TRUNCATE */
+/*
+ * The customers of one table of the tracked tree: alone, for its TRUNCATE;
+ * with its partitions or children, for its DROP, DETACH or NO INHERIT
+ */
 static const char customers_of_sql[] =
 "SELECT DISTINCT {customer} FROM ONLY {member} WHERE {customer} IS NOT NULL";
+static const char customers_under_sql[] =
+"SELECT DISTINCT {customer} FROM {member} WHERE {customer} IS NOT NULL";
 
 /*
  * crm_refresh(repair => true): every customer recomputed from the orders,
@@ -526,6 +531,7 @@ static const char *const templates[TRACK_SQL_COUNT] = {
 	[TRACK_SQL_REPAIR] = repair_sql,
 	[TRACK_SQL_RECOMPUTE] = recompute_sql,
 	[TRACK_SQL_CUSTOMERS_OF] = customers_of_sql,
+	[TRACK_SQL_CUSTOMERS_UNDER] = customers_under_sql,
 	[TRACK_SQL_TRUNCATE] = truncate_sql,
 	[TRACK_SQL_VERIFY] = verify_sql,
 	[TRACK_SQL_STATE_TABLE] = state_table_sql,

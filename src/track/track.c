@@ -49,20 +49,6 @@
 /* While crm_track inserts its crm_tracking row (see crm_tracking_trigger) */
 bool		crm_track_creating = false;
 
-/*
- * Run one statement (or several, for DDL) through SPI; returns the number
- * of rows processed.
- */
-static uint64
-run_sql(const char *sql)
-{
-	int			ret = SPI_execute(sql, false, 0);
-
-	if (ret < 0)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	return SPI_processed;
-}
-
 /* The extension's schema: where the calling function lives */
 static Oid
 extension_namespace(FunctionCallInfo fcinfo)
@@ -203,7 +189,7 @@ add_tree_triggers(TrackInfo *info)
 	ListCell   *lc;
 
 	foreach(lc, members)
-		run_sql(crm_track_member_sql(info, TRACK_SQL_MEMBER_TRIGGERS, lfirst_oid(lc)));
+		crm_track_run_sql(crm_track_member_sql(info, TRACK_SQL_MEMBER_TRIGGERS, lfirst_oid(lc)));
 }
 
 /*
@@ -380,13 +366,13 @@ crm_track(PG_FUNCTION_ARGS)
 
 	info = crm_track_info(id, ext, false);
 	nestlevel = crm_track_use_settings(info->time_zone_name);
-	run_sql(crm_track_sql(info, TRACK_SQL_STATE_TABLE));
-	run_sql(crm_track_sql(info, TRACK_SQL_HISTORY_TABLE));
-	customers = run_sql(crm_track_sql(info, TRACK_SQL_BACKFILL));
-	run_sql(crm_track_sql(info, TRACK_SQL_THRESHOLDS));
-	run_sql(crm_track_sql(info, TRACK_SQL_TRIGGERS));
+	crm_track_run_sql(crm_track_sql(info, TRACK_SQL_STATE_TABLE));
+	crm_track_run_sql(crm_track_sql(info, TRACK_SQL_HISTORY_TABLE));
+	customers = crm_track_run_sql(crm_track_sql(info, TRACK_SQL_BACKFILL));
+	crm_track_run_sql(crm_track_sql(info, TRACK_SQL_THRESHOLDS));
+	crm_track_run_sql(crm_track_sql(info, TRACK_SQL_TRIGGERS));
 	add_tree_triggers(info);
-	run_sql(crm_track_sql(info, TRACK_SQL_VIEWS));
+	crm_track_run_sql(crm_track_sql(info, TRACK_SQL_VIEWS));
 	crm_track_restore_settings(nestlevel);
 
 	SPI_finish();
@@ -407,12 +393,12 @@ drop_tracking(TrackInfo *info)
 	int			nestlevel = crm_track_use_settings(NULL);
 
 	foreach(lc, members)
-		run_sql(crm_track_member_sql(info, TRACK_SQL_MEMBER_DROP, lfirst_oid(lc)));
+		crm_track_run_sql(crm_track_member_sql(info, TRACK_SQL_MEMBER_DROP, lfirst_oid(lc)));
 	/* the event trigger lets crm drop the state and history */
 	crm_track_dropping = true;
 	PG_TRY();
 	{
-		run_sql(crm_track_sql(info, TRACK_SQL_DROP));
+		crm_track_run_sql(crm_track_sql(info, TRACK_SQL_DROP));
 	}
 	PG_FINALLY();
 	{
@@ -474,14 +460,14 @@ crm_refresh(PG_FUNCTION_ARGS)
 	 * for the folds in flight and holds off new ones (and other refreshes)
 	 * until commit; readers go on.
 	 */
-	run_sql(psprintf("LOCK TABLE %s IN EXCLUSIVE MODE", info->state));
+	crm_track_run_sql(psprintf("LOCK TABLE %s IN EXCLUSIVE MODE", info->state));
 	if (repair)
 	{
-		run_sql(crm_track_sql(info, TRACK_SQL_REPAIR_INSERT));
-		run_sql(crm_track_sql(info, TRACK_SQL_REPAIR));
+		crm_track_run_sql(crm_track_sql(info, TRACK_SQL_REPAIR_INSERT));
+		crm_track_run_sql(crm_track_sql(info, TRACK_SQL_REPAIR));
 	}
-	run_sql(crm_track_sql(info, TRACK_SQL_THRESHOLDS));
-	changed = run_sql(crm_track_sql(info, TRACK_SQL_RETIER));
+	crm_track_run_sql(crm_track_sql(info, TRACK_SQL_THRESHOLDS));
+	changed = crm_track_run_sql(crm_track_sql(info, TRACK_SQL_RETIER));
 	crm_track_restore_settings(nestlevel);
 	SPI_finish();
 	PG_RETURN_INT64((int64) changed);
@@ -526,7 +512,7 @@ crm_verify(PG_FUNCTION_ARGS)
 	info = crm_track_info(id, ext, false);
 	crm_track_fold_pending(id, ext);
 	nestlevel = crm_track_use_settings(info->time_zone_name);
-	run_sql(crm_track_sql(info, TRACK_SQL_VERIFY));
+	crm_track_run_sql(crm_track_sql(info, TRACK_SQL_VERIFY));
 	crm_track_restore_settings(nestlevel);
 
 	for (uint64 i = 0; i < SPI_processed; i++)

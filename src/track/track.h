@@ -79,7 +79,8 @@ typedef enum TrackSql
 	TRACK_SQL_REPAIR_INSERT,	/* a state row for every customer with orders */
 	TRACK_SQL_REPAIR,			/* recompute every customer from the orders */
 	TRACK_SQL_RECOMPUTE,		/* the figures of customers $1 from the orders */
-	TRACK_SQL_CUSTOMERS_OF,		/* customers of one member table ($1: relid) */
+	TRACK_SQL_CUSTOMERS_OF,		/* customers of one table of the tree, alone */
+	TRACK_SQL_CUSTOMERS_UNDER,	/* the same with its partitions or children */
 	TRACK_SQL_TRUNCATE,			/* every customer back to no orders */
 	TRACK_SQL_VERIFY,			/* differences between state and orders */
 	TRACK_SQL_STATE_TABLE,		/* DDL: state table */
@@ -170,6 +171,7 @@ extern SPIPlanPtr crm_track_plan(TrackEntry *entry, TrackSql which);
 extern int32 crm_track_id_of(Oid relid, Oid ext_namespace, bool missing_ok);
 extern Oid	crm_track_tracking_relid(Oid ext_namespace);
 extern void crm_track_missing(int32 id) pg_attribute_noreturn();
+extern uint64 crm_track_run_sql(const char *sql);
 extern int	crm_track_use_settings(const char *time_zone);
 extern void crm_track_restore_settings(int nestlevel);
 extern bool crm_track_restore_session(void);
@@ -255,6 +257,7 @@ extern TrackChangeSet *crm_track_changes_begin(TrackEntry *entry);
 extern TrackChange *crm_track_changes_get(TrackChangeSet *set, Datum customer);
 extern MemoryContext crm_track_changes_context(TrackChangeSet *set);
 extern void crm_track_changes_end(TrackChangeSet *set, bool reset);
+extern void crm_track_recompute_customers(TrackChangeSet *set, const char *sql);
 extern void crm_track_pending_init(void);
 extern uint64 crm_track_fold_pending(int32 only_id, Oid ext_namespace);
 

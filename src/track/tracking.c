@@ -77,6 +77,20 @@ crm_track_tracking_relid(Oid ext_namespace)
 }
 
 /*
+ * Run one statement (or several, for DDL) through SPI; the number of rows
+ * processed.  The caller is connected to SPI.
+ */
+uint64
+crm_track_run_sql(const char *sql)
+{
+	int			ret = SPI_execute(sql, false, 0);
+
+	if (ret < 0)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	return SPI_processed;
+}
+
+/*
  * Settings for the statements tracking runs, until
  * crm_track_restore_settings(result), kept with a GUC nest level as
  * ri_triggers.c keeps its own (an error restores them too):

@@ -281,10 +281,7 @@ collect_truncate(TrackChangeSet *set, TrackEntry *entry, Relation rel,
 {
 	Oid			relid = RelationGetRelid(rel);
 	TrackIdentity identity;
-	SPIPlanPtr	plan;
-	Snapshot	snapshot;
 	int			nestlevel;
-	int			ret;
 
 	if (reset_noted(entry->id))
 		return;
@@ -302,29 +299,10 @@ collect_truncate(TrackChangeSet *set, TrackEntry *entry, Relation rel,
 	nestlevel = crm_track_use_settings(NULL);
 	SPI_connect();
 
-	/*
-	 * As the latest snapshot sees the table (the TRUNCATE holds it): also
-	 * in REPEATABLE READ, an order committed since the transaction began
-	 * goes with the rest
-	 */
-	plan = SPI_prepare(crm_track_member_sql(entry->info, TRACK_SQL_CUSTOMERS_OF, relid),
-					   0, NULL);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	ret = SPI_execute_snapshot(plan, NULL, NULL, snapshot, InvalidSnapshot, true, false, 0);
-	UnregisterSnapshot(snapshot);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_snapshot failed: %s", SPI_result_code_string(ret));
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Datum		customer = SPI_getbinval(SPI_tuptable->vals[i],
-											 SPI_tuptable->tupdesc, 1, &isnull);
-
-		if (!isnull)
-			crm_track_changes_get(set, customer)->recompute = true;
-	}
+	/* the TRUNCATE holds the table */
+	crm_track_recompute_customers(set, crm_track_member_sql(entry->info,
+															 TRACK_SQL_CUSTOMERS_OF,
+															 relid));
 	SPI_finish();
 	crm_track_restore_settings(nestlevel);
 	crm_track_restore_identity(&identity);
