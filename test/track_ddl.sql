@@ -10,7 +10,7 @@ SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(53);
+SELECT plan(56);
 
 -- Figures of every customer of a tracked table, folded first
 CREATE FUNCTION pg_temp.figures(t text) RETURNS text LANGUAGE plpgsql AS $$
@@ -64,6 +64,14 @@ SELECT throws_ok($$DROP TABLE o_crm_history$$, '2BP01', NULL, 'nor its history')
 SELECT lives_ok($$INSERT INTO elsewhere.orders_moved (client, total, ordered_at) VALUES (3, 2.5, '2024-01-05')$$,
                 'orders go on');
 SELECT is(pg_temp.differences('elsewhere.orders_moved'), 0::bigint, 'crm_verify: nothing differs');
+-- A new owner of the table owns what the fold writes as that owner
+CREATE ROLE crm_test_new_owner;
+ALTER TABLE elsewhere.orders_moved OWNER TO crm_test_new_owner;
+SELECT is((SELECT string_agg(DISTINCT relowner::regrole::text, ',') FROM pg_class
+           WHERE relname LIKE 'o\_crm\_%' AND relkind IN ('r', 'v')), 'crm_test_new_owner',
+          'the state, history and views follow a new owner of the table');
+SELECT lives_ok($$TRUNCATE elsewhere.orders_moved$$, 'a truncation, folded as the new owner');
+SELECT is(pg_temp.figures('o_crm_state'), '1:0/0 2:0/0 3:0/0', 'empties every customer');
 
 -- 3. The customer key's type changes: the state and history follow
 CREATE TABLE k (customer varchar(5), amount numeric, at timestamptz);

@@ -29,6 +29,7 @@
 #include "lib/stringinfo.h"
 #include "executor/spi.h"
 #include "nodes/parsenodes.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -522,6 +523,25 @@ command_end(Node *parsetree, Oid ext_namespace)
 
 				crm_track_run_sql(psprintf("ALTER TABLE %s SET %s; ALTER TABLE %s SET %s",
 							 info->history, how, info->state, how));
+				crm_track_restore_settings(nestlevel);
+			}
+			else if (cmd->subtype == AT_ChangeOwner && id >= 0 && relid == root)
+			{
+				/* the fold runs as the table's owner, who owns what it writes */
+				static const char *const views[] = {"_segments", "_pyramid", "_loyalty_mix",
+				"_lifecycle_mix", "_alerts"};
+				TrackInfo  *info = crm_track_info(id, ext_namespace, false);
+				const char *owner = quote_identifier(GetUserNameFromId(crm_track_relation_owner(root),
+																	   false));
+				int			nestlevel = crm_track_use_settings(NULL);
+
+				crm_track_run_sql(psprintf("ALTER TABLE %s OWNER TO %s; ALTER TABLE %s OWNER TO %s",
+										   info->state, owner, info->history, owner));
+				for (int i = 0; i < lengthof(views); i++)
+					crm_track_run_sql(psprintf("ALTER VIEW %s OWNER TO %s",
+											   quote_qualified_identifier(info->schema,
+																		  psprintf("%s%s", info->prefix, views[i])),
+											   owner));
 				crm_track_restore_settings(nestlevel);
 			}
 			else if (cmd->subtype == AT_AlterColumnType && id >= 0 && relid == root)

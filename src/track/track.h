@@ -185,6 +185,7 @@ typedef struct TrackIdentity
 
 extern void crm_track_become_owner(Oid relid, TrackIdentity *saved);
 extern void crm_track_become(Oid owner, TrackIdentity *saved);
+extern Oid	crm_track_relation_owner(Oid relid);
 extern void crm_track_restore_identity(const TrackIdentity *saved);
 
 /* The settings of a tracking the fold reads, as the latest snapshot sees them */

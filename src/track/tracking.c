@@ -135,8 +135,8 @@ crm_track_restore_session(void)
 }
 
 /* The owner of relation relid */
-static Oid
-relation_owner(Oid relid)
+Oid
+crm_track_relation_owner(Oid relid)
 {
 	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	Oid			owner;
@@ -176,7 +176,7 @@ has_foreign_triggers(Oid relid, Oid ext_namespace)
 void
 crm_track_become_owner(Oid relid, TrackIdentity *saved)
 {
-	crm_track_become(relation_owner(relid), saved);
+	crm_track_become(crm_track_relation_owner(relid), saved);
 }
 
 void
@@ -553,7 +553,7 @@ load_entry(int32 id, Oid ext_namespace)
 								  &key_typmod, &key_collation);
 			crm_track_key_type(&entry->key, key_type, key_collation, context);
 
-			entry->owner = relation_owner(entry->orders_relid);
+			entry->owner = crm_track_relation_owner(entry->orders_relid);
 			entry->foreign_triggers = has_foreign_triggers(entry->state_relid, ext_namespace) ||
 				has_foreign_triggers(entry->history_relid, ext_namespace);
 
