@@ -1,7 +1,7 @@
 /*
  * lifecycle.h
  *		The lifecycle decision table, shared by crm_lifecycle_stage
- *		(lifecycle.c) and the tracking triggers (track_order.c).
+ *		(lifecycle.c) and the fold of tracked orders (track/fold.c).
  */
 #ifndef CRM_LIFECYCLE_H
 #define CRM_LIFECYCLE_H

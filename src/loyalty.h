@@ -1,7 +1,7 @@
 /*
  * loyalty.h
  *		The loyalty decision table, shared by crm_loyalty_type (loyalty.c)
- *		and the customer state trigger (track_trigger.c).
+ *		and the customer state trigger (track/trigger.c).
  */
 #ifndef CRM_LOYALTY_H
 #define CRM_LOYALTY_H
