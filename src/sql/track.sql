@@ -1,5 +1,5 @@
 
--- Live tracking of an orders table (src/track.c, src/track_trigger.c)
+-- Live tracking of an orders table (src/track/)
 
 CREATE SEQUENCE crm_tracking_id_seq AS integer;
 COMMENT ON SEQUENCE crm_tracking_id_seq IS 'Identifiers of tracked orders tables';
@@ -67,7 +67,7 @@ CREATE POLICY crm_tracking_owner ON crm_tracking FOR ALL
     USING (pg_catalog.pg_has_role(
         (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = orders_table), 'USAGE'));
 
--- Status messages on their way to channel crm_status (src/track_relay.c):
+-- Status messages on their way to channel crm_status (src/track/relay.c):
 -- transactions append them, crm's status relay worker deletes and sends
 -- them.  Unlogged, like the notification queue; not dumped.
 CREATE UNLOGGED SEQUENCE crm_status_outbox_id_seq;

@@ -1,5 +1,5 @@
 /*
- * track_relay.c
+ * relay.c
  *		How status messages reach channel crm_status: through an outbox table
  *		that a background worker, the status relay, empties into NOTIFY.
  *
