@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(60);
+SELECT plan(62);
 
 CREATE TABLE t_orders (id serial, customer_id int, amount numeric, ordered_at timestamptz,
                        promo boolean, price float8, label text, qty int);
@@ -81,6 +81,8 @@ SELECT throws_ok($$SELECT crm_track('t_other', 'c', 'a', 't', prefix => 't_order
 SELECT throws_ok($$SELECT crm_untrack('t_other')$$, '42704', 'table public.t_other is not tracked', 'untrack untracked');
 SELECT throws_ok($$SELECT crm_refresh('t_other')$$, '42704', NULL, 'refresh untracked');
 SELECT throws_ok($$SELECT * FROM crm_verify('t_other')$$, '42704', NULL, 'verify untracked');
+SELECT throws_ok($$SELECT crm_fold('t_other')$$, '42704', 'table public.t_other is not tracked', 'fold untracked');
+SELECT throws_ok($$SELECT crm_fold('no_such_table')$$, '42P01', NULL, 'fold of a table that does not exist');
 
 -- The caller's search_path cannot change what the triggers compute: a
 -- now() shadowing the built-in one is not called.

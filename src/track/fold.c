@@ -827,7 +827,8 @@ crm_track_fold(TrackEntry *entry, TrackChange *changes, int n, bool reset)
 		crm_track_use_settings(needs_sql ? entry->info->time_zone_name : NULL) : -1;
 	/* at commit no statement has a snapshot: triggers on the state need one */
 	PushActiveSnapshot(GetLatestSnapshot());
-	SPI_connect();
+	if (needs_sql)
+		SPI_connect();
 	MemoryContextSwitchTo(context);
 
 	/*
@@ -852,7 +853,8 @@ crm_track_fold(TrackEntry *entry, TrackChange *changes, int n, bool reset)
 		fold_changes(fold, changes, n, reset, context);
 	}
 	crm_track_table_close(&fold->state);
-	SPI_finish();
+	if (needs_sql)
+		SPI_finish();
 	PopActiveSnapshot();
 	if (nestlevel >= 0)
 		crm_track_restore_settings(nestlevel);

@@ -292,7 +292,23 @@ fold_tracking(int32 id, Oid ext_namespace, Oid tracking_relid, List *group,
 	 */
 	entry = get_rel_name(tracking_relid) == NULL ? NULL :
 		crm_track_entry(id, ext_namespace);
-	if (entry != NULL && entry->tracking_relid == tracking_relid)
+	if (entry != NULL && entry->tracking_relid == tracking_relid &&
+		list_length(group) == 1)
+	{
+		/*
+		 * One statement's changes, one per customer already: sorted as they
+		 * are, in a copy (the fold compacts the array it gets, and a
+		 * subtransaction that fails gives the batch back)
+		 */
+		PendingBatch *batch = (PendingBatch *) linitial(group);
+		TrackChange *changes = palloc(sizeof(TrackChange) * (batch->n + 1));
+
+		memcpy(changes, batch->changes, sizeof(TrackChange) * batch->n);
+		sort_key = &entry->key;
+		qsort(changes, batch->n, sizeof(TrackChange), change_cmp);
+		written = crm_track_fold(entry, changes, batch->n, batch->reset);
+	}
+	else if (entry != NULL && entry->tracking_relid == tracking_relid)
 	{
 		set = changes_create(entry, work);
 		foreach(lc, group)
@@ -351,7 +367,7 @@ crm_track_fold_pending(int32 only_id, Oid ext_namespace)
 
 	for (;;)
 	{
-		List	   *todo = NIL;
+		List	   *unfolded = NIL;
 		List	   *group = NIL;
 		ListCell   *lc;
 
@@ -360,20 +376,20 @@ crm_track_fold_pending(int32 only_id, Oid ext_namespace)
 			PendingBatch *batch = (PendingBatch *) lfirst(lc);
 
 			if (batch->folded_level == 0 && (only_id < 0 || batch->id == only_id))
-				todo = lappend(todo, batch);
+				unfolded = lappend(unfolded, batch);
 		}
-		if (todo == NIL)
+		if (unfolded == NIL)
 			return written;
 		/* stable: a tracking's batches stay in the order they came */
-		list_sort(todo, batch_cmp);
-		foreach(lc, todo)
+		list_sort(unfolded, batch_cmp);
+		foreach(lc, unfolded)
 		{
 			PendingBatch *batch = (PendingBatch *) lfirst(lc);
 
 			group = lappend(group, batch);
-			if (lnext(todo, lc) == NULL ||
-				((PendingBatch *) lfirst(lnext(todo, lc)))->id != batch->id ||
-				((PendingBatch *) lfirst(lnext(todo, lc)))->tracking_relid != batch->tracking_relid)
+			if (lnext(unfolded, lc) == NULL ||
+				((PendingBatch *) lfirst(lnext(unfolded, lc)))->id != batch->id ||
+				((PendingBatch *) lfirst(lnext(unfolded, lc)))->tracking_relid != batch->tracking_relid)
 			{
 				written += fold_tracking(batch->id, batch->ext_namespace,
 										 batch->tracking_relid, group, level);
@@ -381,7 +397,7 @@ crm_track_fold_pending(int32 only_id, Oid ext_namespace)
 				group = NIL;
 			}
 		}
-		list_free(todo);
+		list_free(unfolded);
 	}
 }
 
