@@ -192,9 +192,10 @@ typedef struct Fold
 	const EnumLabels *loyalties;
 	EPQState	epqstate;
 	TrackRecorder *recorder;
-	TupleTableSlot *old_slots[FOLD_CHUNK];
-	RowState	row_states[FOLD_CHUNK];
-	Figures		figures[FOLD_CHUNK];
+	/* per customer of a chunk; as many as the largest chunk has */
+	TupleTableSlot **old_slots;
+	RowState   *row_states;
+	Figures    *figures;
 	TupleTableSlot *new_slot;
 	SPIPlanPtr	recompute_plan;
 	uint64		written;
@@ -895,6 +896,11 @@ fold_changes(Fold *fold, TrackChange *changes, int n, bool reset,
 	if (reset)
 		reset_all(fold);
 	MemoryContextSwitchTo(context);
+
+	/* most folds are of a few customers: no room for a whole chunk */
+	fold->old_slots = palloc0(sizeof(TupleTableSlot *) * Min(n, FOLD_CHUNK));
+	fold->row_states = palloc(sizeof(RowState) * Min(n, FOLD_CHUNK));
+	fold->figures = palloc(sizeof(Figures) * Min(n, FOLD_CHUNK));
 
 	chunk_context = AllocSetContextCreate(context, "crm fold chunk",
 										  ALLOCSET_DEFAULT_SIZES);

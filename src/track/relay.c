@@ -12,8 +12,9 @@
  * its messages to crm_status_outbox (unlogged: no WAL, and lost in a crash
  * like the notification queue itself), and the relay, one per database,
  * deletes what has committed and sends it in one transaction of its own
- * every few milliseconds.  Listeners get the same channel and payloads,
- * after the commit as before, with the relay's process id as sender.
+ * every few milliseconds (and vacuums the outbox five times a second while
+ * busy).  Listeners get the same channel and payloads, after the commit as
+ * before, with the relay's process id as sender.
  *
  * The relay is started on demand by the first transaction that has
  * something to send and leaves after a second without messages, so it
@@ -46,8 +47,11 @@
 #include "catalog/namespace.h"
 #include "commands/async.h"
 #include "commands/sequence.h"
+#include "commands/vacuum.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_node.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
@@ -72,6 +76,14 @@
 #define RELAY_POLL_MS 10
 /* How long the relay stays without messages before it leaves */
 #define RELAY_IDLE_MS 1000
+/*
+ * How often a relay that is sending vacuums the outbox.  Every round reads
+ * the whole outbox, and what it deleted stays there as dead rows, which
+ * writers do not reuse, until a vacuum: autovacuum comes once a minute at
+ * most, when the outbox of a busy database has grown by a minute of
+ * messages that every round then reads through.
+ */
+#define RELAY_VACUUM_MS 200
 /* How long a writer that started a relay counts on it to take its lock */
 #define RELAY_STARTUP_GRACE_MS 500
 /*
@@ -288,6 +300,8 @@ typedef enum RelayRound
  * installed anew, with an outbox of another OID)
  */
 static SPIPlanPtr extension_plan = NULL;
+/* The outbox the last round found */
+static Oid	relay_outbox = InvalidOid;
 static SPIPlanPtr delete_plan = NULL;
 static char *delete_sql = NULL;
 static Oid	delete_plan_outbox = InvalidOid;
@@ -354,6 +368,7 @@ relay_round(bool leave)
 	PushActiveSnapshot(GetTransactionSnapshot());
 
 	outbox_id = find_outbox();
+	relay_outbox = outbox_id;
 	if (!OidIsValid(outbox_id))
 		result = RELAY_GONE;
 	else if (leave && !ConditionalLockRelationOid(outbox_id, ShareLock))
@@ -403,15 +418,45 @@ relay_round(bool leave)
 }
 
 /*
+ * VACUUM the outbox, as the command would (in transactions of its own),
+ * skipping it if autovacuum or anyone else holds it
+ */
+static void
+vacuum_outbox(Oid outbox_id)
+{
+	VacuumStmt *stmt = makeNode(VacuumStmt);
+	MemoryContext portal_context = AllocSetContextCreate(TopMemoryContext,
+														 "crm status relay vacuum",
+														 ALLOCSET_DEFAULT_SIZES);
+
+	stmt->options = list_make1(makeDefElem("skip_locked", NULL, -1));
+	stmt->rels = list_make1(makeVacuumRelation(NULL, outbox_id, NIL));
+	stmt->is_vacuumcmd = true;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	pgstat_report_activity(STATE_RUNNING, "VACUUM " OUTBOX_NAME);
+	/* VACUUM keeps what must outlive its transactions under the portal's */
+	PortalContext = portal_context;
+	ExecVacuum(make_parsestate(NULL), stmt, true);
+	CommitTransactionCommand();
+	PortalContext = NULL;
+	MemoryContextDelete(portal_context);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
  * The relay: take the relay lock (or leave, another relay has it), then send
- * what committed transactions queued every RELAY_POLL_MS, until nothing has
- * come for RELAY_IDLE_MS and no writer holds the outbox.
+ * what committed transactions queued every RELAY_POLL_MS (vacuuming the
+ * outbox every RELAY_VACUUM_MS while there is any), until nothing has come
+ * for RELAY_IDLE_MS and no writer holds the outbox.
  */
 void
 crm_status_relay_main(Datum main_arg)
 {
 	LOCKTAG		tag;
 	TimestampTz last_sent;
+	TimestampTz last_vacuum;
 
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
@@ -433,7 +478,7 @@ crm_status_relay_main(Datum main_arg)
 	}
 	CommitTransactionCommand();
 
-	last_sent = GetCurrentTimestamp();
+	last_sent = last_vacuum = GetCurrentTimestamp();
 	for (;;)
 	{
 		bool		idle = TimestampDifferenceExceeds(last_sent, GetCurrentTimestamp(),
@@ -443,7 +488,14 @@ crm_status_relay_main(Datum main_arg)
 		if (round == RELAY_LEFT || round == RELAY_GONE)
 			break;
 		if (round == RELAY_SENT)
+		{
 			last_sent = GetCurrentTimestamp();
+			if (TimestampDifferenceExceeds(last_vacuum, last_sent, RELAY_VACUUM_MS))
+			{
+				vacuum_outbox(relay_outbox);
+				last_vacuum = GetCurrentTimestamp();
+			}
+		}
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 RELAY_POLL_MS, PG_WAIT_EXTENSION);

@@ -54,6 +54,8 @@ init_range_table(EState *estate, RangeTblEntry *rte)
 #define updated_columns_of(estate) (exec_rt_fetch(1, (estate))->updatedCols)
 #endif
 
+static void set_up_checks(TrackTable *target);
+
 /* Open table relid to write to it, as a statement would */
 void
 crm_track_table_open(TrackTable *target, Oid relid)
@@ -99,6 +101,7 @@ crm_track_table_open(TrackTable *target, Oid relid)
 		fmgr_info_cxt(trigdesc->triggers[i].tgfoid,
 					  &target->result_rel->ri_TrigFunctions[i],
 					  target->estate->es_query_cxt);
+	set_up_checks(target);
 	MemoryContextSwitchTo(old);
 	AfterTriggerBeginQuery();
 	target->ndefaults = -1;
@@ -163,16 +166,19 @@ crm_track_find_columns(TupleDesc desc, const char *const *names, int n,
 }
 
 /*
- * The defaults of a table's columns, planned once per backend (building
- * them reads pg_attrdef, and pg_depend for an identity's sequence) and
- * dropped when the table's relcache entry is invalidated, as ALTER TABLE
- * does.
+ * The defaults of a table's columns and its CHECK constraints, planned once
+ * per backend (building the defaults reads pg_attrdef, and pg_depend for an
+ * identity's sequence; the executor would plan each constraint again for
+ * every executor state, that is every fold) and dropped when the table's
+ * relcache entry is invalidated, as ALTER TABLE does.
  */
 typedef struct TableDefaults
 {
 	Oid			relid;			/* hash key */
 	MemoryContext context;		/* holds the expressions */
 	Expr	  **exprs;			/* by attribute number - 1; NULL: none */
+	int			nchecks;
+	Expr	  **checks;			/* as the relcache's constr->check */
 } TableDefaults;
 
 static HTAB *table_defaults = NULL;
@@ -202,6 +208,8 @@ defaults_of(Relation rel)
 	MemoryContext context;
 	MemoryContext old;
 	Expr	  **exprs;
+	Expr	  **checks;
+	int			nchecks;
 	bool		found;
 
 	if (table_defaults == NULL)
@@ -235,6 +243,10 @@ defaults_of(Relation rel)
 			if (expr != NULL)
 				exprs[i] = expression_planner((Expr *) expr);
 		}
+		nchecks = desc->constr != NULL ? desc->constr->num_check : 0;
+		checks = palloc(sizeof(Expr *) * Max(nchecks, 1));
+		for (int i = 0; i < nchecks; i++)
+			checks[i] = expression_planner(stringToNode(desc->constr->check[i].ccbin));
 	}
 	PG_CATCH();
 	{
@@ -247,7 +259,32 @@ defaults_of(Relation rel)
 	entry = hash_search(table_defaults, &relid, HASH_ENTER, &found);
 	entry->context = context;
 	entry->exprs = exprs;
+	entry->nchecks = nchecks;
+	entry->checks = checks;
 	return entry;
+}
+
+/*
+ * The executor state's CHECK constraints, from the plans kept for the
+ * table: ExecConstraints would otherwise plan each again from its text in
+ * the catalog, at the first row of every fold.  (From PostgreSQL 18 on, the
+ * executor also leaves out constraints that are not enforced and expands
+ * generated columns in them: there it is left to plan its own.)
+ */
+static void
+set_up_checks(TrackTable *target)
+{
+#if PG_VERSION_NUM < 180000
+	ResultRelInfo *rri = target->result_rel;
+	TableDefaults *plans = defaults_of(target->rel);
+
+	if (plans->nchecks == 0)
+		return;
+	/* copied, as the defaults below */
+	rri->ri_ConstraintExprs = palloc(sizeof(ExprState *) * plans->nchecks);
+	for (int i = 0; i < plans->nchecks; i++)
+		rri->ri_ConstraintExprs[i] = ExecInitExpr(copyObject(plans->checks[i]), NULL);
+#endif
 }
 
 /*
