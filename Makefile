@@ -2,7 +2,7 @@ EXTENSION = crm
 EXTVERSION = 0.2.0
 
 MODULE_big = crm
-OBJS = src/crm.o src/clv.o src/tier.o src/loyalty.o src/relationship.o \
+OBJS = src/crm.o src/agg_state.o src/exact_sum.o src/clv.o src/tier.o src/loyalty.o src/relationship.o \
 	src/rfm.o src/amount.o src/value_agg.o \
 	src/lifecycle.o src/rfm_score.o \
 	src/track/track.o src/track/tracking.o src/track/sql.o \
@@ -13,13 +13,15 @@ OBJS = src/crm.o src/clv.o src/tier.o src/loyalty.o src/relationship.o \
 	src/gammagamma.o src/clv_predict.o src/paretonbd.o
 
 # The install script is assembled from one SQL file per concern, in this order.
-SQL_SOURCES = src/sql/header.sql src/sql/types.sql src/sql/clv.sql \
-	src/sql/tier.sql src/sql/loyalty.sql src/sql/relationship.sql \
-	src/sql/lifecycle.sql src/sql/rfm_score.sql src/sql/rfm.sql \
-	src/sql/value_agg.sql src/sql/purchase_summary.sql src/sql/track.sql \
+SQL_SOURCES = src/sql/header.sql src/sql/types.sql src/sql/agg_state.sql \
+	src/sql/clv.sql src/sql/tier.sql src/sql/loyalty.sql \
+	src/sql/relationship.sql src/sql/lifecycle.sql src/sql/rfm_score.sql \
+	src/sql/rfm.sql src/sql/pyramid_tier.sql src/sql/value_agg.sql \
+	src/sql/purchase_summary.sql src/sql/track.sql \
 	src/sql/bgnbd.sql src/sql/paretonbd.sql src/sql/gammagamma.sql
 # What 0.2.0 adds to 0.1.0; frozen into src/sql/releases/ when 0.2.0 ships.
-SQL_NEW_IN_0_2_0 = src/sql/upgrade_header.sql src/sql/purchase_summary.sql \
+SQL_NEW_IN_0_2_0 = src/sql/upgrade_header.sql src/sql/upgrade_value_agg.sql \
+	src/sql/agg_state.sql src/sql/value_agg.sql src/sql/purchase_summary.sql \
 	src/sql/track.sql src/sql/bgnbd.sql src/sql/paretonbd.sql src/sql/gammagamma.sql
 DATA_built = crm--$(EXTVERSION).sql crm--0.1.0--0.2.0.sql
 # Install scripts of released versions and frozen upgrade scripts
@@ -45,10 +47,12 @@ crm--0.1.0--0.2.0.sql: $(SQL_NEW_IN_0_2_0)
 $(OBJS): src/crm.h
 TRACK_OBJS = $(filter src/track/%.o,$(OBJS))
 src/tier.o src/value_agg.o src/track/track.o src/track/fold.o: src/tier.h
+src/exact_sum.o src/value_agg.o: src/exact_sum.h
 src/rfm.o src/amount.o: src/amount.h
 src/crm.o $(TRACK_OBJS): src/track/track.h src/amount.h
 src/loyalty.o src/track/trigger.o src/track/fold.o: src/loyalty.h
 src/lifecycle.o src/track/fold.o: src/lifecycle.h
 src/weighted_rows.o src/fit.o src/bgnbd.o src/gammagamma.o src/clv_predict.o src/paretonbd.o: src/weighted_rows.h src/models.h
+src/agg_state.o src/value_agg.o src/weighted_rows.o src/fit.o src/bgnbd.o src/gammagamma.o src/clv_predict.o src/paretonbd.o: src/agg_state.h
 src/optim.o src/fit.o: src/optim.h
 src/specfun.o src/bgnbd.o src/gammagamma.o src/paretonbd.o: src/specfun.h

@@ -189,18 +189,18 @@ PG_FUNCTION_INFO_V1(crm_fit_summary_accum);
 Datum
 crm_fit_summary_accum(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = crm_aggregate_context(fcinfo, "crm_fit_summary_accum");
-	WeightedRows *state = crm_fit_state(fcinfo, aggcontext, 3);
+	CrmAggState *agg;
+	WeightedRows *state = crm_fit_state(fcinfo, 3, "crm_fit_summary_accum", &agg);
 	double		v[3];
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
-		PG_RETURN_POINTER(state);
+		PG_RETURN_CRM_AGG_STATE(agg);
 	v[SUMMARY_X] = PG_GETARG_FLOAT8(1);
 	v[SUMMARY_T_X] = PG_GETARG_FLOAT8(2);
 	v[SUMMARY_T] = PG_GETARG_FLOAT8(3);
 	crm_check_summary(v[SUMMARY_X], v[SUMMARY_T_X], v[SUMMARY_T]);
-	crm_wrows_add(state, v, 1.0, aggcontext);
-	PG_RETURN_POINTER(state);
+	crm_wrows_add(state, v, 1.0, CrmAggStateContext(agg));
+	PG_RETURN_CRM_AGG_STATE(agg);
 }
 
 /*
@@ -210,11 +210,12 @@ PG_FUNCTION_INFO_V1(crm_bgnbd_final);
 Datum
 crm_bgnbd_final(PG_FUNCTION_ARGS)
 {
-	crm_aggregate_context(fcinfo, "crm_bgnbd_final");
-	if (PG_ARGISNULL(0) || ((WeightedRows *) PG_GETARG_POINTER(0))->customers == 0)
+	WeightedRows *rows;
+
+	rows = crm_fit_rows(fcinfo, 3, "crm_bgnbd_final");
+	if (rows == NULL || rows->customers == 0)
 		PG_RETURN_NULL();
-	return crm_fit_model(fcinfo, (WeightedRows *) PG_GETARG_POINTER(0),
-						 BGNBD_PARAMS, bgnbd_loglik);
+	return crm_fit_model(fcinfo, rows, BGNBD_PARAMS, bgnbd_loglik);
 }
 
 /*

@@ -22,19 +22,23 @@
 #include "optim.h"
 
 /*
- * The state of a fitting aggregate's transition function, created on the
- * first row: width numbers per row, then an optional penalizer argument
- * (after the state and the width row arguments).
+ * The state of a fitting aggregate's transition function, in *holder,
+ * created on the first row: width numbers per row, then an optional
+ * penalizer argument (after the state and the width row arguments).
  */
 WeightedRows *
-crm_fit_state(FunctionCallInfo fcinfo, MemoryContext aggcontext, int width)
+crm_fit_state(FunctionCallInfo fcinfo, int width, const char *fname,
+			  CrmAggState **holder)
 {
 	WeightedRows *state;
 	int			penalizer_argno = 1 + width;
 
-	if (!PG_ARGISNULL(0))
-		return (WeightedRows *) PG_GETARG_POINTER(0);
-	state = crm_wrows_new(aggcontext, width);
+	*holder = crm_agg_state_for_update(fcinfo, 0, &crm_fit_state_kind, fname);
+	if (*holder != NULL)
+		return (WeightedRows *) (*holder)->data;
+	*holder = crm_agg_state_new(fcinfo, &crm_fit_state_kind, fname);
+	state = crm_wrows_new(CrmAggStateContext(*holder), width);
+	(*holder)->data = state;
 	if (PG_NARGS() > penalizer_argno)
 	{
 		crm_check_not_null(fcinfo, penalizer_argno, "penalizer");
@@ -43,6 +47,26 @@ crm_fit_state(FunctionCallInfo fcinfo, MemoryContext aggcontext, int width)
 		crm_check_nonnegative("penalizer", state->setting);
 	}
 	return state;
+}
+
+/*
+ * The rows of a fitting aggregate's final function (NULL without any),
+ * which must have width numbers each: a state written by hand may be
+ * another model's
+ */
+WeightedRows *
+crm_fit_rows(FunctionCallInfo fcinfo, int width, const char *fname)
+{
+	WeightedRows *rows;
+
+	crm_aggregate_context(fcinfo, fname);
+	rows = crm_agg_state_data(fcinfo, 0, &crm_fit_state_kind);
+	if (rows != NULL && rows->width != width)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s needs a model-fit state of %d numbers per customer, not %d",
+						fname, width, rows->width)));
+	return rows;
 }
 
 /*

@@ -95,12 +95,12 @@ PG_FUNCTION_INFO_V1(crm_gammagamma_accum);
 Datum
 crm_gammagamma_accum(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = crm_aggregate_context(fcinfo, "crm_gammagamma_accum");
-	WeightedRows *state = crm_fit_state(fcinfo, aggcontext, 2);
+	CrmAggState *agg;
+	WeightedRows *state = crm_fit_state(fcinfo, 2, "crm_gammagamma_accum", &agg);
 	double		v[2];
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		PG_RETURN_POINTER(state);
+		PG_RETURN_CRM_AGG_STATE(agg);
 	v[0] = PG_GETARG_FLOAT8(1);
 	v[1] = PG_GETARG_FLOAT8(2);
 	crm_check_frequency(v[0]);
@@ -109,11 +109,11 @@ crm_gammagamma_accum(PG_FUNCTION_ARGS)
 	if (v[0] == 0 || v[1] <= 0)
 	{
 		v[0] = v[1] = 0;
-		crm_wrows_add(state, v, 0, aggcontext);
-		PG_RETURN_POINTER(state);
+		crm_wrows_add(state, v, 0, CrmAggStateContext(agg));
+		PG_RETURN_CRM_AGG_STATE(agg);
 	}
-	crm_wrows_add(state, v, 1.0, aggcontext);
-	PG_RETURN_POINTER(state);
+	crm_wrows_add(state, v, 1.0, CrmAggStateContext(agg));
+	PG_RETURN_CRM_AGG_STATE(agg);
 }
 
 /*
@@ -123,11 +123,12 @@ PG_FUNCTION_INFO_V1(crm_gammagamma_final);
 Datum
 crm_gammagamma_final(PG_FUNCTION_ARGS)
 {
-	crm_aggregate_context(fcinfo, "crm_gammagamma_final");
-	if (PG_ARGISNULL(0) || ((WeightedRows *) PG_GETARG_POINTER(0))->nrows == 0)
+	WeightedRows *rows;
+
+	rows = crm_fit_rows(fcinfo, 2, "crm_gammagamma_final");
+	if (rows == NULL || rows->nrows == 0)
 		PG_RETURN_NULL();
-	return crm_fit_model(fcinfo, (WeightedRows *) PG_GETARG_POINTER(0),
-						 GAMMAGAMMA_PARAMS, gammagamma_loglik);
+	return crm_fit_model(fcinfo, rows, GAMMAGAMMA_PARAMS, gammagamma_loglik);
 }
 
 /*

@@ -9,6 +9,7 @@
 #include "fmgr.h"
 #include "access/htup_details.h"
 
+#include "agg_state.h"
 #include "weighted_rows.h"
 
 /*
@@ -19,8 +20,11 @@ typedef double (*CrmLoglik) (const double *p, const WeightedRows *rows,
 							 double *grad);
 
 /* fit.c */
-extern WeightedRows *crm_fit_state(FunctionCallInfo fcinfo,
-								   MemoryContext aggcontext, int width);
+extern const CrmAggStateKind crm_fit_state_kind;
+extern WeightedRows *crm_fit_state(FunctionCallInfo fcinfo, int width,
+								   const char *fname, CrmAggState **holder);
+extern WeightedRows *crm_fit_rows(FunctionCallInfo fcinfo, int width,
+								  const char *fname);
 extern void crm_model_params(FunctionCallInfo fcinfo, int argno, int nparams,
 							 double *p);
 extern double crm_model_result(double value);

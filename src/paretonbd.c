@@ -257,11 +257,12 @@ PG_FUNCTION_INFO_V1(crm_paretonbd_final);
 Datum
 crm_paretonbd_final(PG_FUNCTION_ARGS)
 {
-	crm_aggregate_context(fcinfo, "crm_paretonbd_final");
-	if (PG_ARGISNULL(0) || ((WeightedRows *) PG_GETARG_POINTER(0))->customers == 0)
+	WeightedRows *rows;
+
+	rows = crm_fit_rows(fcinfo, 3, "crm_paretonbd_final");
+	if (rows == NULL || rows->customers == 0)
 		PG_RETURN_NULL();
-	return crm_fit_model(fcinfo, (WeightedRows *) PG_GETARG_POINTER(0),
-						 PARETONBD_PARAMS, paretonbd_loglik);
+	return crm_fit_model(fcinfo, rows, PARETONBD_PARAMS, paretonbd_loglik);
 }
 
 /*

@@ -6,9 +6,10 @@
  *
  * All three need order statistics of every value, so they share one state:
  * the values themselves in a growing array, like core's percentile_disc
- * keeps them, but in an internal state that parallel workers can build
- * separately and the leader can combine.  The final functions then use
- * selection (expected O(n)) instead of a full sort.
+ * keeps them, but in a crm_agg_state (agg_state.c) that parallel workers
+ * and Citus workers can build separately and the leader or coordinator can
+ * combine.  The final functions then use selection (expected O(n)) instead
+ * of a full sort.
  *
  * Tiers follow crm_tier(rank() ..., total) exactly: a cut c admits the k
  * best customers with k / n <= c, and every customer whose value equals the
@@ -31,11 +32,15 @@
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
+#include "agg_state.h"
 #include "crm.h"
+#include "exact_sum.h"
 #include "tier.h"
 
 /* Serialised state format; bump when the layout changes */
 #define VALUE_STATE_VERSION 1
+/* Its tag among the kinds of crm_agg_state */
+#define VALUE_STATE_TAG 'v'
 
 #define VALUE_INITIAL_CAPACITY 64
 
@@ -104,14 +109,27 @@ set_params(ValueState *state, ValueParam kind, const double *params)
 						kind == VALUE_PARAM_CUTS ? "cuts" : "top_fraction")));
 }
 
-static ValueState *
-get_state(FunctionCallInfo fcinfo, const char *fname)
-{
-	MemoryContext aggcontext = crm_aggregate_context(fcinfo, fname);
+static void write_state(const void *data, StringInfo buf);
+static void *read_state(StringInfo buf, MemoryContext context);
 
-	if (PG_ARGISNULL(0))
-		return new_state(aggcontext, 0);
-	return (ValueState *) PG_GETARG_POINTER(0);
+const CrmAggStateKind crm_value_state_kind = {
+	VALUE_STATE_TAG, "crm value", write_state, read_state
+};
+
+/* The state of a transition function, in *holder; created on the first row */
+static ValueState *
+get_state(FunctionCallInfo fcinfo, const char *fname, CrmAggState **holder)
+{
+	CrmAggState *agg = crm_agg_state_for_update(fcinfo, 0, &crm_value_state_kind,
+												fname);
+
+	if (agg == NULL)
+	{
+		agg = crm_agg_state_new(fcinfo, &crm_value_state_kind, fname);
+		agg->data = new_state(CrmAggStateContext(agg), 0);
+	}
+	*holder = agg;
+	return (ValueState *) agg->data;
 }
 
 static void
@@ -136,7 +154,8 @@ PG_FUNCTION_INFO_V1(crm_value_accum);
 Datum
 crm_value_accum(PG_FUNCTION_ARGS)
 {
-	ValueState *state = get_state(fcinfo, "crm_value_accum");
+	CrmAggState *agg;
+	ValueState *state = get_state(fcinfo, "crm_value_accum", &agg);
 
 	if (PG_NARGS() > 2)
 	{
@@ -154,13 +173,11 @@ crm_value_accum(PG_FUNCTION_ARGS)
 			VARSIZE(state->raw_cuts) != VARSIZE(array) ||
 			memcmp(state->raw_cuts, array, VARSIZE(array)) != 0)
 		{
-			MemoryContext aggcontext = crm_aggregate_context(fcinfo, "crm_value_accum");
-
 			crm_get_cuts(array, cuts);
 			set_params(state, VALUE_PARAM_CUTS, cuts);
 			if (state->raw_cuts)
 				pfree(state->raw_cuts);
-			state->raw_cuts = MemoryContextAlloc(aggcontext, VARSIZE(array));
+			state->raw_cuts = MemoryContextAlloc(CrmAggStateContext(agg), VARSIZE(array));
 			memcpy(state->raw_cuts, array, VARSIZE(array));
 		}
 	}
@@ -169,7 +186,7 @@ crm_value_accum(PG_FUNCTION_ARGS)
 
 	if (!PG_ARGISNULL(1))
 		add_value(state, PG_GETARG_FLOAT8(1), true);
-	PG_RETURN_POINTER(state);
+	PG_RETURN_CRM_AGG_STATE(agg);
 }
 
 /*
@@ -180,7 +197,8 @@ PG_FUNCTION_INFO_V1(crm_pareto_accum);
 Datum
 crm_pareto_accum(PG_FUNCTION_ARGS)
 {
-	ValueState *state = get_state(fcinfo, "crm_pareto_accum");
+	CrmAggState *agg;
+	ValueState *state = get_state(fcinfo, "crm_pareto_accum", &agg);
 	double		fraction = 0.2;
 
 	if (PG_NARGS() > 2)
@@ -196,7 +214,7 @@ crm_pareto_accum(PG_FUNCTION_ARGS)
 
 	if (!PG_ARGISNULL(1))
 		add_value(state, PG_GETARG_FLOAT8(1), false);
-	PG_RETURN_POINTER(state);
+	PG_RETURN_CRM_AGG_STATE(agg);
 }
 
 /*
@@ -206,99 +224,124 @@ PG_FUNCTION_INFO_V1(crm_value_combine);
 Datum
 crm_value_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = crm_aggregate_context(fcinfo, "crm_value_combine");
-	ValueState *a = PG_ARGISNULL(0) ? NULL : (ValueState *) PG_GETARG_POINTER(0);
-	ValueState *b = PG_ARGISNULL(1) ? NULL : (ValueState *) PG_GETARG_POINTER(1);
+	CrmAggState *agg = crm_agg_state_for_update(fcinfo, 0, &crm_value_state_kind,
+												"crm_value_combine");
+	ValueState *b = crm_agg_state_data(fcinfo, 1, &crm_value_state_kind);
+	ValueState *a;
 
 	if (b == NULL)
-		PG_RETURN_POINTER(a);
-	if (a == NULL)
-		a = new_state(aggcontext, b->n);
+	{
+		if (agg == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_CRM_AGG_STATE(agg);
+	}
+	if (agg == NULL)
+	{
+		agg = crm_agg_state_new(fcinfo, &crm_value_state_kind, "crm_value_combine");
+		agg->data = new_state(CrmAggStateContext(agg), b->n);
+	}
+	a = (ValueState *) agg->data;
 	if (b->param_kind != VALUE_PARAM_NONE)
 		set_params(a, b->param_kind, b->params);
 
 	reserve_values(a, b->n);
 	memcpy(a->values + a->n, b->values, sizeof(double) * b->n);
 	a->n += b->n;
-	PG_RETURN_POINTER(a);
+	PG_RETURN_CRM_AGG_STATE(agg);
 }
 
 /*
- * crm_value_serialize(state) -> bytea
- *
- * Layout: version byte, parameter kind and values, count, then the values.
+ * The bytes of a state: version byte, parameter kind and values, count,
+ * then the values
  */
-PG_FUNCTION_INFO_V1(crm_value_serialize);
-Datum
-crm_value_serialize(PG_FUNCTION_ARGS)
+static void
+write_state(const void *data, StringInfo buf)
 {
-	ValueState *state;
-	StringInfoData buf;
-
-	crm_aggregate_context(fcinfo, "crm_value_serialize");
-	state = (ValueState *) PG_GETARG_POINTER(0);
+	const ValueState *state = (const ValueState *) data;
 
 	if (state->n > (MaxAllocSize - 1024) / sizeof(double))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many values to pass between parallel workers"),
+				 errmsg("too many values for one partial state"),
 				 errhint("Lower max_parallel_workers_per_gather to 0 for this query.")));
 
-	pq_begintypsend(&buf);
-	enlargeStringInfo(&buf, 64 + sizeof(double) * state->n);
-	pq_sendbyte(&buf, VALUE_STATE_VERSION);
-	pq_sendbyte(&buf, (int) state->param_kind);
+	enlargeStringInfo(buf, 64 + sizeof(double) * state->n);
+	pq_sendbyte(buf, VALUE_STATE_VERSION);
+	pq_sendbyte(buf, (int) state->param_kind);
 	for (int i = 0; i < CRM_NUM_CUTS; i++)
-		pq_sendfloat8(&buf, state->params[i]);
-	pq_sendint64(&buf, state->n);
+		pq_sendfloat8(buf, state->params[i]);
+	pq_sendint64(buf, state->n);
 	for (int64 i = 0; i < state->n; i++)
-		pq_sendfloat8(&buf, state->values[i]);
-	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+		pq_sendfloat8(buf, state->values[i]);
 }
 
-/*
- * crm_value_deserialize(bytea, internal) -> state
- */
-PG_FUNCTION_INFO_V1(crm_value_deserialize);
-Datum
-crm_value_deserialize(PG_FUNCTION_ARGS)
+static void *
+read_state(StringInfo buf, MemoryContext context)
 {
-	MemoryContext aggcontext = crm_aggregate_context(fcinfo, "crm_value_deserialize");
-	bytea	   *sstate = PG_GETARG_BYTEA_PP(0);
-	StringInfoData buf;
 	ValueState *state;
 	int			kind;
 	double		params[CRM_NUM_CUTS];
 	int64		n;
 
-	/* read in place: the bytea outlives this call */
-	buf.data = VARDATA_ANY(sstate);
-	buf.len = VARSIZE_ANY_EXHDR(sstate);
-	buf.maxlen = buf.len;
-	buf.cursor = 0;
-
-	if (pq_getmsgbyte(&buf) != VALUE_STATE_VERSION)
+	if (buf->len - buf->cursor < 2 + (int) sizeof(double) * CRM_NUM_CUTS + 8)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid crm value state"),
+				 errdetail("The state is cut short.")));
+	if (pq_getmsgbyte(buf) != VALUE_STATE_VERSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("unsupported crm value state version")));
-	kind = pq_getmsgbyte(&buf);
+	kind = pq_getmsgbyte(buf);
 	for (int i = 0; i < CRM_NUM_CUTS; i++)
-		params[i] = pq_getmsgfloat8(&buf);
-	n = pq_getmsgint64(&buf);
+		params[i] = pq_getmsgfloat8(buf);
+	n = pq_getmsgint64(buf);
 	if (kind < VALUE_PARAM_NONE || kind > VALUE_PARAM_FRACTION ||
-		n < 0 || n != (buf.len - buf.cursor) / (int64) sizeof(double))
+		n < 0 || n != (buf->len - buf->cursor) / (int64) sizeof(double))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid crm value state")));
 
-	state = new_state(aggcontext, n);
+	state = new_state(context, n);
 	state->param_kind = (ValueParam) kind;
 	memcpy(state->params, params, sizeof(params));
 	for (int64 i = 0; i < n; i++)
-		state->values[i] = pq_getmsgfloat8(&buf);
+	{
+		state->values[i] = pq_getmsgfloat8(buf);
+		if (isnan(state->values[i]) || isinf(state->values[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid crm value state"),
+					 errdetail("A value is not finite.")));
+	}
 	state->n = n;
-	pq_getmsgend(&buf);
-	PG_RETURN_POINTER(state);
+	return state;
+}
+
+/*
+ * crm_value_serialize(internal) -> bytea, crm_value_deserialize(bytea,
+ * internal) -> internal: the serial and deserial functions of release
+ * 0.1.0's aggregates, whose state was internal.  Kept so that a database
+ * still at 0.1.0 runs its aggregates with this library until ALTER
+ * EXTENSION crm UPDATE: what its catalog calls internal is the crm_agg_state
+ * the transition functions now return.
+ */
+PG_FUNCTION_INFO_V1(crm_value_serialize);
+Datum
+crm_value_serialize(PG_FUNCTION_ARGS)
+{
+	crm_aggregate_context(fcinfo, "crm_value_serialize");
+	PG_RETURN_POINTER(PG_DETOAST_DATUM(PG_GETARG_DATUM(0)));
+}
+
+PG_FUNCTION_INFO_V1(crm_value_deserialize);
+Datum
+crm_value_deserialize(PG_FUNCTION_ARGS)
+{
+	CrmAggState *agg = crm_agg_state_for_update(fcinfo, 0, &crm_value_state_kind,
+												"crm_value_deserialize");
+
+	PG_RETURN_CRM_AGG_STATE(agg);
 }
 
 /*
@@ -389,10 +432,8 @@ get_final_state(FunctionCallInfo fcinfo, const char *fname)
 	ValueState *state;
 
 	crm_aggregate_context(fcinfo, fname);
-	if (PG_ARGISNULL(0))
-		return NULL;
-	state = (ValueState *) PG_GETARG_POINTER(0);
-	return state->n > 0 ? state : NULL;
+	state = crm_agg_state_data(fcinfo, 0, &crm_value_state_kind);
+	return state != NULL && state->n > 0 ? state : NULL;
 }
 
 /*
@@ -431,21 +472,24 @@ crm_pareto_share_final(PG_FUNCTION_ARGS)
 	ValueState *state = get_final_state(fcinfo, "crm_pareto_share_final");
 	double		position;
 	int64		k;
-	double		top = 0.0;
-	double		total = 0.0;
+	CrmExactSum top;
+	CrmExactSum total;
 
 	if (state == NULL)
 		PG_RETURN_NULL();
 
+	/* exact sums: the same share whatever order the values came in */
+	crm_exact_sum_init(&top);
+	crm_exact_sum_init(&total);
 	position = state->params[0] * (double) state->n;
 	k = Min((int64) floor(position), state->n);
 	if (k > 0)
 		select_descending(state->values, 0, state->n, k - 1);
 	for (int64 i = 0; i < state->n; i++)
 	{
-		total += state->values[i];
+		crm_exact_sum_add(&total, state->values[i]);
 		if (i < k)
-			top += state->values[i];
+			crm_exact_sum_add(&top, state->values[i]);
 	}
 	if (k < state->n && position > (double) k)
 	{
@@ -454,11 +498,11 @@ crm_pareto_share_final(PG_FUNCTION_ARGS)
 
 		for (int64 i = k + 1; i < state->n; i++)
 			next = Max(next, state->values[i]);
-		top += (position - (double) k) * next;
+		crm_exact_sum_add(&top, (position - (double) k) * next);
 	}
-	if (total == 0.0)
+	if (crm_exact_sum_value(&total) == 0.0)
 		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8(top / total);
+	PG_RETURN_FLOAT8(crm_exact_sum_value(&top) / crm_exact_sum_value(&total));
 }
 
 /* Per-call cache of what crm_pyramid's result needs from the catalogs */
@@ -515,10 +559,12 @@ crm_pyramid_final(PG_FUNCTION_ARGS)
 	PyramidCache *cache;
 	double		thresholds[CRM_NUM_CUTS];
 	int64		count[CRM_NUM_TIERS] = {0};
-	double		sum[CRM_NUM_TIERS] = {0};
+	CrmExactSum sums[CRM_NUM_TIERS];
+	double		sum[CRM_NUM_TIERS];
 	double		low[CRM_NUM_TIERS];
 	double		high[CRM_NUM_TIERS];
-	double		total = 0.0;
+	CrmExactSum totals;
+	double		total;
 	Datum		elems[CRM_NUM_TIERS];
 
 	if (state == NULL)
@@ -526,6 +572,10 @@ crm_pyramid_final(PG_FUNCTION_ARGS)
 	cache = get_pyramid_cache(fcinfo);
 	compute_thresholds(state, thresholds);
 
+	/* exact sums: the same values whatever order they came in */
+	for (int t = 0; t < CRM_NUM_TIERS; t++)
+		crm_exact_sum_init(&sums[t]);
+	crm_exact_sum_init(&totals);
 	for (int64 i = 0; i < state->n; i++)
 	{
 		double		v = state->values[i];
@@ -544,9 +594,12 @@ crm_pyramid_final(PG_FUNCTION_ARGS)
 		if (count[t] == 0 || v > high[t])
 			high[t] = v;
 		count[t]++;
-		sum[t] += v;
-		total += v;
+		crm_exact_sum_add(&sums[t], v);
+		crm_exact_sum_add(&totals, v);
 	}
+	for (int t = 0; t < CRM_NUM_TIERS; t++)
+		sum[t] = crm_exact_sum_value(&sums[t]);
+	total = crm_exact_sum_value(&totals);
 
 	for (int t = CRM_NUM_TIERS - 1; t >= 0; t--)
 	{

@@ -12,9 +12,12 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "libpq/pqformat.h"
 #include "utils/memutils.h"
 
+#include "agg_state.h"
 #include "crm.h"
 #include "weighted_rows.h"
 
@@ -116,6 +119,12 @@ crm_wrows_add(WeightedRows *state, const double *v, double weight,
 void
 crm_wrows_append(WeightedRows *into, WeightedRows *from, MemoryContext context)
 {
+	/* only a state written by hand can mix the fits of two models */
+	if (from->width != into->width)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot combine model-fit states of %d and %d numbers per customer",
+						into->width, from->width)));
 	if (from->has_setting && !into->has_setting)
 	{
 		into->has_setting = true;
@@ -128,55 +137,64 @@ crm_wrows_append(WeightedRows *into, WeightedRows *from, MemoryContext context)
 	into->merged = 0;
 }
 
-bytea *
-crm_wrows_serialize(WeightedRows *state)
+/*
+ * The bytes of a state (as crm_agg_state, agg_state.c): merged first, so
+ * that they hold each distinct summary once
+ */
+static void
+write_state(const void *data, StringInfo buf)
 {
-	StringInfoData buf;
+	WeightedRows *state = (WeightedRows *) data;
 
 	crm_wrows_merge(state);
-	pq_begintypsend(&buf);
-	pq_sendbyte(&buf, WROWS_VERSION);
-	pq_sendbyte(&buf, state->width);
-	pq_sendbyte(&buf, state->has_setting);
-	pq_sendfloat8(&buf, state->setting);
-	pq_sendint64(&buf, state->customers);
-	pq_sendint64(&buf, state->nrows);
+	pq_sendbyte(buf, WROWS_VERSION);
+	pq_sendbyte(buf, state->width);
+	pq_sendbyte(buf, state->has_setting);
+	pq_sendfloat8(buf, state->setting);
+	pq_sendint64(buf, state->customers);
+	pq_sendint64(buf, state->nrows);
 	for (int64 i = 0; i < state->nrows; i++)
 	{
 		for (int j = 0; j < state->width; j++)
-			pq_sendfloat8(&buf, state->rows[i].v[j]);
-		pq_sendfloat8(&buf, state->rows[i].weight);
+			pq_sendfloat8(buf, state->rows[i].v[j]);
+		pq_sendfloat8(buf, state->rows[i].weight);
 	}
-	return pq_endtypsend(&buf);
 }
 
-WeightedRows *
-crm_wrows_deserialize(bytea *bytes, MemoryContext context)
+static void *
+read_state(StringInfo buf, MemoryContext context)
 {
-	StringInfoData buf;
 	WeightedRows *state;
 	int64		nrows;
 	int			width;
+	int			has_setting;
 
-	buf.data = VARDATA_ANY(bytes);
-	buf.len = VARSIZE_ANY_EXHDR(bytes);
-	buf.maxlen = buf.len;
-	buf.cursor = 0;
-	if (pq_getmsgbyte(&buf) != WROWS_VERSION)
+	if (buf->len - buf->cursor < 3 + 3 * 8)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid serialized model-fit state"),
+				 errdetail("The state is cut short.")));
+	if (pq_getmsgbyte(buf) != WROWS_VERSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid serialized model-fit state")));
-	width = pq_getmsgbyte(&buf);
+	width = pq_getmsgbyte(buf);
 	if (width < 1 || width > WROWS_MAX_WIDTH)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid serialized model-fit state")));
 	state = crm_wrows_new(context, width);
-	state->has_setting = pq_getmsgbyte(&buf);
-	state->setting = pq_getmsgfloat8(&buf);
-	state->customers = pq_getmsgint64(&buf);
-	nrows = pq_getmsgint64(&buf);
-	if (nrows < 0 || nrows > (buf.len - buf.cursor) / (int64) (sizeof(double) * (width + 1)))
+	has_setting = pq_getmsgbyte(buf);
+	state->has_setting = has_setting == 1;
+	state->setting = pq_getmsgfloat8(buf);
+	state->customers = pq_getmsgint64(buf);
+	nrows = pq_getmsgint64(buf);
+	if (has_setting > 1 || isnan(state->setting) || state->setting < 0 ||
+		state->customers < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid serialized model-fit state")));
+	if (nrows < 0 || nrows > (buf->len - buf->cursor) / (int64) (sizeof(double) * (width + 1)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid serialized model-fit state")));
@@ -187,13 +205,23 @@ crm_wrows_deserialize(bytea *bytes, MemoryContext context)
 
 		memset(row, 0, sizeof(WeightedRow));
 		for (int j = 0; j < width; j++)
-			row->v[j] = pq_getmsgfloat8(&buf);
-		row->weight = pq_getmsgfloat8(&buf);
+			row->v[j] = pq_getmsgfloat8(buf);
+		row->weight = pq_getmsgfloat8(buf);
+		if (!(row->weight >= 0) || isinf(row->weight))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid serialized model-fit state"),
+					 errdetail("A weight is negative or not finite.")));
 	}
-	state->nrows = state->merged = nrows;
-	pq_getmsgend(&buf);
+	state->nrows = nrows;
+	/* a state read from text need not be in order: merge it again */
+	state->merged = 0;
 	return state;
 }
+
+const CrmAggStateKind crm_fit_state_kind = {
+	'f', "crm model fit", write_state, read_state
+};
 
 /*
  * Support functions shared by the model-fitting aggregates
@@ -202,35 +230,26 @@ PG_FUNCTION_INFO_V1(crm_fit_combine);
 Datum
 crm_fit_combine(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcontext = crm_aggregate_context(fcinfo, "crm_fit_combine");
-	WeightedRows *into = PG_ARGISNULL(0) ? NULL : (WeightedRows *) PG_GETARG_POINTER(0);
-	WeightedRows *from = PG_ARGISNULL(1) ? NULL : (WeightedRows *) PG_GETARG_POINTER(1);
+	CrmAggState *agg = crm_agg_state_for_update(fcinfo, 0, &crm_fit_state_kind,
+												"crm_fit_combine");
+	WeightedRows *from = crm_agg_state_data(fcinfo, 1, &crm_fit_state_kind);
+	WeightedRows *into;
 
 	if (from == NULL)
-		PG_RETURN_POINTER(into);
-	if (into == NULL)
 	{
-		into = crm_wrows_new(aggcontext, from->width);
+		if (agg == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_CRM_AGG_STATE(agg);
+	}
+	if (agg == NULL)
+	{
+		agg = crm_agg_state_new(fcinfo, &crm_fit_state_kind, "crm_fit_combine");
+		into = crm_wrows_new(CrmAggStateContext(agg), from->width);
 		into->has_setting = from->has_setting;
 		into->setting = from->setting;
+		agg->data = into;
 	}
-	crm_wrows_append(into, from, aggcontext);
-	PG_RETURN_POINTER(into);
-}
-
-PG_FUNCTION_INFO_V1(crm_fit_serialize);
-Datum
-crm_fit_serialize(PG_FUNCTION_ARGS)
-{
-	crm_aggregate_context(fcinfo, "crm_fit_serialize");
-	PG_RETURN_BYTEA_P(crm_wrows_serialize((WeightedRows *) PG_GETARG_POINTER(0)));
-}
-
-PG_FUNCTION_INFO_V1(crm_fit_deserialize);
-Datum
-crm_fit_deserialize(PG_FUNCTION_ARGS)
-{
-	MemoryContext aggcontext = crm_aggregate_context(fcinfo, "crm_fit_deserialize");
-
-	PG_RETURN_POINTER(crm_wrows_deserialize(PG_GETARG_BYTEA_PP(0), aggcontext));
+	into = (WeightedRows *) agg->data;
+	crm_wrows_append(into, from, CrmAggStateContext(agg));
+	PG_RETURN_CRM_AGG_STATE(agg);
 }

@@ -38,7 +38,5 @@ extern void crm_wrows_add(WeightedRows *state, const double *v, double weight,
 extern void crm_wrows_merge(WeightedRows *state);
 extern void crm_wrows_append(WeightedRows *into, WeightedRows *from,
 							 MemoryContext context);
-extern bytea *crm_wrows_serialize(WeightedRows *state);
-extern WeightedRows *crm_wrows_deserialize(bytea *bytes, MemoryContext context);
 
 #endif							/* CRM_WEIGHTED_ROWS_H */

@@ -4,7 +4,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(57);
+SELECT plan(58);
 
 SELECT has_extension('crm');
 
@@ -81,11 +81,18 @@ SELECT is((SELECT count(*) FROM ext_members m JOIN pg_proc p ON p.oid = m.objid
            WHERE m.classid = 'pg_proc'::regclass AND p.prokind = 'a'),
           16::bigint, 'the extension has 16 aggregates');
 SELECT is((SELECT count(*) FROM ext_members WHERE classid = 'pg_type'::regclass),
-          10::bigint, 'the extension has 10 types (4 enums, 6 composites)');
+          11::bigint, 'the extension has 11 types (4 enums, 6 composites, the aggregate state)');
 SELECT is_empty($$SELECT a.aggfnoid::regprocedure::text FROM pg_aggregate a
                   JOIN ext_members m ON m.objid = a.aggfnoid AND m.classid = 'pg_proc'::regclass
-                  WHERE a.aggcombinefn = 0 OR a.aggserialfn = 0 OR a.aggdeserialfn = 0$$,
-                'every aggregate has combine, serial and deserial functions');
+                  WHERE a.aggcombinefn = 0
+                     OR (a.aggtranstype = 'internal'::regtype AND (a.aggserialfn = 0 OR a.aggdeserialfn = 0))$$,
+                'every aggregate has a combine function, and serial and deserial functions where its state is internal');
+SELECT is((SELECT string_agg(DISTINCT p.proname, ', ') FROM pg_aggregate a
+           JOIN pg_proc p ON p.oid = a.aggfnoid
+           JOIN ext_members m ON m.objid = a.aggfnoid AND m.classid = 'pg_proc'::regclass
+           WHERE a.aggtranstype = 'crm_agg_state'::regtype),
+          'crm_bgnbd_fit, crm_gammagamma_fit, crm_pareto_share, crm_paretonbd_fit, crm_pyramid, crm_tier_thresholds',
+          'the population aggregates keep a crm_agg_state, a type Citus can send from its workers');
 SELECT is_empty($$SELECT t.typname || '.' || att.attname FROM pg_type t
                   JOIN ext_members m ON m.objid = t.oid AND m.classid = 'pg_type'::regclass
                   JOIN pg_attribute att ON att.attrelid = t.typrelid AND att.attnum > 0

@@ -22,61 +22,45 @@ COMMENT ON COLUMN crm_bgnbd_model.customers IS 'Number of customers fitted';
 COMMENT ON COLUMN crm_bgnbd_model.iterations IS 'Optimiser steps taken';
 COMMENT ON COLUMN crm_bgnbd_model.converged IS 'Whether the optimiser converged; do not use a model that did not';
 
-CREATE FUNCTION crm_fit_summary_accum(internal, float8, float8, float8)
-RETURNS internal
+CREATE FUNCTION crm_fit_summary_accum(crm_agg_state, float8, float8, float8)
+RETURNS crm_agg_state
 AS 'MODULE_PATHNAME', 'crm_fit_summary_accum'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION crm_fit_summary_accum(internal, float8, float8, float8) IS
+COMMENT ON FUNCTION crm_fit_summary_accum(crm_agg_state, float8, float8, float8) IS
 'Transition function of crm_bgnbd_fit and crm_paretonbd_fit(frequency, recency, t)';
 
-CREATE FUNCTION crm_fit_summary_accum(internal, float8, float8, float8, float8)
-RETURNS internal
+CREATE FUNCTION crm_fit_summary_accum(crm_agg_state, float8, float8, float8, float8)
+RETURNS crm_agg_state
 AS 'MODULE_PATHNAME', 'crm_fit_summary_accum'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION crm_fit_summary_accum(internal, float8, float8, float8, float8) IS
+COMMENT ON FUNCTION crm_fit_summary_accum(crm_agg_state, float8, float8, float8, float8) IS
 'Transition function of crm_bgnbd_fit and crm_paretonbd_fit(frequency, recency, t, penalizer)';
 
-CREATE FUNCTION crm_fit_combine(internal, internal)
-RETURNS internal
+CREATE FUNCTION crm_fit_combine(crm_agg_state, crm_agg_state)
+RETURNS crm_agg_state
 AS 'MODULE_PATHNAME', 'crm_fit_combine'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION crm_fit_combine(internal, internal) IS
-'Combine function of the model-fitting aggregates: merges two partial states (parallel query)';
+COMMENT ON FUNCTION crm_fit_combine(crm_agg_state, crm_agg_state) IS
+'Combine function of the model-fitting aggregates: merges two partial states (parallel query, Citus)';
 
-CREATE FUNCTION crm_fit_serialize(internal)
-RETURNS bytea
-AS 'MODULE_PATHNAME', 'crm_fit_serialize'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION crm_fit_serialize(internal) IS
-'Serial function of the model-fitting aggregates: a partial state as bytea';
-
-CREATE FUNCTION crm_fit_deserialize(bytea, internal)
-RETURNS internal
-AS 'MODULE_PATHNAME', 'crm_fit_deserialize'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION crm_fit_deserialize(bytea, internal) IS
-'Deserial function of the model-fitting aggregates: a partial state from bytea';
-
-CREATE FUNCTION crm_bgnbd_final(internal)
+CREATE FUNCTION crm_bgnbd_final(crm_agg_state)
 RETURNS crm_bgnbd_model
 AS 'MODULE_PATHNAME', 'crm_bgnbd_final'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION crm_bgnbd_final(internal) IS
+COMMENT ON FUNCTION crm_bgnbd_final(crm_agg_state) IS
 'Final function of crm_bgnbd_fit: maximises the likelihood';
 
 CREATE AGGREGATE crm_bgnbd_fit(frequency float8, recency float8, t float8) (
-    SFUNC = crm_fit_summary_accum, STYPE = internal, SSPACE = 64, FINALFUNC = crm_bgnbd_final,
+    SFUNC = crm_fit_summary_accum, STYPE = crm_agg_state, SSPACE = 64, FINALFUNC = crm_bgnbd_final,
     FINALFUNC_MODIFY = READ_WRITE,
-    COMBINEFUNC = crm_fit_combine, SERIALFUNC = crm_fit_serialize,
-    DESERIALFUNC = crm_fit_deserialize, PARALLEL = SAFE);
+    COMBINEFUNC = crm_fit_combine, PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm_bgnbd_fit(float8, float8, float8) IS
 'BG/NBD model fitted by maximum likelihood (Fader, Hardie & Lee 2005) to customer summaries: frequency = repeat purchases, recency = time of the last purchase since the first, t = time since the first purchase, all in one time unit (e.g. crm_rfm with a week unit); rows with a NULL are skipped';
 
 CREATE AGGREGATE crm_bgnbd_fit(frequency float8, recency float8, t float8, penalizer float8) (
-    SFUNC = crm_fit_summary_accum, STYPE = internal, SSPACE = 64, FINALFUNC = crm_bgnbd_final,
+    SFUNC = crm_fit_summary_accum, STYPE = crm_agg_state, SSPACE = 64, FINALFUNC = crm_bgnbd_final,
     FINALFUNC_MODIFY = READ_WRITE,
-    COMBINEFUNC = crm_fit_combine, SERIALFUNC = crm_fit_serialize,
-    DESERIALFUNC = crm_fit_deserialize, PARALLEL = SAFE);
+    COMBINEFUNC = crm_fit_combine, PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm_bgnbd_fit(float8, float8, float8, float8) IS
 'BG/NBD model fitted with an L2 penalty: minimises the mean negative log-likelihood plus penalizer times the sum of the squared parameters, as lifetimes'' penalizer_coef does';
 

@@ -20,40 +20,38 @@ COMMENT ON COLUMN crm_gammagamma_model.customers IS 'Number of customers with re
 COMMENT ON COLUMN crm_gammagamma_model.iterations IS 'Optimiser steps taken';
 COMMENT ON COLUMN crm_gammagamma_model.converged IS 'Whether the optimiser converged; do not use a model that did not';
 
-CREATE FUNCTION crm_gammagamma_accum(internal, float8, float8)
-RETURNS internal
+CREATE FUNCTION crm_gammagamma_accum(crm_agg_state, float8, float8)
+RETURNS crm_agg_state
 AS 'MODULE_PATHNAME', 'crm_gammagamma_accum'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION crm_gammagamma_accum(internal, float8, float8) IS
+COMMENT ON FUNCTION crm_gammagamma_accum(crm_agg_state, float8, float8) IS
 'Transition function of crm_gammagamma_fit(frequency, avg_value)';
 
-CREATE FUNCTION crm_gammagamma_accum(internal, float8, float8, float8)
-RETURNS internal
+CREATE FUNCTION crm_gammagamma_accum(crm_agg_state, float8, float8, float8)
+RETURNS crm_agg_state
 AS 'MODULE_PATHNAME', 'crm_gammagamma_accum'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION crm_gammagamma_accum(internal, float8, float8, float8) IS
+COMMENT ON FUNCTION crm_gammagamma_accum(crm_agg_state, float8, float8, float8) IS
 'Transition function of crm_gammagamma_fit(frequency, avg_value, penalizer)';
 
-CREATE FUNCTION crm_gammagamma_final(internal)
+CREATE FUNCTION crm_gammagamma_final(crm_agg_state)
 RETURNS crm_gammagamma_model
 AS 'MODULE_PATHNAME', 'crm_gammagamma_final'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION crm_gammagamma_final(internal) IS
+COMMENT ON FUNCTION crm_gammagamma_final(crm_agg_state) IS
 'Final function of crm_gammagamma_fit: maximises the likelihood';
 
 CREATE AGGREGATE crm_gammagamma_fit(frequency float8, avg_value float8) (
-    SFUNC = crm_gammagamma_accum, STYPE = internal, SSPACE = 64, FINALFUNC = crm_gammagamma_final,
+    SFUNC = crm_gammagamma_accum, STYPE = crm_agg_state, SSPACE = 64, FINALFUNC = crm_gammagamma_final,
     FINALFUNC_MODIFY = READ_WRITE,
-    COMBINEFUNC = crm_fit_combine, SERIALFUNC = crm_fit_serialize,
-    DESERIALFUNC = crm_fit_deserialize, PARALLEL = SAFE);
+    COMBINEFUNC = crm_fit_combine, PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm_gammagamma_fit(float8, float8) IS
 'Gamma-Gamma spend model fitted by maximum likelihood to frequency (repeat purchases) and avg_value (average value of the repeat purchases, e.g. crm_rfm''s avg_repeat_value); customers without repeat purchases or with an average of 0 or less are left out, rows with a NULL skipped';
 
 CREATE AGGREGATE crm_gammagamma_fit(frequency float8, avg_value float8, penalizer float8) (
-    SFUNC = crm_gammagamma_accum, STYPE = internal, SSPACE = 64, FINALFUNC = crm_gammagamma_final,
+    SFUNC = crm_gammagamma_accum, STYPE = crm_agg_state, SSPACE = 64, FINALFUNC = crm_gammagamma_final,
     FINALFUNC_MODIFY = READ_WRITE,
-    COMBINEFUNC = crm_fit_combine, SERIALFUNC = crm_fit_serialize,
-    DESERIALFUNC = crm_fit_deserialize, PARALLEL = SAFE);
+    COMBINEFUNC = crm_fit_combine, PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm_gammagamma_fit(float8, float8, float8) IS
 'Gamma-Gamma spend model fitted with an L2 penalty: penalizer times the sum of the squared parameters is added to the mean negative log-likelihood, as lifetimes'' penalizer_coef does';
 

@@ -22,26 +22,24 @@ COMMENT ON COLUMN crm_paretonbd_model.customers IS 'Number of customers fitted';
 COMMENT ON COLUMN crm_paretonbd_model.iterations IS 'Optimiser steps taken';
 COMMENT ON COLUMN crm_paretonbd_model.converged IS 'Whether the optimiser converged; do not use a model that did not';
 
-CREATE FUNCTION crm_paretonbd_final(internal)
+CREATE FUNCTION crm_paretonbd_final(crm_agg_state)
 RETURNS crm_paretonbd_model
 AS 'MODULE_PATHNAME', 'crm_paretonbd_final'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION crm_paretonbd_final(internal) IS
+COMMENT ON FUNCTION crm_paretonbd_final(crm_agg_state) IS
 'Final function of crm_paretonbd_fit: maximises the likelihood';
 
 CREATE AGGREGATE crm_paretonbd_fit(frequency float8, recency float8, t float8) (
-    SFUNC = crm_fit_summary_accum, STYPE = internal, SSPACE = 64, FINALFUNC = crm_paretonbd_final,
+    SFUNC = crm_fit_summary_accum, STYPE = crm_agg_state, SSPACE = 64, FINALFUNC = crm_paretonbd_final,
     FINALFUNC_MODIFY = READ_WRITE,
-    COMBINEFUNC = crm_fit_combine, SERIALFUNC = crm_fit_serialize,
-    DESERIALFUNC = crm_fit_deserialize, PARALLEL = SAFE);
+    COMBINEFUNC = crm_fit_combine, PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm_paretonbd_fit(float8, float8, float8) IS
 'Pareto/NBD model fitted by maximum likelihood (Schmittlein, Morrison & Colombo 1987; likelihood as in Fader & Hardie 2005) to customer summaries: frequency, recency, t in one time unit; rows with a NULL are skipped';
 
 CREATE AGGREGATE crm_paretonbd_fit(frequency float8, recency float8, t float8, penalizer float8) (
-    SFUNC = crm_fit_summary_accum, STYPE = internal, SSPACE = 64, FINALFUNC = crm_paretonbd_final,
+    SFUNC = crm_fit_summary_accum, STYPE = crm_agg_state, SSPACE = 64, FINALFUNC = crm_paretonbd_final,
     FINALFUNC_MODIFY = READ_WRITE,
-    COMBINEFUNC = crm_fit_combine, SERIALFUNC = crm_fit_serialize,
-    DESERIALFUNC = crm_fit_deserialize, PARALLEL = SAFE);
+    COMBINEFUNC = crm_fit_combine, PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm_paretonbd_fit(float8, float8, float8, float8) IS
 'Pareto/NBD model fitted with an L2 penalty, as crm_bgnbd_fit with a penalizer';
 

@@ -1,0 +1,53 @@
+/*
+ * agg_state.h
+ *		crm_agg_state: the transition type of crm's population aggregates,
+ *		a C state kept in memory as an expanded object while an aggregate
+ *		runs, and flattened to bytes only when it has to travel.
+ */
+#ifndef CRM_AGG_STATE_H
+#define CRM_AGG_STATE_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/expandeddatum.h"
+
+/*
+ * A kind of state: how its C struct is written to and read from bytes.
+ * read allocates the struct in context; it checks that the bytes are there
+ * before it reads them and reports bad bytes as
+ * ERRCODE_INVALID_BINARY_REPRESENTATION (bytes left over are the caller's
+ * to find).
+ */
+typedef struct CrmAggStateKind
+{
+	uint8		tag;			/* written first, so any state can be read */
+	const char *name;			/* for error messages */
+	void		(*write) (const void *data, StringInfo buf);
+	void	   *(*read) (StringInfo buf, MemoryContext context);
+} CrmAggStateKind;
+
+/* The expanded form: the C struct and the memory it owns */
+typedef struct CrmAggState
+{
+	ExpandedObjectHeader hdr;
+	const CrmAggStateKind *kind;
+	void	   *data;			/* the kind's struct, in hdr.eoh_context */
+	StringInfoData flat;		/* the bytes of the last flattening */
+} CrmAggState;
+
+#define CrmAggStateContext(state) ((state)->hdr.eoh_context)
+#define PG_RETURN_CRM_AGG_STATE(state) \
+	PG_RETURN_DATUM(EOHPGetRWDatum(&(state)->hdr))
+
+extern CrmAggState *crm_agg_state_new(FunctionCallInfo fcinfo,
+									  const CrmAggStateKind *kind,
+									  const char *fname);
+extern CrmAggState *crm_agg_state_for_update(FunctionCallInfo fcinfo, int argno,
+											 const CrmAggStateKind *kind,
+											 const char *fname);
+extern void *crm_agg_state_data(FunctionCallInfo fcinfo, int argno,
+								const CrmAggStateKind *kind);
+
+#endif							/* CRM_AGG_STATE_H */
