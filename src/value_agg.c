@@ -38,7 +38,7 @@
 #include "tier.h"
 
 /* Serialised state format; bump when the layout changes */
-#define VALUE_STATE_VERSION 1
+#define VALUE_STATE_VERSION 2
 /* Its tag among the kinds of crm_agg_state */
 #define VALUE_STATE_TAG 'v'
 
@@ -250,29 +250,81 @@ crm_value_combine(PG_FUNCTION_ARGS)
 	PG_RETURN_CRM_AGG_STATE(agg);
 }
 
+/* Ascending, -0 before +0: the order in which a state writes its values */
+static inline int
+value_cmp(const double *a, const double *b)
+{
+	if (*a != *b)
+		return *a < *b ? -1 : 1;
+	return (int) !signbit(*a) - (int) !signbit(*b);
+}
+
+#define ST_SORT sort_values
+#define ST_ELEMENT_TYPE double
+#define ST_COMPARE(a, b) value_cmp(a, b)
+#define ST_SCOPE static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
 /*
- * The bytes of a state: version byte, parameter kind and values, count,
- * then the values
+ * The bytes of a state: version byte, parameter kind and values, the count
+ * of values and of distinct ones, then each distinct value in ascending
+ * order with how often it occurs (a base-128 varint).  Real values repeat
+ * -- order amounts in cents, customers' totals of a few orders -- so a
+ * partial state sent from a Citus worker or a parallel worker is as long
+ * as the distinct values, not all of them.
  */
 static void
 write_state(const void *data, StringInfo buf)
 {
 	const ValueState *state = (const ValueState *) data;
+	double	   *sorted;
+	int64		ndistinct = 0;
 
-	if (state->n > (MaxAllocSize - 1024) / sizeof(double))
+	if (state->n > (MaxAllocSize - 1024) / (sizeof(double) + 2))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("too many values for one partial state"),
 				 errhint("Lower max_parallel_workers_per_gather to 0 for this query.")));
 
-	enlargeStringInfo(buf, 64 + sizeof(double) * state->n);
+	sorted = palloc_extended(sizeof(double) * Max(state->n, 1), MCXT_ALLOC_HUGE);
+	memcpy(sorted, state->values, sizeof(double) * state->n);
+	sort_values(sorted, state->n);
+	for (int64 i = 0; i < state->n; i++)
+		if (i == 0 || value_cmp(&sorted[i - 1], &sorted[i]) != 0)
+			ndistinct++;
+
+	enlargeStringInfo(buf, 64 + (sizeof(double) + 2) * ndistinct);
 	pq_sendbyte(buf, VALUE_STATE_VERSION);
 	pq_sendbyte(buf, (int) state->param_kind);
 	for (int i = 0; i < CRM_NUM_CUTS; i++)
 		pq_sendfloat8(buf, state->params[i]);
 	pq_sendint64(buf, state->n);
-	for (int64 i = 0; i < state->n; i++)
-		pq_sendfloat8(buf, state->values[i]);
+	pq_sendint64(buf, ndistinct);
+	for (int64 i = 0; i < state->n;)
+	{
+		int64		j = i + 1;
+		uint64		count;
+
+		while (j < state->n && value_cmp(&sorted[i], &sorted[j]) == 0)
+			j++;
+		pq_sendfloat8(buf, sorted[i]);
+		for (count = j - i; count >= 0x80; count >>= 7)
+			pq_sendbyte(buf, (int) ((count & 0x7F) | 0x80));
+		pq_sendbyte(buf, (int) count);
+		i = j;
+	}
+	pfree(sorted);
+}
+
+static void
+invalid_state(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("invalid crm value state"),
+			 errdetail_internal("%s", detail)));
 }
 
 static void *
@@ -282,12 +334,10 @@ read_state(StringInfo buf, MemoryContext context)
 	int			kind;
 	double		params[CRM_NUM_CUTS];
 	int64		n;
+	int64		ndistinct;
 
-	if (buf->len - buf->cursor < 2 + (int) sizeof(double) * CRM_NUM_CUTS + 8)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid crm value state"),
-				 errdetail("The state is cut short.")));
+	if (buf->len - buf->cursor < 2 + (int) sizeof(double) * CRM_NUM_CUTS + 16)
+		invalid_state("The state is cut short.");
 	if (pq_getmsgbyte(buf) != VALUE_STATE_VERSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
@@ -296,25 +346,44 @@ read_state(StringInfo buf, MemoryContext context)
 	for (int i = 0; i < CRM_NUM_CUTS; i++)
 		params[i] = pq_getmsgfloat8(buf);
 	n = pq_getmsgint64(buf);
-	if (kind < VALUE_PARAM_NONE || kind > VALUE_PARAM_FRACTION ||
-		n < 0 || n != (buf->len - buf->cursor) / (int64) sizeof(double))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid crm value state")));
+	ndistinct = pq_getmsgint64(buf);
+	if (kind < VALUE_PARAM_NONE || kind > VALUE_PARAM_FRACTION)
+		invalid_state("The parameter kind is unknown.");
+	if (n < 0 || n > (int64) (MaxAllocSize / sizeof(double)) ||
+		ndistinct < 0 || ndistinct > n ||
+		ndistinct > (buf->len - buf->cursor) / (int64) (sizeof(double) + 1))
+		invalid_state("The counts of values do not fit the state.");
 
 	state = new_state(context, n);
 	state->param_kind = (ValueParam) kind;
 	memcpy(state->params, params, sizeof(params));
-	for (int64 i = 0; i < n; i++)
+	for (int64 d = 0; d < ndistinct; d++)
 	{
-		state->values[i] = pq_getmsgfloat8(buf);
-		if (isnan(state->values[i]) || isinf(state->values[i]))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-					 errmsg("invalid crm value state"),
-					 errdetail("A value is not finite.")));
+		double		value;
+		uint64		count = 0;
+		int			shift = 0;
+		int			byte;
+
+		if (buf->len - buf->cursor < (int) sizeof(double) + 1)
+			invalid_state("The state is cut short.");
+		value = pq_getmsgfloat8(buf);
+		if (isnan(value) || isinf(value))
+			invalid_state("A value is not finite.");
+		do
+		{
+			if (buf->cursor >= buf->len || shift > 56)
+				invalid_state("A count is cut short or too large.");
+			byte = pq_getmsgbyte(buf);
+			count |= (uint64) (byte & 0x7F) << shift;
+			shift += 7;
+		} while (byte & 0x80);
+		if (count < 1 || count > (uint64) (n - state->n))
+			invalid_state("The counts of the values do not add up.");
+		for (uint64 c = 0; c < count; c++)
+			state->values[state->n++] = value;
 	}
-	state->n = n;
+	if (state->n != n)
+		invalid_state("The counts of the values do not add up.");
 	return state;
 }
 
