@@ -11,7 +11,7 @@
  * sum correctly rounded, whatever the order -- and more accurate too (a
  * tier of values in cents sums to the nearest double of its exact total).
  * The same idea as Kulisch's long accumulator, kept simple: one term costs
- * a frexp and three integer additions.
+ * a few bit operations on the double and three integer additions.
  */
 #include "postgres.h"
 
@@ -53,7 +53,8 @@ carry(int64 *limbs)
 void
 crm_exact_sum_add(CrmExactSum *sum, double x)
 {
-	int			exponent;
+	uint64		ieee;
+	int			biased;
 	uint64		m;
 	int			bit;
 	int			i;
@@ -62,16 +63,20 @@ crm_exact_sum_add(CrmExactSum *sum, double x)
 	int64		parts[3];
 
 	Assert(isfinite(x));
-	if (x == 0.0)
-		return;
-	/* |x| = m 2^(bit - BIAS), m an integer of at most 53 bits */
-	m = (uint64) ldexp(frexp(fabs(x), &exponent), 53);
-	bit = exponent - 53 + BIAS;
-	if (bit < 0)
+	/* |x| = m 2^(bit - BIAS), from the bits of the double itself */
+	memcpy(&ieee, &x, sizeof(ieee));
+	biased = (int) ((ieee >> 52) & 0x7FF);
+	m = ieee & ((UINT64CONST(1) << 52) - 1);
+	if (biased == 0)
 	{
-		/* a subnormal: the low bits of m are zero */
-		m >>= -bit;
-		bit = 0;
+		if (m == 0)
+			return;				/* a zero */
+		bit = 0;				/* a subnormal: m 2^-1074 */
+	}
+	else
+	{
+		m |= UINT64CONST(1) << 52;
+		bit = biased - 1;
 	}
 	i = bit / LIMB_BITS;
 	s = bit % LIMB_BITS;
@@ -79,13 +84,38 @@ crm_exact_sum_add(CrmExactSum *sum, double x)
 	rest = m >> (LIMB_BITS - s);
 	parts[1] = (int64) (rest & LIMB_MASK);
 	parts[2] = (int64) (rest >> LIMB_BITS);
-	for (int k = 0; k < 3; k++)
-		sum->limbs[i + k] += x < 0 ? -parts[k] : parts[k];
+	if (ieee >> 63)
+	{
+		sum->limbs[i] -= parts[0];
+		sum->limbs[i + 1] -= parts[1];
+		sum->limbs[i + 2] -= parts[2];
+	}
+	else
+	{
+		sum->limbs[i] += parts[0];
+		sum->limbs[i + 1] += parts[1];
+		sum->limbs[i + 2] += parts[2];
+	}
 	if (++sum->pending >= MAX_PENDING)
 	{
 		carry(sum->limbs);
 		sum->pending = 0;
 	}
+}
+
+/* Add the sum "from" into "into", exactly */
+void
+crm_exact_sum_merge(CrmExactSum *into, const CrmExactSum *from)
+{
+	int64		limbs[CRM_EXACT_SUM_LIMBS];
+
+	/* both with their carries passed on, so that the limbs cannot overflow */
+	memcpy(limbs, from->limbs, sizeof(limbs));
+	carry(limbs);
+	carry(into->limbs);
+	for (int i = 0; i < CRM_EXACT_SUM_LIMBS; i++)
+		into->limbs[i] += limbs[i];
+	into->pending = 1;
 }
 
 /* Bit pos of a number of limbs in [0, 2^32); positions below 0 are 0 */

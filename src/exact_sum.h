@@ -24,6 +24,7 @@ typedef struct CrmExactSum
 
 extern void crm_exact_sum_init(CrmExactSum *sum);
 extern void crm_exact_sum_add(CrmExactSum *sum, double x);
+extern void crm_exact_sum_merge(CrmExactSum *into, const CrmExactSum *from);
 extern double crm_exact_sum_value(const CrmExactSum *sum);
 
 #endif							/* CRM_EXACT_SUM_H */

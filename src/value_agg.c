@@ -549,17 +549,14 @@ crm_pareto_share_final(PG_FUNCTION_ARGS)
 
 	/* exact sums: the same share whatever order the values came in */
 	crm_exact_sum_init(&top);
-	crm_exact_sum_init(&total);
+	crm_exact_sum_init(&total);	/* of the values after the top k, first */
 	position = state->params[0] * (double) state->n;
 	k = Min((int64) floor(position), state->n);
 	if (k > 0)
 		select_descending(state->values, 0, state->n, k - 1);
 	for (int64 i = 0; i < state->n; i++)
-	{
-		crm_exact_sum_add(&total, state->values[i]);
-		if (i < k)
-			crm_exact_sum_add(&top, state->values[i]);
-	}
+		crm_exact_sum_add(i < k ? &top : &total, state->values[i]);
+	crm_exact_sum_merge(&total, &top);
 	if (k < state->n && position > (double) k)
 	{
 		/* the next value is the largest of those after the top k */
@@ -664,10 +661,12 @@ crm_pyramid_final(PG_FUNCTION_ARGS)
 			high[t] = v;
 		count[t]++;
 		crm_exact_sum_add(&sums[t], v);
-		crm_exact_sum_add(&totals, v);
 	}
 	for (int t = 0; t < CRM_NUM_TIERS; t++)
+	{
 		sum[t] = crm_exact_sum_value(&sums[t]);
+		crm_exact_sum_merge(&totals, &sums[t]);
+	}
 	total = crm_exact_sum_value(&totals);
 
 	for (int t = CRM_NUM_TIERS - 1; t >= 0; t--)

@@ -21,7 +21,7 @@ if ! citus_available; then
 	exit 0
 fi
 
-plan 29
+plan 35
 
 dir=$(mktemp -d)
 trap 'citus_stop "$dir"' EXIT
@@ -39,7 +39,7 @@ is "$(q "$PGDATABASE" "SELECT string_agg(result, ',') FROM run_command_on_worker
 	"the workers have crm too, at the same version"
 
 # The CDNOW master log (23,570 customers, 69,659 orders) and a skewed log:
-# a few customers with most orders, amounts with many ties
+# a few customers with most orders, amounts with many ties, some NULL
 psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<SQL
 SET client_min_messages = warning;
 CREATE TABLE cdnow_raw (line text);
@@ -52,7 +52,7 @@ WHERE f[1] ~ '^[0-9]+\$';
 CREATE TABLE skewed_local AS
 SELECT 1 + floor(20000 * power(((i * 7919) % 100003) / 100003.0, 3))::int AS customer_id,
        '2023-01-01'::timestamptz + ((i * 7) % 730) * interval '1 day' + (i % 24) * interval '1 hour' AS ordered_at,
-       round(exp(((i * 31) % 1000) / 200.0)::numeric, 2) AS amount
+       CASE WHEN i % 97 = 0 THEN NULL ELSE round(exp(((i * 31) % 1000) / 200.0)::numeric, 2) END AS amount
 FROM generate_series(1, 200000) AS i;
 CREATE TABLE cdnow (LIKE cdnow_local);
 CREATE TABLE skewed (LIKE skewed_local);
@@ -88,6 +88,8 @@ for t in cdnow skewed; do
 		"crm_tier_thresholds(amount::float8, '{0.1, 0.3, 0.6}') FROM $t" \
 		"crm_pareto_share(amount::float8, 0.05) FROM $t" \
 		"crm_pyramid(amount::float8) FROM $t" \
+		"crm_tier_thresholds(value) FROM $customers" \
+		"crm_pareto_share(value) FROM $customers" \
 		"crm_pyramid(value) FROM $customers"; do
 		same "$(q "$PGDATABASE" "SELECT $agg")" "$(q "$PGDATABASE" "SELECT ${agg//$t/${t}_local}")" \
 			"$t: SELECT ${agg%% FROM*} equals the local result"
@@ -117,6 +119,11 @@ for t in cdnow skewed; do
 	                                            UNION ALL
 	                                            (SELECT * FROM ${summaries//$t/${t}_local} EXCEPT SELECT * FROM $summaries)) x")" 0 \
 		"$t: per-customer crm_rfm equals the local one row for row"
+	purchases="(SELECT customer_id, (crm_purchase_summary(ordered_at, amount)).* FROM $t GROUP BY customer_id) p"
+	is "$(q "$PGDATABASE" "SELECT count(*) FROM ((SELECT * FROM $purchases EXCEPT SELECT * FROM ${purchases//$t/${t}_local})
+	                                            UNION ALL
+	                                            (SELECT * FROM ${purchases//$t/${t}_local} EXCEPT SELECT * FROM $purchases)) x")" 0 \
+		"$t: per-customer crm_purchase_summary equals the local one row for row"
 done
 plan_text=$(explain "SELECT crm_bgnbd_fit(frequency, recency, t) FROM
 	(SELECT customer_id, (crm_rfm(ordered_at, amount, '2025-01-01', '1 week')).* FROM skewed GROUP BY customer_id) s")

@@ -5,7 +5,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(47);
+SELECT plan(48);
 
 -- Thresholds by hand: of 1..100 the best 1, 5 and 20 customers.
 SELECT is((SELECT crm_tier_thresholds(v) FROM generate_series(1, 100) v), '{100, 96, 81}'::float8[],
@@ -128,6 +128,16 @@ SELECT is((SELECT p.value FROM unnest((SELECT crm_pyramid(v ORDER BY v DESC) FRO
           9007199254741072::float8, 'the small tier sums to 2^53 + 79 rounded once (largest value first)');
 SELECT is((SELECT p.value FROM unnest((SELECT crm_pyramid(v ORDER BY v) FROM rounding)) p WHERE p.tier = 'small'),
           9007199254741072::float8, 'and the same with the smallest first');
+-- Cancellation: of 1e20, 1, 97 zeros and -1e20 the total is exactly 1 (a
+-- running sum that meets 1e20 first loses the 1 and finds 0).  vip is 1e20
+-- alone; the zeros tie with the 5th best and share major with the 1;
+-- small is -1e20.
+CREATE TEMP TABLE cancelling AS
+SELECT unnest(array_cat(ARRAY[1e20, 1, -1e20]::float8[], array_fill(0::float8, ARRAY[97]))) AS v;
+SELECT is((SELECT string_agg(format('%s %s %s %s', p.tier, p.customers, p.value, p.value_share), ', ')
+           FROM unnest((SELECT crm_pyramid(v ORDER BY v DESC) FROM cancelling)) p),
+          'vip 1 1e+20 1e+20, major 98 1 1, ordinary 0 0 0, small 1 -1e+20 -1e+20',
+          'the pyramid''s total is exactly 1, so the shares are the values themselves');
 -- Values exact in binary and in decimal (multiples of 2^-7): each tier's
 -- value is the numeric sum of its values, rounded to float8
 CREATE TEMP TABLE sevenths AS
