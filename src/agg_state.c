@@ -63,23 +63,37 @@ make_state(MemoryContext parent, const CrmAggStateKind *kind)
 	return state;
 }
 
+/* The bytes of a state: version, the kind's tag, what the kind writes */
+static void
+write_state(const CrmAggState *state, StringInfo buf, bool compact)
+{
+	pq_sendbyte(buf, AGG_STATE_VERSION);
+	pq_sendbyte(buf, state->kind->tag);
+	state->kind->write(state->data, buf, compact);
+}
+
 /*
  * The flat size: the state is written out here, and copied by the
- * flattening that follows (every caller asks for the size first)
+ * flattening that follows (every caller asks for the size first; forming a
+ * tuple asks twice, so the bytes are kept until the data is handed out
+ * again)
  */
 static Size
 agg_state_flat_size(ExpandedObjectHeader *eohptr)
 {
 	CrmAggState *state = (CrmAggState *) eohptr;
-	MemoryContext old = MemoryContextSwitchTo(eohptr->eoh_context);
 
-	if (state->flat.data == NULL)
-		initStringInfo(&state->flat);
-	resetStringInfo(&state->flat);
-	pq_sendbyte(&state->flat, AGG_STATE_VERSION);
-	pq_sendbyte(&state->flat, state->kind->tag);
-	state->kind->write(state->data, &state->flat);
-	MemoryContextSwitchTo(old);
+	if (!state->flat_valid)
+	{
+		MemoryContext old = MemoryContextSwitchTo(eohptr->eoh_context);
+
+		if (state->flat.data == NULL)
+			initStringInfo(&state->flat);
+		resetStringInfo(&state->flat);
+		write_state(state, &state->flat, false);
+		state->flat_valid = true;
+		MemoryContextSwitchTo(old);
+	}
 	return VARHDRSZ + state->flat.len;
 }
 
@@ -196,6 +210,7 @@ crm_agg_state_for_update(FunctionCallInfo fcinfo, int argno,
 	if (state != NULL)
 	{
 		check_kind(state->kind, kind);
+		state->flat_valid = false;	/* about to change */
 		return state;
 	}
 	state = make_state(aggcontext, kind);
@@ -222,6 +237,7 @@ crm_agg_state_data(FunctionCallInfo fcinfo, int argno,
 	if (state != NULL)
 	{
 		check_kind(state->kind, kind);
+		state->flat_valid = false;	/* a final function may reorder it */
 		return state->data;
 	}
 	return read_flat(PG_GETARG_VARLENA_PP(argno), kind, &found,
@@ -279,17 +295,46 @@ crm_agg_state_in(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The bytes of the state argument that the output and send functions send:
+ * a state still expanded (a Citus worker's partial state) is written
+ * compact, as it leaves for another server; a flat one as it is
+ */
+static const char *
+outgoing_bytes(FunctionCallInfo fcinfo, int *len)
+{
+	CrmAggState *state = expanded_state(PG_GETARG_DATUM(0), false);
+	struct varlena *flat;
+
+	if (state != NULL)
+	{
+		StringInfoData compact;
+
+		initStringInfo(&compact);
+		write_state(state, &compact, true);
+		*len = compact.len;
+		return compact.data;
+	}
+	flat = PG_GETARG_VARLENA_PP(0);
+	*len = VARSIZE_ANY_EXHDR(flat);
+	return VARDATA_ANY(flat);
+}
+
+/*
  * crm_agg_state_out(crm_agg_state) -> cstring
  */
 PG_FUNCTION_INFO_V1(crm_agg_state_out);
 Datum
 crm_agg_state_out(PG_FUNCTION_ARGS)
 {
-	struct varlena *flat = PG_GETARG_VARLENA_PP(0);
-	int			len = VARSIZE_ANY_EXHDR(flat);
-	int			maxlen = pg_b64_enc_len(len);
-	char	   *text = palloc(maxlen + 1);
-	int			n = pg_b64_encode((void *) VARDATA_ANY(flat), len, text, maxlen);
+	int			len;
+	const char *bytes = outgoing_bytes(fcinfo, &len);
+	int			maxlen;
+	char	   *text;
+	int			n;
+
+	maxlen = pg_b64_enc_len(len);
+	text = palloc(maxlen + 1);
+	n = pg_b64_encode((void *) bytes, len, text, maxlen);
 
 	if (n < 0)
 		elog(ERROR, "could not encode a crm aggregate state");
@@ -321,10 +366,11 @@ PG_FUNCTION_INFO_V1(crm_agg_state_send);
 Datum
 crm_agg_state_send(PG_FUNCTION_ARGS)
 {
-	struct varlena *flat = PG_GETARG_VARLENA_PP(0);
+	int			len;
+	const char *bytes = outgoing_bytes(fcinfo, &len);
 	StringInfoData buf;
 
 	pq_begintypsend(&buf);
-	pq_sendbytes(&buf, VARDATA_ANY(flat), VARSIZE_ANY_EXHDR(flat));
+	pq_sendbytes(&buf, bytes, len);
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }

@@ -15,6 +15,9 @@
 
 /*
  * A kind of state: how its C struct is written to and read from bytes.
+ * write writes compact bytes when asked (for text, which may cross a
+ * network: worth some work to make short), else the quickest to write (for
+ * parallel workers, whose states cross shared memory); read reads either.
  * read allocates the struct in context; it checks that the bytes are there
  * before it reads them and reports bad bytes as
  * ERRCODE_INVALID_BINARY_REPRESENTATION (bytes left over are the caller's
@@ -24,7 +27,7 @@ typedef struct CrmAggStateKind
 {
 	uint8		tag;			/* written first, so any state can be read */
 	const char *name;			/* for error messages */
-	void		(*write) (const void *data, StringInfo buf);
+	void		(*write) (const void *data, StringInfo buf, bool compact);
 	void	   *(*read) (StringInfo buf, MemoryContext context);
 } CrmAggStateKind;
 
@@ -35,6 +38,7 @@ typedef struct CrmAggState
 	const CrmAggStateKind *kind;
 	void	   *data;			/* the kind's struct, in hdr.eoh_context */
 	StringInfoData flat;		/* the bytes of the last flattening */
+	bool		flat_valid;		/* ... and the data has not been handed out since */
 } CrmAggState;
 
 #define CrmAggStateContext(state) ((state)->hdr.eoh_context)

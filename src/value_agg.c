@@ -26,6 +26,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "libpq/pqformat.h"
+#include "port/pg_bswap.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -37,8 +38,9 @@
 #include "exact_sum.h"
 #include "tier.h"
 
-/* Serialised state format; bump when the layout changes */
-#define VALUE_STATE_VERSION 2
+/* The two layouts of a written state (read_state reads both) */
+#define VALUE_STATE_PLAIN 1		/* every value, as it is */
+#define VALUE_STATE_COMPACT 2	/* distinct values, ascending, with counts */
 /* Its tag among the kinds of crm_agg_state */
 #define VALUE_STATE_TAG 'v'
 
@@ -109,7 +111,7 @@ set_params(ValueState *state, ValueParam kind, const double *params)
 						kind == VALUE_PARAM_CUTS ? "cuts" : "top_fraction")));
 }
 
-static void write_state(const void *data, StringInfo buf);
+static void write_state(const void *data, StringInfo buf, bool compact);
 static void *read_state(StringInfo buf, MemoryContext context);
 
 const CrmAggStateKind crm_value_state_kind = {
@@ -268,15 +270,16 @@ value_cmp(const double *a, const double *b)
 #include "lib/sort_template.h"
 
 /*
- * The bytes of a state: version byte, parameter kind and values, the count
- * of values and of distinct ones, then each distinct value in ascending
- * order with how often it occurs (a base-128 varint).  Real values repeat
+ * The bytes of a state: layout byte, parameter kind and values, count of
+ * values, then either every value (plain: quick to write, for parallel
+ * workers) or the count of distinct values and each distinct value in
+ * ascending order with how often it occurs, a base-128 varint (compact: for
+ * text, which a Citus worker sends over the network).  Real values repeat
  * -- order amounts in cents, customers' totals of a few orders -- so a
- * partial state sent from a Citus worker or a parallel worker is as long
- * as the distinct values, not all of them.
+ * compact state is as long as the distinct values, at the price of a sort.
  */
 static void
-write_state(const void *data, StringInfo buf)
+write_state(const void *data, StringInfo buf, bool compact)
 {
 	const ValueState *state = (const ValueState *) data;
 	double	   *sorted;
@@ -288,19 +291,35 @@ write_state(const void *data, StringInfo buf)
 				 errmsg("too many values for one partial state"),
 				 errhint("Lower max_parallel_workers_per_gather to 0 for this query.")));
 
+	pq_sendbyte(buf, compact ? VALUE_STATE_COMPACT : VALUE_STATE_PLAIN);
+	pq_sendbyte(buf, (int) state->param_kind);
+	for (int i = 0; i < CRM_NUM_CUTS; i++)
+		pq_sendfloat8(buf, state->params[i]);
+	pq_sendint64(buf, state->n);
+	if (!compact)
+	{
+		/* as pq_sendfloat8 would, in one go */
+		enlargeStringInfo(buf, sizeof(double) * state->n);
+		for (int64 i = 0; i < state->n; i++)
+		{
+			uint64		bits;
+
+			memcpy(&bits, &state->values[i], sizeof(bits));
+			bits = pg_hton64(bits);
+			memcpy(buf->data + buf->len, &bits, sizeof(bits));
+			buf->len += sizeof(bits);
+		}
+		buf->data[buf->len] = '\0';
+		return;
+	}
+
 	sorted = palloc_extended(sizeof(double) * Max(state->n, 1), MCXT_ALLOC_HUGE);
 	memcpy(sorted, state->values, sizeof(double) * state->n);
 	sort_values(sorted, state->n);
 	for (int64 i = 0; i < state->n; i++)
 		if (i == 0 || value_cmp(&sorted[i - 1], &sorted[i]) != 0)
 			ndistinct++;
-
-	enlargeStringInfo(buf, 64 + (sizeof(double) + 2) * ndistinct);
-	pq_sendbyte(buf, VALUE_STATE_VERSION);
-	pq_sendbyte(buf, (int) state->param_kind);
-	for (int i = 0; i < CRM_NUM_CUTS; i++)
-		pq_sendfloat8(buf, state->params[i]);
-	pq_sendint64(buf, state->n);
+	enlargeStringInfo(buf, 8 + (sizeof(double) + 2) * ndistinct);
 	pq_sendint64(buf, ndistinct);
 	for (int64 i = 0; i < state->n;)
 	{
@@ -327,18 +346,31 @@ invalid_state(const char *detail)
 			 errdetail_internal("%s", detail)));
 }
 
+/* A value of a written state: finite, as add_value admits them */
+static double
+read_value(StringInfo buf)
+{
+	double		value = pq_getmsgfloat8(buf);
+
+	if (isnan(value) || isinf(value))
+		invalid_state("A value is not finite.");
+	return value;
+}
+
 static void *
 read_state(StringInfo buf, MemoryContext context)
 {
 	ValueState *state;
+	int			layout;
 	int			kind;
 	double		params[CRM_NUM_CUTS];
 	int64		n;
 	int64		ndistinct;
 
-	if (buf->len - buf->cursor < 2 + (int) sizeof(double) * CRM_NUM_CUTS + 16)
+	if (buf->len - buf->cursor < 2 + (int) sizeof(double) * CRM_NUM_CUTS + 8)
 		invalid_state("The state is cut short.");
-	if (pq_getmsgbyte(buf) != VALUE_STATE_VERSION)
+	layout = pq_getmsgbyte(buf);
+	if (layout != VALUE_STATE_PLAIN && layout != VALUE_STATE_COMPACT)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("unsupported crm value state version")));
@@ -346,17 +378,48 @@ read_state(StringInfo buf, MemoryContext context)
 	for (int i = 0; i < CRM_NUM_CUTS; i++)
 		params[i] = pq_getmsgfloat8(buf);
 	n = pq_getmsgint64(buf);
-	ndistinct = pq_getmsgint64(buf);
 	if (kind < VALUE_PARAM_NONE || kind > VALUE_PARAM_FRACTION)
 		invalid_state("The parameter kind is unknown.");
-	if (n < 0 || n > (int64) (MaxAllocSize / sizeof(double)) ||
-		ndistinct < 0 || ndistinct > n ||
-		ndistinct > (buf->len - buf->cursor) / (int64) (sizeof(double) + 1))
-		invalid_state("The counts of values do not fit the state.");
+	if (n < 0 || n > (int64) (MaxAllocSize / sizeof(double)))
+		invalid_state("The count of values does not fit the state.");
+	if (layout == VALUE_STATE_PLAIN)
+	{
+		if (n != (buf->len - buf->cursor) / (int64) sizeof(double))
+			invalid_state("The count of values does not fit the state.");
+		ndistinct = n;
+	}
+	else
+	{
+		if (buf->len - buf->cursor < 8)
+			invalid_state("The state is cut short.");
+		ndistinct = pq_getmsgint64(buf);
+		if (ndistinct < 0 || ndistinct > n ||
+			ndistinct > (buf->len - buf->cursor) / (int64) (sizeof(double) + 1))
+			invalid_state("The count of distinct values does not fit the state.");
+	}
 
 	state = new_state(context, n);
 	state->param_kind = (ValueParam) kind;
 	memcpy(state->params, params, sizeof(params));
+	if (layout == VALUE_STATE_PLAIN)
+	{
+		/* as pq_getmsgfloat8 would, in one go */
+		for (int64 i = 0; i < n; i++)
+		{
+			uint64		bits;
+			double		value;
+
+			memcpy(&bits, buf->data + buf->cursor, sizeof(bits));
+			buf->cursor += sizeof(bits);
+			bits = pg_ntoh64(bits);
+			memcpy(&value, &bits, sizeof(value));
+			if (isnan(value) || isinf(value))
+				invalid_state("A value is not finite.");
+			state->values[i] = value;
+		}
+		state->n = n;
+		return state;
+	}
 	for (int64 d = 0; d < ndistinct; d++)
 	{
 		double		value;
@@ -366,9 +429,7 @@ read_state(StringInfo buf, MemoryContext context)
 
 		if (buf->len - buf->cursor < (int) sizeof(double) + 1)
 			invalid_state("The state is cut short.");
-		value = pq_getmsgfloat8(buf);
-		if (isnan(value) || isinf(value))
-			invalid_state("A value is not finite.");
+		value = read_value(buf);
 		do
 		{
 			if (buf->cursor >= buf->len || shift > 56)

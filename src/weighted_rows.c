@@ -139,10 +139,10 @@ crm_wrows_append(WeightedRows *into, WeightedRows *from, MemoryContext context)
 
 /*
  * The bytes of a state (as crm_agg_state, agg_state.c): merged first, so
- * that they hold each distinct summary once
+ * that they hold each distinct summary once, compact or not
  */
 static void
-write_state(const void *data, StringInfo buf)
+write_state(const void *data, StringInfo buf, bool compact)
 {
 	WeightedRows *state = (WeightedRows *) data;
 

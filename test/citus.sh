@@ -21,7 +21,7 @@ if ! citus_available; then
 	exit 0
 fi
 
-plan 35
+plan 37
 
 dir=$(mktemp -d)
 trap 'citus_stop "$dir"' EXIT
@@ -103,6 +103,23 @@ is "$(grep -c 'worker_column' <<<"$task_query" | tr -d ' ')" 0 \
 	"EXPLAIN: and no column of the orders"
 is "$(grep -o 'coord_combine_agg(' <<<"$plan_text" | wc -l | tr -d ' ')" 3 \
 	"EXPLAIN: the coordinator combines them (coord_combine_agg)"
+
+# What a worker sends: worker_partial_agg, as in the task query, writes the
+# state compact -- each distinct value once with its count.  100,000 values
+# of three kinds take 2 bytes (version, kind) + 44 (the value state's
+# layout, parameter kind, three parameters, count of values and of distinct
+# ones) + 3 x (8-byte value + 3-byte count) = 77 bytes, 104 in base64.
+is "$(q "$PGDATABASE" "SELECT octet_length(worker_partial_agg('crm_tier_thresholds(double precision)'::regprocedure,
+                                                             (i % 3)::float8)::text)
+                        FROM generate_series(1, 100000) AS i")" 104 \
+	"a worker's partial state of 100,000 values of three kinds is 104 characters"
+is "$(q "$PGDATABASE" "SELECT coord_combine_agg('crm_tier_thresholds(double precision)'::regprocedure, s::cstring,
+                                                NULL::float8[])
+                        FROM (SELECT worker_partial_agg('crm_tier_thresholds(double precision)'::regprocedure,
+                                                        (i % 3)::float8) AS s
+                              FROM generate_series(1, 100000) AS i GROUP BY i % 2) p")" \
+	"$(q "$PGDATABASE" "SELECT crm_tier_thresholds((i % 3)::float8) FROM generate_series(1, 100000) AS i")" \
+	"two such states combined as the coordinator does give the thresholds of all the values"
 
 # Model fits over per-customer summaries (crm_rfm grouped by the
 # distribution column runs whole on the workers)
