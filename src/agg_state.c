@@ -139,27 +139,28 @@ check_kind(const CrmAggStateKind *got, const CrmAggStateKind *wanted)
 }
 
 /*
- * The C struct of flat bytes of a state (read in place), in context; the
- * kind found into *kind, which must be wanted unless that is NULL
+ * The C struct of flat bytes of a state (read in place), in context; of
+ * kind wanted, or of any kind when that is NULL
  */
 static void *
 read_flat(struct varlena *flat, const CrmAggStateKind *wanted,
-		  const CrmAggStateKind **kind, MemoryContext context)
+		  MemoryContext context)
 {
 	StringInfoData buf;
+	const CrmAggStateKind *kind;
 	void	   *data;
 
 	buf.data = VARDATA_ANY(flat);
 	buf.len = VARSIZE_ANY_EXHDR(flat);
 	buf.maxlen = buf.len;
 	buf.cursor = 0;
-	*kind = kind_of(&buf);
-	check_kind(*kind, wanted);
-	data = (*kind)->read(&buf, context);
+	kind = kind_of(&buf);
+	check_kind(kind, wanted);
+	data = kind->read(&buf, context);
 	if (buf.cursor != buf.len)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid %s state", (*kind)->name),
+				 errmsg("invalid %s state", kind->name),
 				 errdetail("%d bytes are left over.", buf.len - buf.cursor)));
 	return data;
 }
@@ -175,6 +176,24 @@ expanded_state(Datum datum, bool read_write)
 		return NULL;
 	eoh = DatumGetEOHP(datum);
 	return eoh->eoh_methods == &agg_state_methods ? (CrmAggState *) eoh : NULL;
+}
+
+/*
+ * Our expanded state behind the datum of a support function's argument,
+ * checked to be of kind, and from now on changed or reordered by the
+ * caller: its flattened bytes are out of date.  NULL when the datum is flat.
+ */
+static CrmAggState *
+claim_state(Datum datum, bool read_write, const CrmAggStateKind *kind)
+{
+	CrmAggState *state = expanded_state(datum, read_write);
+
+	if (state != NULL)
+	{
+		check_kind(state->kind, kind);
+		state->flat_valid = false;
+	}
+	return state;
 }
 
 /*
@@ -202,19 +221,14 @@ crm_agg_state_for_update(FunctionCallInfo fcinfo, int argno,
 {
 	MemoryContext aggcontext = crm_aggregate_context(fcinfo, fname);
 	CrmAggState *state;
-	const CrmAggStateKind *found;
 
 	if (PG_ARGISNULL(argno))
 		return NULL;
-	state = expanded_state(PG_GETARG_DATUM(argno), true);
+	state = claim_state(PG_GETARG_DATUM(argno), true, kind);
 	if (state != NULL)
-	{
-		check_kind(state->kind, kind);
-		state->flat_valid = false;	/* about to change */
 		return state;
-	}
 	state = make_state(aggcontext, kind);
-	state->data = read_flat(PG_GETARG_VARLENA_PP(argno), kind, &found,
+	state->data = read_flat(PG_GETARG_VARLENA_PP(argno), kind,
 							CrmAggStateContext(state));
 	return state;
 }
@@ -229,19 +243,14 @@ crm_agg_state_data(FunctionCallInfo fcinfo, int argno,
 				   const CrmAggStateKind *kind)
 {
 	CrmAggState *state;
-	const CrmAggStateKind *found;
 
 	if (PG_ARGISNULL(argno))
 		return NULL;
-	state = expanded_state(PG_GETARG_DATUM(argno), false);
+	/* claimed: a final function may reorder it */
+	state = claim_state(PG_GETARG_DATUM(argno), false, kind);
 	if (state != NULL)
-	{
-		check_kind(state->kind, kind);
-		state->flat_valid = false;	/* a final function may reorder it */
 		return state->data;
-	}
-	return read_flat(PG_GETARG_VARLENA_PP(argno), kind, &found,
-					 CurrentMemoryContext);
+	return read_flat(PG_GETARG_VARLENA_PP(argno), kind, CurrentMemoryContext);
 }
 
 /*
@@ -254,9 +263,7 @@ check_flat(struct varlena *flat)
 	MemoryContext context = AllocSetContextCreate(CurrentMemoryContext,
 												  "crm aggregate state check",
 												  ALLOCSET_DEFAULT_SIZES);
-	const CrmAggStateKind *kind;
-
-	(void) read_flat(flat, NULL, &kind, context);
+	(void) read_flat(flat, NULL, context);
 	MemoryContextDelete(context);
 }
 
