@@ -8,7 +8,7 @@ OBJS = src/crm.o src/agg_state.o src/exact_sum.o src/clv.o src/tier.o src/loyalt
 	src/track/track.o src/track/tracking.o src/track/sql.o \
 	src/track/trigger.o src/track/delta.o src/track/pending.o \
 	src/track/fold.o src/track/table.o src/track/history.o \
-	src/track/relay.o src/track/ddl.o \
+	src/track/relay.o src/track/ddl.o src/track/citus.o src/track/deferred.o \
 	src/weighted_rows.o src/optim.o src/specfun.o src/fit.o src/bgnbd.o \
 	src/gammagamma.o src/clv_predict.o src/paretonbd.o
 

@@ -220,18 +220,19 @@ utc_offset(TimestampTz ts, DayCache *cache)
 }
 
 /*
- * The local (session TimeZone) date of a timestamp.
+ * The date of a timestamp in time zone "zone" (the session TimeZone for
+ * all but crm_purchase_summary with a time zone).
  */
 static DateADT
-local_day(TimestampTz ts, DayCache *cache)
+local_day(TimestampTz ts, DayCache *cache, pg_tz *zone)
 {
-	if (cache->tz != session_timezone)
+	if (cache->tz != zone)
 	{
 		long int	gmtoff;
 
 		memset(cache, 0, sizeof(DayCache));
-		cache->tz = session_timezone;
-		cache->fixed = pg_get_timezone_offset(session_timezone, &gmtoff);
+		cache->tz = zone;
+		cache->fixed = pg_get_timezone_offset(zone, &gmtoff);
 		cache->fixed_offset = (int64) gmtoff * USECS_PER_SEC;
 	}
 	if (cache->fixed)
@@ -253,6 +254,8 @@ typedef struct RfmCall
 	bool		uniform;		/* every row so far had as_of and unit */
 	TimestampTz as_of;
 	double		unit_days;
+	pg_tz	   *zone;			/* purchase days' zone; NULL: the session's */
+	char	   *zone_name;
 } RfmCall;
 
 static RfmCall *
@@ -803,9 +806,51 @@ as_of_mismatch(void)
  *
  * Rows with a NULL ordered_at or amount are skipped, as sum() skips NULLs.
  */
+static Datum rfm_accum(FunctionCallInfo fcinfo, bool with_as_of);
+
 PG_FUNCTION_INFO_V1(crm_rfm_accum);
 Datum
 crm_rfm_accum(PG_FUNCTION_ARGS)
+{
+	return rfm_accum(fcinfo, PG_NARGS() > 3);
+}
+
+/*
+ * crm_purchase_summary_accum(state, ordered_at, amount, time_zone): the
+ * same, with purchase days in the named time zone whatever the session's
+ * -- so that on a Citus cluster, where workers have settings of their own,
+ * every node counts the same days
+ */
+PG_FUNCTION_INFO_V1(crm_purchase_summary_accum);
+Datum
+crm_purchase_summary_accum(PG_FUNCTION_ARGS)
+{
+	RfmCall    *call = get_call(fcinfo);
+	char	   *name;
+
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("time_zone must not be null")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	if (call->zone_name == NULL || strcmp(call->zone_name, name) != 0)
+	{
+		pg_tz	   *zone = pg_tzset(name);
+
+		if (zone == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("time zone \"%s\" not recognized", name)));
+		call->zone = zone;
+		call->zone_name = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, name);
+	}
+	pfree(name);
+	return rfm_accum(fcinfo, false);
+}
+
+/* The transition of crm_rfm and crm_purchase_summary; with_as_of: args 4, 5 */
+static Datum
+rfm_accum(FunctionCallInfo fcinfo, bool with_as_of)
 {
 	MemoryContext aggcontext;
 	RfmState   *state;
@@ -820,7 +865,7 @@ crm_rfm_accum(PG_FUNCTION_ARGS)
 		prefetch_state(PG_GETARG_POINTER(0));
 	aggcontext = crm_aggregate_context(fcinfo, "crm_rfm_accum");
 	call = get_call(fcinfo);
-	if (PG_NARGS() > 3)
+	if (with_as_of)
 	{
 		get_as_of(fcinfo, &as_of, &unit_days);
 		if (!call->has_as_of)
@@ -835,7 +880,7 @@ crm_rfm_accum(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 	{
 		state = new_state(aggcontext);
-		state->has_as_of = PG_NARGS() > 3;
+		state->has_as_of = with_as_of;
 		state->as_of = as_of;
 		state->unit_days = unit_days;
 	}
@@ -843,7 +888,7 @@ crm_rfm_accum(PG_FUNCTION_ARGS)
 	{
 		state = (RfmState *) PG_GETARG_POINTER(0);
 		/* as_of may differ between groups, never within one */
-		if (PG_NARGS() > 3 && !call->uniform &&
+		if (with_as_of && !call->uniform &&
 			(state->as_of != as_of || state->unit_days != unit_days))
 			as_of_mismatch();
 	}
@@ -857,7 +902,8 @@ crm_rfm_accum(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("ordered_at cannot be infinity")));
 
-	day = local_day(ordered_at, &call->days);
+	day = local_day(ordered_at, &call->days,
+					call->zone != NULL ? call->zone : session_timezone);
 	if (state->orders == 0 || day < state->first_day)
 	{
 		add_amount(state, amount, DAY_BEFORE_FIRST, fcinfo, aggcontext);
@@ -1225,7 +1271,7 @@ final_as_of_day(FinalCall *call, TimestampTz as_of)
 	if (!call->have_as_of || call->as_of != as_of ||
 		call->as_of_tz != session_timezone)
 	{
-		call->as_of_day = local_day(as_of, &call->days);
+		call->as_of_day = local_day(as_of, &call->days, session_timezone);
 		call->as_of = as_of;
 		call->as_of_tz = session_timezone;
 		call->have_as_of = true;
@@ -1266,7 +1312,7 @@ crm_rfm_final(PG_FUNCTION_ARGS)
 	/* without an explicit as_of, judge at the start of the transaction */
 	as_of = state->has_as_of ? state->as_of : GetCurrentTransactionStartTimestamp();
 	as_of_day = final_as_of_day(call, as_of);
-	last_day = local_day(state->last_at, &call->days);
+	last_day = local_day(state->last_at, &call->days, session_timezone);
 	if (as_of_day < last_day)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -11,15 +11,7 @@ source "$(dirname "$0")/lib/tap.sh"
 source "$(dirname "$0")/../tools/citus_cluster.sh"
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-if ! citus_available; then
-	if [ "${CI:-}" = true ]; then
-		plan 1
-		ok 1 "Citus is installed (.ci/run installs it with ../shared/vendor/citus/build.sh)"
-	else
-		echo "1..0 # SKIP Citus is not installed"
-	fi
-	exit 0
-fi
+citus_required
 
 plan 37
 

@@ -7,7 +7,7 @@ SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(65);
+SELECT plan(69);
 
 -- Customer 1: 10 + 5 on Jan 1, 20 on Jan 8, 30 + 10 on Jan 22; judged on
 -- Jan 29: 5 orders, 75 revenue, 2 repeat days, recency 21 days, t 28 days,
@@ -282,6 +282,22 @@ SELECT is((SELECT (crm_purchase_summary(t, 1)).purchase_days
            FROM (VALUES (timestamptz '2024-01-01 20:00+00')) v(t)),
           '{2024-01-02}'::date[], 'purchase days follow the session TimeZone');
 SET TimeZone = 'UTC';
+-- With a time zone: purchase days there, whatever the session's.  20:00 UTC
+-- on Jan 1 is Jan 2 in Tokyo and still Jan 1 in New York; 03:00 UTC on
+-- Jan 3 is Jan 2 in New York.
+SELECT is((SELECT (crm_purchase_summary(t, 1, 'Asia/Tokyo')).purchase_days
+           FROM (VALUES (timestamptz '2024-01-01 20:00+00')) v(t)),
+          '{2024-01-02}'::date[], 'crm_purchase_summary with a time zone: days in that zone, not the session''s');
+SELECT is((SELECT crm_purchase_summary(t, a, 'America/New_York')
+           FROM (VALUES (timestamptz '2024-01-01 20:00+00', 4), ('2024-01-03 03:00+00', 6),
+                        ('2024-01-01 23:00+00', 1)) v(t, a)),
+          ROW(3::bigint, 11::numeric, '2024-01-01 20:00+00'::timestamptz, '2024-01-03 03:00+00'::timestamptz,
+              '{2024-01-01,2024-01-02}'::date[], 5::numeric)::crm_purchase_summary,
+          'and the first day''s revenue is that zone''s first day');
+SELECT throws_ok($$SELECT crm_purchase_summary(now(), 1, 'Mars/Olympus')$$, '22023',
+                 'time zone "Mars/Olympus" not recognized', 'an unknown time zone: 22023');
+SELECT throws_ok($$SELECT crm_purchase_summary(now(), 1, NULL)$$, '22004',
+                 'time_zone must not be null', 'a NULL time zone: 22004');
 
 -- Amounts of every shape the int128 path reads (amount.c): scales 0..8,
 -- magnitudes up to 10^19, base-10000 digit boundaries, negatives, zero --

@@ -3,6 +3,7 @@
 # in a temporary directory.  Source it, then:
 #
 #   citus_available                 true when Citus is installed here
+#   citus_required                  in a TAP test: skip (fail in CI) without it
 #   citus_start DIR PORT [DB]       start: coordinator on PORT, workers on
 #                                   PORT+1 and PORT+2, database DB (crm) on
 #                                   each with citus, the workers added
@@ -17,6 +18,19 @@ CITUS_PG_BIN=$("${PG_CONFIG:-pg_config}" --bindir)
 citus_available() {
 	[ -f "$("${PG_CONFIG:-pg_config}" --pkglibdir)/citus.so" ] &&
 		[ -f "$("${PG_CONFIG:-pg_config}" --sharedir)/extension/citus.control" ]
+}
+
+# For a TAP test: where Citus is not installed, print a skip (or, in CI,
+# where .ci/run installs it, a failure) and exit
+citus_required() {
+	citus_available && return 0
+	if [ "${CI:-}" = true ]; then
+		echo "1..1"
+		echo "not ok 1 - Citus is installed (.ci/run installs it with ../shared/vendor/citus/build.sh)"
+	else
+		echo "1..0 # SKIP Citus is not installed"
+	fi
+	exit 0
 }
 
 # Run a command as the owner of the servers

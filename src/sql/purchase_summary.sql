@@ -32,3 +32,18 @@ CREATE AGGREGATE crm_purchase_summary(ordered_at timestamptz, amount numeric) (
     DESERIALFUNC = crm_rfm_deserialize, PARALLEL = SAFE);
 COMMENT ON AGGREGATE crm_purchase_summary(timestamptz, numeric) IS
 'Orders, revenue, first and last order, sorted purchase days (session TimeZone) and first-day revenue of a customer''s orders, in one pass; rows with NULL ordered_at or amount are skipped';
+
+CREATE FUNCTION crm_purchase_summary_accum(internal, timestamptz, numeric, text)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'crm_purchase_summary_accum'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION crm_purchase_summary_accum(internal, timestamptz, numeric, text) IS
+'Transition function of crm_purchase_summary with a time zone: crm_rfm_accum with purchase days in the named zone';
+
+CREATE AGGREGATE crm_purchase_summary(ordered_at timestamptz, amount numeric, time_zone text) (
+    SFUNC = crm_purchase_summary_accum, STYPE = internal, SSPACE = 400,
+    FINALFUNC = crm_purchase_summary_final,
+    COMBINEFUNC = crm_rfm_combine, SERIALFUNC = crm_rfm_serialize,
+    DESERIALFUNC = crm_rfm_deserialize, PARALLEL = SAFE);
+COMMENT ON AGGREGATE crm_purchase_summary(timestamptz, numeric, text) IS
+'crm_purchase_summary with purchase days in the named time zone rather than the session''s: what live tracking computes, the same on every node of a Citus cluster';

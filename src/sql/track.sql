@@ -82,6 +82,31 @@ COMMENT ON TABLE crm_status_outbox IS
 COMMENT ON COLUMN crm_status_outbox.id IS 'Queue order: messages are sent in this order';
 COMMENT ON COLUMN crm_status_outbox.payload IS 'The message, a JSON object as sent with pg_notify';
 
+-- Customers whose fold a transaction on a Citus node left for later
+-- (src/track/deferred.c): its changes were prepared for two-phase commit
+-- while another transaction held the customer's state row.  The status
+-- relay folds them once that transaction has committed.  Empty on one
+-- server; logged, so a crash loses none.
+CREATE TABLE crm_deferred_folds (
+    tracking_id integer NOT NULL,
+    shard bigint NOT NULL,
+    customer text NOT NULL,
+    deferred_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE crm_deferred_folds IS
+'Customers of a tracked table distributed by Citus whose changes are folded into their state by the status relay, after the transaction that wrote them (normally empty; see crm_fold_deferred)';
+COMMENT ON COLUMN crm_deferred_folds.tracking_id IS 'The tracking (crm_tracking.id)';
+COMMENT ON COLUMN crm_deferred_folds.shard IS 'The shard of the orders, state or history table whose shard group holds the customer on this node';
+COMMENT ON COLUMN crm_deferred_folds.customer IS 'The customer key, as text';
+COMMENT ON COLUMN crm_deferred_folds.deferred_at IS 'Start time of the transaction that left the fold for later';
+
+CREATE FUNCTION crm_fold_deferred()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'crm_fold_deferred'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION crm_fold_deferred() IS
+'Fold now the customers that transactions on this Citus node left for later (crm_deferred_folds), recomputing each from the orders; returns the number of customers. The status relay does it within milliseconds; crm_verify and crm_refresh do it on every node first';
+
 CREATE FUNCTION crm_track(orders regclass,
                           customer_column name,
                           amount_column name,

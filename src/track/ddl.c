@@ -99,7 +99,7 @@ relation_of(RangeVar *rv)
 static void
 recompute_customers_of(int32 id, Oid ext_namespace, Oid member, bool parents_first)
 {
-	TrackEntry *entry = crm_track_entry(id, ext_namespace);
+	TrackEntry *entry = crm_track_entry(id, 0, ext_namespace);
 	TrackIdentity identity;
 	TrackChangeSet *set;
 	int			nestlevel;
@@ -433,13 +433,35 @@ command_start(Node *parsetree, Oid ext_namespace)
 	}
 }
 
+/*
+ * A table renamed or moved to another schema: the copy of the settings a
+ * Citus cluster's nodes read names the orders table by name (citus.c), so
+ * copy them again -- on the coordinator, the node whose crm_tracking has
+ * rows
+ */
+static void
+copy_cluster_settings(Oid ext_namespace)
+{
+	int			ret = SPI_execute(psprintf("SELECT 1 FROM %s.crm_tracking LIMIT 1",
+										   quote_identifier(get_namespace_name(ext_namespace))),
+								  true, 1);
+
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed > 0)
+		crm_track_citus_copy_settings(ext_namespace);
+}
+
 /* ddl_command_end: follow the change */
 static void
 command_end(Node *parsetree, Oid ext_namespace)
 {
 	Oid			root;
 
-	if (IsA(parsetree, CreateStmt))
+	if (IsA(parsetree, AlterObjectSchemaStmt) &&
+		((AlterObjectSchemaStmt *) parsetree)->objectType == OBJECT_TABLE)
+		copy_cluster_settings(ext_namespace);
+	else if (IsA(parsetree, CreateStmt))
 	{
 		/* a new partition or child of a tracked table gets the triggers */
 		CreateStmt *stmt = (CreateStmt *) parsetree;
@@ -461,6 +483,8 @@ command_end(Node *parsetree, Oid ext_namespace)
 		Oid			relid;
 		int32		id;
 
+		if (stmt->renameType == OBJECT_TABLE)
+			copy_cluster_settings(ext_namespace);
 		if (stmt->renameType != OBJECT_COLUMN)
 			return;
 		relid = relation_of(stmt->relation);

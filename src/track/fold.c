@@ -44,6 +44,7 @@
 #include "access/hash.h"
 #include "access/relscan.h"
 #include "access/skey.h"
+#include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_am.h"
@@ -157,8 +158,18 @@ typedef enum RowState
 {
 	ROW_LOCKED,					/* an existing row, locked: to be written */
 	ROW_INSERTED,				/* a new row with its figures: done */
-	ROW_INSERTED_EMPTY			/* a new row to be recomputed */
+	ROW_INSERTED_EMPTY,			/* a new row to be recomputed */
+	ROW_BUSY					/* held by another transaction, and this
+								 * fold may not wait: left for later */
 } RowState;
+
+/* What lock_row found */
+typedef enum LockResult
+{
+	LOCK_MISSING,				/* no row */
+	LOCK_TAKEN,					/* the row, locked */
+	LOCK_BUSY					/* a row another transaction holds */
+} LockResult;
 
 /* The figures of a customer recomputed from the orders */
 typedef struct Figures
@@ -199,6 +210,7 @@ typedef struct Fold
 	TupleTableSlot *new_slot;
 	SPIPlanPtr	recompute_plan;
 	uint64		written;
+	bool		no_wait;		/* never wait for a row (deferred.c) */
 } Fold;
 
 /*
@@ -264,7 +276,7 @@ probe_row(Fold *fold, IndexScanDesc scan, Datum customer, TupleTableSlot *slot)
  * same, but logs every lost race with a concurrent update, and orders of
  * one customer race often.)
  */
-static bool
+static LockResult
 lock_row(Fold *fold, Datum customer, TupleTableSlot *slot)
 {
 	Relation	rel = fold->state.rel;
@@ -272,6 +284,7 @@ lock_row(Fold *fold, Datum customer, TupleTableSlot *slot)
 	IndexScanDesc scan;
 	bool		found;
 	bool		looked_again = false;
+	LockResult	lock = LOCK_MISSING;
 
 	InitDirtySnapshot(dirty);
 	scan = index_beginscan(rel, fold->key_index, &dirty, 1, 0);
@@ -301,24 +314,38 @@ lock_row(Fold *fold, Datum customer, TupleTableSlot *slot)
 		xwait = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
 		if (TransactionIdIsValid(xwait))
 		{
-			XactLockTableWait(xwait, rel, &slot->tts_tid, XLTW_Lock);
+			if (!fold->no_wait)
+				XactLockTableWait(xwait, rel, &slot->tts_tid, XLTW_Lock);
+			else if (!ConditionalXactLockTableWait(xwait))
+			{
+				lock = LOCK_BUSY;
+				break;
+			}
 			continue;
 		}
 
 		PushActiveSnapshot(GetLatestSnapshot());
 		result = table_tuple_lock(rel, &slot->tts_tid, GetActiveSnapshot(), slot,
-								  GetCurrentCommandId(false),
-								  LockTupleNoKeyExclusive, LockWaitBlock,
+								  GetCurrentCommandId(false), LockTupleNoKeyExclusive,
+								  fold->no_wait ? LockWaitSkip : LockWaitBlock,
 								  TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
 		PopActiveSnapshot();
 		if (result == TM_Ok || result == TM_SelfModified)
+		{
+			lock = LOCK_TAKEN;
 			break;
+		}
+		if (result == TM_WouldBlock)
+		{
+			lock = LOCK_BUSY;
+			break;
+		}
 		if (result != TM_Deleted)
 			elog(ERROR, "unexpected table_tuple_lock status: %u", result);
 		/* deleted meanwhile: look again */
 	}
 	index_endscan(scan);
-	return found;
+	return lock;
 }
 
 /*
@@ -589,10 +616,18 @@ lock_or_insert(Fold *fold, const TrackChange *change, TupleTableSlot *slot)
 	{
 		LOCKTAG		tag;
 
-		if (lock_row(fold, change->customer, slot))
-			return ROW_LOCKED;
+		switch (lock_row(fold, change->customer, slot))
+		{
+			case LOCK_TAKEN:
+				return ROW_LOCKED;
+			case LOCK_BUSY:
+				return ROW_BUSY;
+			case LOCK_MISSING:
+				break;
+		}
 		key_lock_tag(fold, change->customer, &tag);
-		(void) LockAcquire(&tag, ExclusiveLock, false, false);
+		if (LockAcquire(&tag, ExclusiveLock, false, fold->no_wait) == LOCKACQUIRE_NOT_AVAIL)
+			return ROW_BUSY;
 		if (row_exists(fold, change->customer, slot))
 		{
 			/* another transaction inserted it meanwhile: wait for that one */
@@ -761,6 +796,7 @@ static void
 fold_chunk(Fold *fold, TrackChange *changes, int n, MemoryContext context)
 {
 	bool		any_recompute = false;
+	int			nbusy = 0;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -775,13 +811,26 @@ fold_chunk(Fold *fold, TrackChange *changes, int n, MemoryContext context)
 		}
 		fold->row_states[i] = lock_or_insert(fold, &changes[i], fold->old_slots[i]);
 		any_recompute |= changes[i].recompute;
+		if (fold->row_states[i] == ROW_BUSY)
+			nbusy++;
+	}
+	/* the customers others hold are folded later, from the orders */
+	if (nbusy > 0)
+	{
+		TrackChange *busy = palloc(sizeof(TrackChange) * nbusy);
+		int			j = 0;
+
+		for (int i = 0; i < n; i++)
+			if (fold->row_states[i] == ROW_BUSY)
+				busy[j++] = changes[i];
+		crm_track_defer(fold->entry, busy, nbusy);
 	}
 	/* the new rows are written over next, as the next command */
 	crm_track_table_next_command(&fold->state);
 	if (any_recompute)
 		recompute(fold, changes, n, context);
 	for (int i = 0; i < n; i++)
-		if (fold->row_states[i] != ROW_INSERTED)
+		if (fold->row_states[i] == ROW_LOCKED || fold->row_states[i] == ROW_INSERTED_EMPTY)
 			write_row(fold, &changes[i], fold->old_slots[i], &fold->figures[i]);
 	for (int i = 0; i < n; i++)
 		ExecClearTuple(fold->old_slots[i]);
@@ -789,6 +838,21 @@ fold_chunk(Fold *fold, TrackChange *changes, int n, MemoryContext context)
 
 static void fold_changes(Fold *fold, TrackChange *changes, int n, bool reset,
 						 MemoryContext context);
+
+/*
+ * Whether this transaction gave the orders shard of a shard group a new
+ * file, as TRUNCATE does
+ */
+static bool
+shard_truncated(TrackEntry *entry)
+{
+	Relation	rel = table_open(entry->orders_relid, AccessShareLock);
+	bool		truncated = rel->rd_newRelfilenodeSubid != InvalidSubTransactionId ||
+		rel->rd_createSubid != InvalidSubTransactionId;
+
+	table_close(rel, NoLock);
+	return truncated;
+}
 
 /*
  * Fold a tracking's changes (n, sorted by key; reset: truncated first)
@@ -814,6 +878,32 @@ crm_track_fold(TrackEntry *entry, TrackChange *changes, int n, bool reset)
 	}
 	for (int i = 0; i < n && !needs_sql; i++)
 		needs_sql = changes[i].recompute;
+
+	/*
+	 * An orders shard this transaction truncated (through the coordinator,
+	 * which reset the state then; see trigger.c): whatever it wrote is
+	 * recomputed from what the orders hold now
+	 */
+	if (entry->shard != 0 && shard_truncated(entry))
+		for (int i = 0; i < n; i++)
+			changes[i].recompute = needs_sql = true;
+
+	/*
+	 * A shard group on a Citus node: crm_refresh on the coordinator locks
+	 * the state table on every node, and the fold of a transaction being
+	 * prepared there may not wait for it (deferred.c)
+	 */
+	fold->no_wait = crm_track_fold_no_wait && entry->shard != 0 && !reset;
+	if (entry->shard != 0)
+	{
+		if (!fold->no_wait)
+			LockRelationOid(entry->shell_state_relid, RowExclusiveLock);
+		else if (!ConditionalLockRelationOid(entry->shell_state_relid, RowExclusiveLock))
+		{
+			crm_track_defer(entry, changes, n);
+			return 0;
+		}
+	}
 
 	fold->entry = entry;
 	fold->now = GetCurrentTransactionStartTimestamp();

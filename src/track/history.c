@@ -17,6 +17,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "commands/sequence.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "lib/stringinfo.h"
@@ -58,6 +59,7 @@ struct TrackRecorder
 	TrackTable	table;
 	AttrNumber	attnums[NUM_HIST];
 	bool	   *filled;			/* by attribute number - 1 */
+	AttrNumber	id_attnum;		/* set from history_sequence; else 0 */
 	TupleTableSlot *slot;
 	Oid			key_output;
 	bool		key_numeric;	/* an integer key: a JSON number */
@@ -96,6 +98,13 @@ open_history(TrackRecorder *recorder)
 		recorder->filled[recorder->attnums[i] - 1] = true;
 	recorder->slot = table_slot_create(recorder->table.rel,
 									   &recorder->table.estate->es_tupleTable);
+	/* a history shard on a Citus node has no default for its ids (citus.c) */
+	if (OidIsValid(recorder->entry->history_sequence))
+	{
+		crm_track_find_columns(desc, (const char *const[]) {"id"}, 1, &recorder->id_attnum,
+							   RelationGetRelationName(recorder->table.rel));
+		recorder->filled[recorder->id_attnum - 1] = true;
+	}
 	recorder->opened = true;
 }
 
@@ -118,6 +127,12 @@ insert_history(TrackRecorder *recorder, Datum customer, const char *status,
 	slot->tts_values[attnums[HIST_NEW_VALUE] - 1] =
 		new_value ? CStringGetTextDatum(new_value) : (Datum) 0;
 	slot->tts_isnull[attnums[HIST_NEW_VALUE] - 1] = new_value == NULL;
+	if (recorder->id_attnum != InvalidAttrNumber)
+	{
+		slot->tts_values[recorder->id_attnum - 1] =
+			Int64GetDatum(nextval_internal(recorder->entry->history_sequence, false));
+		slot->tts_isnull[recorder->id_attnum - 1] = false;
+	}
 	ExecStoreVirtualTuple(slot);
 	/* after whatever the fold wrote since the table was opened */
 	recorder->table.estate->es_output_cid = GetCurrentCommandId(true);

@@ -39,6 +39,7 @@
 typedef struct PendingBatch
 {
 	int32		id;				/* the tracking */
+	int64		shard;			/* and its shard group, on a Citus node */
 	Oid			ext_namespace;
 	Oid			tracking_relid; /* the crm_tracking it belongs to */
 	Oid			key_type;		/* of its customers */
@@ -48,6 +49,12 @@ typedef struct PendingBatch
 	int			n;
 	TrackChange *changes;
 } PendingBatch;
+
+/*
+ * Whether the folds of a Citus node's shard groups may not wait: while
+ * this transaction prepares for two-phase commit (see deferred.c)
+ */
+bool		crm_track_fold_no_wait = false;
 
 /* The batches of this transaction, oldest first, in pending_context */
 static MemoryContext pending_context = NULL;
@@ -189,6 +196,7 @@ crm_track_changes_end(TrackChangeSet *set, bool reset)
 	old = MemoryContextSwitchTo(get_pending_context());
 	batch = palloc0(sizeof(PendingBatch));
 	batch->id = set->entry->id;
+	batch->shard = set->entry->shard;
 	batch->ext_namespace = set->entry->ext_namespace;
 	batch->tracking_relid = set->entry->tracking_relid;
 	batch->key_type = set->entry->key.type;
@@ -246,6 +254,14 @@ change_cmp(const void *a, const void *b)
 								 ((const TrackChange *) b)->customer);
 }
 
+/* Sort changes by key, the order the fold takes customers in */
+void
+crm_track_sort_changes(const TrackKeyType *key, TrackChange *changes, int n)
+{
+	sort_key = key;
+	qsort(changes, n, sizeof(TrackChange), change_cmp);
+}
+
 /* Add one change to a customer's change in a merged set */
 static void
 merge_change(TrackChange *into, const TrackChange *change)
@@ -271,8 +287,8 @@ merge_change(TrackChange *into, const TrackChange *change)
 
 /* Fold the pending batches of one tracking, marked folded at "level" */
 static uint64
-fold_tracking(int32 id, Oid ext_namespace, Oid tracking_relid, List *group,
-			  int level)
+fold_tracking(int32 id, int64 shard, Oid ext_namespace, Oid tracking_relid,
+			  List *group, int level)
 {
 	MemoryContext work = AllocSetContextCreate(CurrentMemoryContext,
 											   "crm fold", ALLOCSET_DEFAULT_SIZES);
@@ -291,7 +307,7 @@ fold_tracking(int32 id, Oid ext_namespace, Oid tracking_relid, List *group,
 	 * dropped (and maybe created again, numbering trackings from 1 again)
 	 */
 	entry = get_rel_name(tracking_relid) == NULL ? NULL :
-		crm_track_entry(id, ext_namespace);
+		crm_track_entry(id, shard, ext_namespace);
 	if (entry != NULL && entry->tracking_relid == tracking_relid &&
 		list_length(group) == 1)
 	{
@@ -304,8 +320,7 @@ fold_tracking(int32 id, Oid ext_namespace, Oid tracking_relid, List *group,
 		TrackChange *changes = palloc(sizeof(TrackChange) * (batch->n + 1));
 
 		memcpy(changes, batch->changes, sizeof(TrackChange) * batch->n);
-		sort_key = &entry->key;
-		qsort(changes, batch->n, sizeof(TrackChange), change_cmp);
+		crm_track_sort_changes(&entry->key, changes, batch->n);
 		written = crm_track_fold(entry, changes, batch->n, batch->reset);
 	}
 	else if (entry != NULL && entry->tracking_relid == tracking_relid)
@@ -333,8 +348,7 @@ fold_tracking(int32 id, Oid ext_namespace, Oid tracking_relid, List *group,
 				merge_change(crm_track_changes_get(set, batch->changes[i].customer),
 							 &batch->changes[i]);
 		}
-		sort_key = &entry->key;
-		qsort(set->changes, set->n, sizeof(TrackChange), change_cmp);
+		crm_track_sort_changes(&entry->key, set->changes, set->n);
 		written = crm_track_fold(entry, set->changes, set->n, reset);
 	}
 	MemoryContextSwitchTo(old);
@@ -350,6 +364,8 @@ batch_cmp(const ListCell *a, const ListCell *b)
 
 	if (x->id != y->id)
 		return (x->id > y->id) - (x->id < y->id);
+	if (x->shard != y->shard)
+		return (x->shard > y->shard) - (x->shard < y->shard);
 	return (x->tracking_relid > y->tracking_relid) - (x->tracking_relid < y->tracking_relid);
 }
 
@@ -389,9 +405,10 @@ crm_track_fold_pending(int32 only_id, Oid ext_namespace)
 			group = lappend(group, batch);
 			if (lnext(unfolded, lc) == NULL ||
 				((PendingBatch *) lfirst(lnext(unfolded, lc)))->id != batch->id ||
+				((PendingBatch *) lfirst(lnext(unfolded, lc)))->shard != batch->shard ||
 				((PendingBatch *) lfirst(lnext(unfolded, lc)))->tracking_relid != batch->tracking_relid)
 			{
-				written += fold_tracking(batch->id, batch->ext_namespace,
+				written += fold_tracking(batch->id, batch->shard, batch->ext_namespace,
 										 batch->tracking_relid, group, level);
 				list_free(group);
 				group = NIL;
@@ -407,9 +424,24 @@ pending_xact_callback(XactEvent event, void *arg)
 	switch (event)
 	{
 		case XACT_EVENT_PRE_COMMIT:
-		case XACT_EVENT_PRE_PREPARE:
 			if (batches != NIL)
 				(void) crm_track_fold_pending(-1, InvalidOid);
+			break;
+		case XACT_EVENT_PRE_PREPARE:
+			/* the coordinator of a Citus cluster commits in two phases */
+			if (batches != NIL)
+			{
+				crm_track_fold_no_wait = true;
+				PG_TRY();
+				{
+					(void) crm_track_fold_pending(-1, InvalidOid);
+				}
+				PG_FINALLY();
+				{
+					crm_track_fold_no_wait = false;
+				}
+				PG_END_TRY();
+			}
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_ABORT:

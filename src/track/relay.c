@@ -29,6 +29,10 @@
  *	  outbox without waiting, sending what is there and releasing the relay
  *	  lock in that same transaction: a writer either committed before the
  *	  last round, or waits for it and then sees that no relay is running.
+ * On a Citus node the relay has a second duty: every round it folds the
+ * customers that transactions prepared for two-phase commit left for later
+ * (deferred.c), and it leaves only once no transaction holds that queue
+ * either.
  * A relay that dies or is stopped leaves what it had not sent in the
  * outbox, and the next transaction with a message starts one that sends it
  * all (a backend starts one a second at most, and sends its messages itself
@@ -268,6 +272,16 @@ crm_track_send_status(Oid ext_namespace, const char *payload)
 	table_close(outbox, NoLock);
 }
 
+/*
+ * Make sure a relay runs in this database, to fold what a transaction on a
+ * Citus node left for later (deferred.c): as for a message
+ */
+void
+crm_track_relay_wake(void)
+{
+	(void) relay_available();
+}
+
 /* The relay's side */
 
 /* A message taken from the outbox */
@@ -360,6 +374,7 @@ relay_round(bool leave)
 {
 	RelayRound	result;
 	Oid			outbox_id;
+	Oid			deferred_id;
 	bool		isnull;
 
 	SetCurrentStatementStartTimestamp();
@@ -373,10 +388,14 @@ relay_round(bool leave)
 		result = RELAY_GONE;
 	else if (leave && !ConditionalLockRelationOid(outbox_id, ShareLock))
 		result = RELAY_NOTHING;
+	else if (leave && OidIsValid(deferred_id = crm_track_deferred_relid(get_rel_namespace(outbox_id))) &&
+			 !ConditionalLockRelationOid(deferred_id, ShareLock))
+		result = RELAY_NOTHING;
 	else
 	{
 		RelayMessage *messages;
 		uint64		n;
+		uint64		folded;
 
 		prepare_delete(outbox_id);
 		pgstat_report_activity(STATE_RUNNING, delete_sql);
@@ -396,7 +415,10 @@ relay_round(bool leave)
 		for (uint64 i = 0; i < n; i++)
 			Async_Notify(RELAY_CHANNEL, messages[i].payload);
 
-		if (n > 0)
+		/* and fold what transactions on a Citus node left for later */
+		folded = crm_track_fold_deferred(get_rel_namespace(outbox_id));
+
+		if (n > 0 || folded > 0)
 			result = RELAY_SENT;
 		else if (leave)
 		{

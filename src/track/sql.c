@@ -28,9 +28,11 @@
 
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "access/xact.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/timestamp.h"
 
 #include "track.h"
 
@@ -98,8 +100,8 @@ expand(const char *tmpl, const SqlVars *vars)
  * Per customer, from the order rows of {src} that pass {filter}: orders,
  * revenue, promotional orders, first and last order, the sorted purchase
  * days and the revenue of the first purchase day.  crm_purchase_summary
- * does the work in one pass (run with TimeZone set to the tracking's time
- * zone); refunds are summed apart.
+ * does the work in one pass, purchase days in the tracking's time zone;
+ * refunds are summed apart.
  */
 static const char summary_sql[] =
 "SELECT customer, coalesce((p).orders, 0) AS orders,\n"
@@ -108,7 +110,7 @@ static const char summary_sql[] =
 "       coalesce((p).purchase_days, '{}') AS purchase_days,\n"
 "       coalesce((p).first_day_revenue, 0) AS first_day_revenue\n"
 "FROM (SELECT {customer} AS customer,\n"
-"             {x}.crm_purchase_summary({ts}, {amount}::numeric) FILTER (WHERE {amount} >= 0) AS p,\n"
+"             {x}.crm_purchase_summary({ts}, {amount}::numeric, {tz}) FILTER (WHERE {amount} >= 0) AS p,\n"
 "             coalesce(sum({amount}::numeric) FILTER (WHERE {amount} < 0), 0) AS refunds,\n"
 "             count(*) FILTER (WHERE {amount} >= 0 AND {promo}) AS promo\n"
 "      FROM {src}\n"
@@ -118,12 +120,12 @@ static const char summary_sql[] =
 
 /* The settings row of this tracking, as a FROM item */
 static const char cfg_sql[] =
-"(SELECT * FROM {x}.crm_tracking WHERE id = {id})";
+"(SELECT * FROM {settings} WHERE id = {id})";
 
 static const char backfill_sql[] =
 "WITH d AS ({summary_orders}),\n"
 "th AS (SELECT {x}.crm_tier_thresholds({float_d_revenue},\n"
-"              (SELECT cuts FROM {x}.crm_tracking WHERE id = {id})) AS th FROM d)\n"
+"              (SELECT cuts FROM {settings} WHERE id = {id})) AS th FROM d)\n"
 "INSERT INTO {state} (customer, orders, revenue, promo_orders, first_at, last_at,\n"
 "                     purchase_days, first_day_revenue, points, tier, lifecycle)\n"
 "SELECT d.customer, d.orders, d.revenue, d.promo_orders, d.first_at, d.last_at,\n"
@@ -140,7 +142,8 @@ static const char backfill_sql[] =
 
 static const char thresholds_sql[] =
 "UPDATE {x}.crm_tracking AS c\n"
-"SET thresholds = (SELECT {x}.crm_tier_thresholds({float_s_revenue}, c.cuts) FROM {state} s),\n"
+"SET thresholds = (SELECT {x}.crm_tier_thresholds({float_s_revenue},\n"
+"                         (SELECT cuts FROM {settings} WHERE id = {id})) FROM {state} s),\n"
 "    refreshed_at = now()\n"
 "WHERE c.id = {id}";
 
@@ -158,6 +161,17 @@ static const char retier_sql[] =
 "      ORDER BY s.customer FOR UPDATE OF s) l\n"
 "WHERE s.customer = l.customer\n"
 "  AND (s.tier IS DISTINCT FROM {tier_s} OR s.lifecycle IS DISTINCT FROM {stage_s})";
+
+/*
+ * The same on a state table Citus distributes, which cannot lock rows in
+ * one order across nodes: crm_refresh's lock on the state table on every
+ * node holds off the folds there (citus.c), so nothing else writes it
+ */
+static const char retier_distributed_sql[] =
+"UPDATE {state} AS s\n"
+"SET tier = {tier_s}, lifecycle = {stage_s}, updated_at = now()\n"
+"FROM {cfg} c\n"
+"WHERE s.tier IS DISTINCT FROM {tier_s} OR s.lifecycle IS DISTINCT FROM {stage_s}";
 
 /*
  * The figures of customers $1 (an array of keys) from the orders, in key
@@ -229,7 +243,8 @@ static const char truncate_sql[] =
  */
 static const char verify_sql[] =
 "WITH o AS (\n"
-"  SELECT {customer} AS customer, {amount}::numeric AS amount, {ts} AS at, {ts}::date AS day,\n"
+"  SELECT {customer} AS customer, {amount}::numeric AS amount, {ts} AS at,\n"
+"         ({ts} AT TIME ZONE {tz})::date AS day,\n"
 "         coalesce({promo}, false) AS promo\n"
 "  FROM {orders} WHERE {counted}\n"
 "), r AS (\n"
@@ -325,13 +340,13 @@ static const char state_table_sql[] =
 
 static const char history_table_sql[] =
 "CREATE {unlogged}TABLE {history} (\n"
-"    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
+"    id bigint GENERATED ALWAYS AS IDENTITY{history_id_key},\n"
 "    customer {type}{key_collate} NOT NULL,\n"
 "    status text NOT NULL CHECK (status IN ('tier', 'loyalty', 'lifecycle')),\n"
 "    old_value text,\n"
 "    new_value text,\n"
 "    changed_at timestamptz NOT NULL DEFAULT now(),\n"
-"    transaction_id xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id()\n"
+"    transaction_id xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(){history_key}\n"
 ");\n"
 "CREATE INDEX ON {history} {history_key_index};\n"
 /*
@@ -393,7 +408,7 @@ static const char drop_sql[] =
 /* The views for BI tools (views.c would be one more file for one string) */
 static const char views_sql[] =
 "CREATE VIEW {v_segments} AS\n"
-"WITH c AS (SELECT coalesce(as_of, now()) AS as_of FROM {x}.crm_tracking WHERE id = {id}),\n"
+"WITH c AS (SELECT coalesce(as_of, now()) AS as_of FROM {settings} WHERE id = {id}),\n"
 "s AS (\n"
 "  SELECT s.*, cardinality(s.purchase_days) - 1 AS frequency,\n"
 "         greatest(c.as_of::date - s.purchase_days[cardinality(s.purchase_days)], 0) AS days_since_last,\n"
@@ -452,7 +467,7 @@ static const char views_sql[] =
 "COMMENT ON COLUMN {v_segments}.updated_at IS 'When the orders last changed the customer';\n"
 "CREATE VIEW {v_pyramid} AS\n"
 "WITH v AS (SELECT s.revenue, {float_s_revenue} AS f FROM {state} s),\n"
-"t AS (SELECT {x}.crm_tier_thresholds(v.f, (SELECT cuts FROM {x}.crm_tracking WHERE id = {id})) AS th\n"
+"t AS (SELECT {x}.crm_tier_thresholds(v.f, (SELECT cuts FROM {settings} WHERE id = {id})) AS th\n"
 "      FROM v),\n"
 "r AS (SELECT coalesce({x}.crm_tier_of(v.f, t.th), 'small'::{x}.crm_tier) AS tier, v.revenue\n"
 "      FROM v CROSS JOIN t),\n"
@@ -611,6 +626,10 @@ build_sql(const TrackInfo *info, TrackSql which, Oid member)
 	set_var(&vars, "label", info->label);
 	set_var(&vars, "state", info->state);
 	set_var(&vars, "history", info->history);
+	set_var(&vars, "settings", info->settings);
+	/* a distributed table's unique keys hold its distribution column */
+	set_var(&vars, "history_id_key", info->distributed ? "" : " PRIMARY KEY");
+	set_var(&vars, "history_key", info->distributed ? ",\n    PRIMARY KEY (customer, id)" : "");
 	set_var(&vars, "customer", info->customer);
 	set_var(&vars, "amount", info->amount);
 	set_var(&vars, "ordered_at", info->ordered_at);
@@ -643,8 +662,15 @@ build_sql(const TrackInfo *info, TrackSql which, Oid member)
 			"USING hash (customer)" : "(customer, changed_at)");
 
 	/* the order time as timestamptz: local times in the session's zone */
+	/*
+	 * The order time, and its day, in the tracking's time zone written out
+	 * rather than as the session's TimeZone: on a Citus cluster the
+	 * statements run on workers, whose sessions have settings of their own
+	 */
 	set_var(&vars, "ts", info->ordered_at_type == TIMESTAMPTZOID ? info->ordered_at :
-			psprintf("%s::timestamptz", info->ordered_at));
+			info->ordered_at_type == DATEOID ?
+			psprintf("(%s::timestamp AT TIME ZONE %s)", info->ordered_at, info->time_zone) :
+			psprintf("(%s AT TIME ZONE %s)", info->ordered_at, info->time_zone));
 	set_var(&vars, "float_d_revenue", float_of("d.revenue"));
 	set_var(&vars, "float_s_revenue", float_of("s.revenue"));
 	set_var(&vars, "float_s_yearly",
@@ -661,9 +687,17 @@ build_sql(const TrackInfo *info, TrackSql which, Oid member)
 	set_var(&vars, "tier_s",
 			expand("coalesce({x}.crm_tier_of({float_s_revenue}, c.thresholds), "
 				   "'small'::{x}.crm_tier)", &vars));
+	/*
+	 * Citus takes no now() inside COALESCE on a distributed table: there,
+	 * the transaction's start as a constant, which is what now() gives
+	 */
+	set_var(&vars, "now", info->distributed && info->shard == 0 ?
+			psprintf("'%s'::timestamptz",
+					 timestamptz_to_str(GetCurrentTransactionStartTimestamp())) :
+			"now()");
 	set_var(&vars, "stage_s",
 			expand("{x}.crm_lifecycle_stage(s.orders, s.first_at, s.last_at, "
-				   "greatest(coalesce(c.as_of, now()), s.last_at))", &vars));
+				   "greatest(coalesce(c.as_of, {now}), s.last_at))", &vars));
 	{
 		SqlVars		sub = vars;
 
@@ -693,6 +727,8 @@ build_sql(const TrackInfo *info, TrackSql which, Oid member)
 	set_var(&vars, "alerts_comment",
 			comment(info, "Early warning for orders table %s: customers who entered decline or churned, recorded in the last 30 days or due now and not yet recorded"));
 
+	if (which == TRACK_SQL_RETIER && info->distributed && info->shard == 0)
+		return expand(retier_distributed_sql, &vars);
 	return expand(templates[which], &vars);
 }
 

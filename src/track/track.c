@@ -176,6 +176,16 @@ check_notify(const char *notify)
 				 errdetail("The value was \"%s\".", notify)));
 }
 
+/* Run DDL of a tracking; on a table Citus distributes, for every shard too */
+static void
+run_ddl(const TrackInfo *info, const char *sql)
+{
+	if (info->distributed)
+		crm_track_citus_run_ddl(sql);
+	else
+		crm_track_citus_run_local(sql);
+}
+
 /*
  * Add the orders triggers to every table of the tracked tree: the tracked
  * table and each partition or inheritance child, present (locked here)
@@ -189,7 +199,7 @@ add_tree_triggers(TrackInfo *info)
 	ListCell   *lc;
 
 	foreach(lc, members)
-		crm_track_run_sql(crm_track_member_sql(info, TRACK_SQL_MEMBER_TRIGGERS, lfirst_oid(lc)));
+		run_ddl(info, crm_track_member_sql(info, TRACK_SQL_MEMBER_TRIGGERS, lfirst_oid(lc)));
 }
 
 /*
@@ -273,6 +283,7 @@ crm_track(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(4))
 		(void) column_type(relid, "promo", PG_GETARG_NAME(4), promo_types,
 						   lengthof(promo_types), "boolean", &typmod);
+	crm_track_citus_check(relid, NameStr(*PG_GETARG_NAME(1)));
 
 	crm_get_cuts(PG_GETARG_ARRAYTYPE_P(5), cuts);
 	check_numeric_setting("points_per_unit", PG_GETARG_NUMERIC(6));
@@ -368,11 +379,13 @@ crm_track(PG_FUNCTION_ARGS)
 	nestlevel = crm_track_use_settings(info->time_zone_name);
 	crm_track_run_sql(crm_track_sql(info, TRACK_SQL_STATE_TABLE));
 	crm_track_run_sql(crm_track_sql(info, TRACK_SQL_HISTORY_TABLE));
+	if (info->distributed)
+		crm_track_citus_distribute(info, ext);
 	customers = crm_track_run_sql(crm_track_sql(info, TRACK_SQL_BACKFILL));
 	crm_track_run_sql(crm_track_sql(info, TRACK_SQL_THRESHOLDS));
-	crm_track_run_sql(crm_track_sql(info, TRACK_SQL_TRIGGERS));
+	run_ddl(info, crm_track_sql(info, TRACK_SQL_TRIGGERS));
 	add_tree_triggers(info);
-	crm_track_run_sql(crm_track_sql(info, TRACK_SQL_VIEWS));
+	run_ddl(info, crm_track_sql(info, TRACK_SQL_VIEWS));
 	crm_track_restore_settings(nestlevel);
 
 	SPI_finish();
@@ -392,13 +405,15 @@ drop_tracking(TrackInfo *info)
 	ListCell   *lc;
 	int			nestlevel = crm_track_use_settings(NULL);
 
+	if (info->distributed)
+		crm_track_citus_one_connection();
 	foreach(lc, members)
-		crm_track_run_sql(crm_track_member_sql(info, TRACK_SQL_MEMBER_DROP, lfirst_oid(lc)));
+		run_ddl(info, crm_track_member_sql(info, TRACK_SQL_MEMBER_DROP, lfirst_oid(lc)));
 	/* the event trigger lets crm drop the state and history */
 	crm_track_dropping = true;
 	PG_TRY();
 	{
-		crm_track_run_sql(crm_track_sql(info, TRACK_SQL_DROP));
+		run_ddl(info, crm_track_sql(info, TRACK_SQL_DROP));
 	}
 	PG_FINALLY();
 	{
@@ -449,8 +464,13 @@ crm_refresh(PG_FUNCTION_ARGS)
 	id = crm_track_id_of(PG_GETARG_OID(0), ext, false);
 	info = crm_track_info(id, ext, false);
 
-	/* this transaction's own orders first */
+	/* this transaction's own orders first; on a cluster, what waits */
 	crm_track_fold_pending(id, ext);
+	if (info->distributed)
+	{
+		crm_track_citus_check_state(info, ext);
+		crm_track_citus_fold_deferred(info);
+	}
 	nestlevel = crm_track_use_settings(info->time_zone_name);
 
 	/*
@@ -511,6 +531,11 @@ crm_verify(PG_FUNCTION_ARGS)
 	id = crm_track_id_of(PG_GETARG_OID(0), ext, false);
 	info = crm_track_info(id, ext, false);
 	crm_track_fold_pending(id, ext);
+	if (info->distributed)
+	{
+		crm_track_citus_check_state(info, ext);
+		crm_track_citus_fold_deferred(info);
+	}
 	nestlevel = crm_track_use_settings(info->time_zone_name);
 	crm_track_run_sql(crm_track_sql(info, TRACK_SQL_VERIFY));
 	crm_track_restore_settings(nestlevel);

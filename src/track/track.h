@@ -15,6 +15,8 @@
  *	history.c	the status history and its messages
  *	relay.c		status messages through the relay worker
  *	ddl.c		following ALTER TABLE, partitions and DROP (event triggers)
+ *	citus.c		tracking a table Citus distributes: per shard group
+ *	deferred.c	folds a Citus node leaves for later, and folding them
  */
 #ifndef CRM_TRACK_H
 #define CRM_TRACK_H
@@ -26,6 +28,7 @@
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "nodes/execnodes.h"
+#include "utils/reltrigger.h"
 #include "pgtime.h"
 #include "utils/date.h"
 #include "utils/relcache.h"
@@ -46,6 +49,12 @@ typedef struct TrackInfo
 	const char *label;			/* the same as an SQL string literal */
 	const char *state;			/* state table, qualified and quoted */
 	const char *history;		/* history table, qualified and quoted */
+	const char *settings;		/* the table the statements read the
+								 * settings from: crm_tracking, or on a
+								 * Citus cluster its copy (citus.c) */
+	bool		distributed;	/* the orders table is distributed by Citus */
+	int64		shard;			/* on a Citus node: the shard group whose
+								 * tables the names above are; else 0 */
 	const char *prefix;			/* name prefix, unquoted */
 	const char *customer;		/* orders columns, quoted */
 	const char *amount;
@@ -136,6 +145,7 @@ typedef enum TrackNotify
 typedef struct TrackEntry
 {
 	int32		id;
+	int64		shard;			/* on a Citus node, the shard group (citus.c) */
 	bool		valid;			/* false: read again at the next use */
 	MemoryContext context;		/* holds everything below */
 	Oid			tracking_relid; /* the crm_tracking table it was read from */
@@ -143,6 +153,8 @@ typedef struct TrackEntry
 	Oid			orders_relid;
 	Oid			state_relid;
 	Oid			history_relid;
+	Oid			history_sequence;	/* of a history shard's ids; else invalid */
+	Oid			shell_state_relid;	/* a shard's table: crm_refresh locks it */
 	TrackInfo  *info;			/* for the SQL statements */
 	pg_tz	   *zone;			/* the tracking's time zone */
 	bool		has_promo;
@@ -164,7 +176,7 @@ typedef struct TrackMember
 
 /* tracking.c */
 extern TrackInfo *crm_track_info(int32 id, Oid ext_namespace, bool missing_ok);
-extern TrackEntry *crm_track_entry(int32 id, Oid ext_namespace);
+extern TrackEntry *crm_track_entry(int32 id, int64 shard, Oid ext_namespace);
 extern void crm_track_tracking_init(void);
 extern const TrackMember *crm_track_member(TrackEntry *entry, Relation rel);
 extern SPIPlanPtr crm_track_plan(TrackEntry *entry, TrackSql which);
@@ -201,7 +213,7 @@ typedef struct TrackConfig
 	bool		restoring;		/* restored from a dump, not written since */
 } TrackConfig;
 
-extern void crm_track_read_config(int32 id, Oid ext_namespace,
+extern void crm_track_read_config(int32 id, Oid tracking_relid,
 								  TrackConfig *config);
 extern const TrackConfig *crm_track_config(TrackEntry *entry);
 extern void crm_track_clear_restoring(TrackEntry *entry);
@@ -261,6 +273,15 @@ extern void crm_track_changes_end(TrackChangeSet *set, bool reset);
 extern void crm_track_recompute_customers(TrackChangeSet *set, const char *sql);
 extern void crm_track_pending_init(void);
 extern uint64 crm_track_fold_pending(int32 only_id, Oid ext_namespace);
+extern void crm_track_sort_changes(const TrackKeyType *key, TrackChange *changes,
+								   int n);
+
+extern bool crm_track_fold_no_wait;
+
+/* deferred.c: folds a Citus node leaves for later */
+extern Oid	crm_track_deferred_relid(Oid ext_namespace);
+extern void crm_track_defer(TrackEntry *entry, const TrackChange *changes, int n);
+extern uint64 crm_track_fold_deferred(Oid ext_namespace);
 
 /* fold.c */
 extern uint64 crm_track_fold(TrackEntry *entry, TrackChange *changes, int n,
@@ -304,6 +325,22 @@ extern void crm_track_recorder_end(TrackRecorder *recorder);
 /* relay.c: status messages to channel crm_status, through the relay */
 extern void crm_track_send_status(Oid ext_namespace, const char *payload);
 extern void crm_track_relay_define_settings(void);
+extern void crm_track_relay_wake(void);
+
+/* citus.c: tracking a table Citus distributes */
+extern char crm_track_citus_method(Oid relid, char **column);
+extern int64 crm_track_citus_trigger_shard(const Trigger *trigger);
+extern Oid	crm_track_citus_settings_relid(Oid ext_namespace, bool shard_local);
+extern bool crm_track_citus_localize(TrackInfo *info, int64 shard, Oid relids[3],
+									 Oid settings_relid);
+extern void crm_track_citus_check(Oid relid, const char *customer_column);
+extern void crm_track_citus_distribute(const TrackInfo *info, Oid ext_namespace);
+extern void crm_track_citus_run_ddl(const char *sql);
+extern void crm_track_citus_run_local(const char *sql);
+extern void crm_track_citus_one_connection(void);
+extern void crm_track_citus_fold_deferred(const TrackInfo *info);
+extern void crm_track_citus_check_state(const TrackInfo *info, Oid ext_namespace);
+extern void crm_track_citus_copy_settings(Oid ext_namespace);
 
 /* ddl.c */
 extern bool crm_track_dropping;

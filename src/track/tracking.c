@@ -23,10 +23,12 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
+#include "nodes/makefuncs.h"
 #include "commands/trigger.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
@@ -44,6 +46,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
+#include "utils/varlena.h"
 
 #include "track.h"
 
@@ -225,10 +228,9 @@ static const char *const info_names[NUM_INFO] = {
  * false when there is no such row
  */
 static bool
-read_row(int32 id, Oid ext_namespace, const char *const *names, int n,
+read_row(int32 id, Oid relid, const char *const *names, int n,
 		 Datum *values, bool *nulls)
 {
-	Oid			relid = crm_track_tracking_relid(ext_namespace);
 	Relation	rel;
 	TupleDesc	desc;
 	AttrNumber *attnums = palloc(sizeof(AttrNumber) * n);
@@ -252,7 +254,13 @@ read_row(int32 id, Oid ext_namespace, const char *const *names, int n,
 		Form_pg_attribute att = TupleDescAttr(desc, attnums[i] - 1);
 
 		values[i] = heap_getattr(tuple, attnums[i], desc, &nulls[i]);
-		if (!nulls[i])
+		if (nulls[i])
+			continue;
+		/* crm_cluster_tracking names the orders table as text (citus.c) */
+		if (att->atttypid == TEXTOID && strcmp(names[i], "orders_table") == 0)
+			values[i] = ObjectIdGetDatum(RangeVarGetRelid(makeRangeVarFromNameList(textToQualifiedNameList(DatumGetTextPP(values[i]))),
+														  NoLock, true));
+		else
 			values[i] = datumCopy(values[i], att->attbyval, att->attlen);
 	}
 	systable_endscan(scan);
@@ -262,6 +270,9 @@ read_row(int32 id, Oid ext_namespace, const char *const *names, int n,
 	pfree(attnums);
 	return found;
 }
+
+static TrackInfo *info_from(int32 id, Oid ext_namespace, Oid tracking_relid,
+							bool missing_ok);
 
 /* A name or text column of a row read_row read, as a C string; NULL for NULL */
 static char *
@@ -281,6 +292,14 @@ row_text(const Datum *values, const bool *nulls, int i, bool is_name)
 TrackInfo *
 crm_track_info(int32 id, Oid ext_namespace, bool missing_ok)
 {
+	return info_from(id, ext_namespace, crm_track_tracking_relid(ext_namespace),
+					 missing_ok);
+}
+
+/* The same from table tracking_relid: crm_tracking, or a copy (citus.c) */
+static TrackInfo *
+info_from(int32 id, Oid ext_namespace, Oid tracking_relid, bool missing_ok)
+{
 	TrackInfo  *info = palloc0(sizeof(TrackInfo));
 	Datum		values[NUM_INFO];
 	bool		nulls[NUM_INFO];
@@ -291,7 +310,7 @@ crm_track_info(int32 id, Oid ext_namespace, bool missing_ok)
 	AttrNumber	attnum;
 
 	info->id = id;
-	if (!read_row(id, ext_namespace, info_names, NUM_INFO, values, nulls))
+	if (!read_row(id, tracking_relid, info_names, NUM_INFO, values, nulls))
 	{
 		if (missing_ok)
 			return NULL;
@@ -325,6 +344,10 @@ crm_track_info(int32 id, Oid ext_namespace, bool missing_ok)
 											 psprintf("%s_state", info->prefix));
 	info->history = quote_qualified_identifier(info->schema,
 											   psprintf("%s_history", info->prefix));
+	info->distributed = crm_track_citus_method(info->orders_relid, NULL) == 'h';
+	info->settings = info->distributed ?
+		psprintf("%s.crm_cluster_tracking", info->ext_schema) :
+		psprintf("%s.crm_tracking", info->ext_schema);
 
 	for (int i = 0; i < TRACK_NUM_COLS; i++)
 	{
@@ -454,9 +477,15 @@ crm_track_key_compare(const TrackKeyType *key, Datum a, Datum b)
  * the old one is kept until the transaction ends: a statement that holds
  * it goes on with what it read.
  */
+typedef struct EntryKey
+{
+	int32		id;
+	int64		shard;			/* 0, or a shard group on a Citus node */
+} EntryKey;
+
 typedef struct EntrySlot
 {
-	int32		id;				/* hash key */
+	EntryKey	key;			/* hash key */
 	TrackEntry *entry;
 } EntrySlot;
 
@@ -511,9 +540,13 @@ sibling_relid(const TrackInfo *info, const char *suffix)
 	return relid;
 }
 
-/* Read tracking "id"; NULL when it has no crm_tracking row */
+/*
+ * Read tracking "id", for shard group "shard" on a Citus node when that is
+ * not 0; NULL when it has no crm_tracking row (or, for a shard group, no
+ * row in crm_cluster_tracking, or the group is not here)
+ */
 static TrackEntry *
-load_entry(int32 id, Oid ext_namespace)
+load_entry(int32 id, int64 shard, Oid ext_namespace)
 {
 	MemoryContext context;
 	MemoryContext old;
@@ -530,18 +563,42 @@ load_entry(int32 id, Oid ext_namespace)
 	old = MemoryContextSwitchTo(context);
 	PG_TRY();
 	{
-		info = crm_track_info(id, ext_namespace, true);
+		Oid			tracking_relid = shard == 0 ?
+			crm_track_tracking_relid(ext_namespace) :
+			crm_track_citus_settings_relid(ext_namespace, true);
+		Oid			relids[3];
+
+		info = !OidIsValid(tracking_relid) ? NULL :
+			info_from(id, ext_namespace, tracking_relid, true);
+		if (info != NULL)
+		{
+			relids[0] = info->orders_relid;
+			relids[1] = sibling_relid(info, "_state");
+			relids[2] = sibling_relid(info, "_history");
+		}
+		if (info != NULL && shard != 0 &&
+			!crm_track_citus_localize(info, shard, relids, tracking_relid))
+			info = NULL;
 		if (info != NULL)
 		{
 			entry = palloc0(sizeof(TrackEntry));
 			entry->id = id;
+			entry->shard = shard;
 			entry->context = context;
 			entry->info = info;
 			entry->ext_namespace = ext_namespace;
-			entry->tracking_relid = crm_track_tracking_relid(ext_namespace);
-			entry->orders_relid = info->orders_relid;
-			entry->state_relid = sibling_relid(info, "_state");
-			entry->history_relid = sibling_relid(info, "_history");
+			entry->tracking_relid = tracking_relid;
+			entry->orders_relid = relids[0];
+			entry->state_relid = relids[1];
+			entry->history_relid = relids[2];
+			/* a history shard's ids come from its table's identity sequence */
+			if (shard != 0)
+				entry->shell_state_relid = sibling_relid(info, "_state");
+			if (shard != 0)
+				entry->history_sequence =
+					getIdentitySequence(sibling_relid(info, "_history"),
+										get_attnum(sibling_relid(info, "_history"), "id"),
+										false);
 			entry->has_promo = info->column_names[TRACK_COL_PROMO] != NULL;
 
 			/* keys compare as the state table's key column does */
@@ -587,22 +644,26 @@ load_entry(int32 id, Oid ext_namespace)
  * yet).
  */
 TrackEntry *
-crm_track_entry(int32 id, Oid ext_namespace)
+crm_track_entry(int32 id, int64 shard, Oid ext_namespace)
 {
 	EntrySlot  *slot;
 	TrackEntry *entry;
+	EntryKey	key;
 	bool		found;
 
+	memset(&key, 0, sizeof(key));
+	key.id = id;
+	key.shard = shard;
 	if (slots == NULL)
 	{
 		HASHCTL		ctl;
 
-		ctl.keysize = sizeof(int32);
+		ctl.keysize = sizeof(EntryKey);
 		ctl.entrysize = sizeof(EntrySlot);
 		slots = hash_create("crm trackings", 16, &ctl, HASH_ELEM | HASH_BLOBS);
 		CacheRegisterRelcacheCallback(invalidate_entries, (Datum) 0);
 	}
-	slot = hash_search(slots, &id, HASH_ENTER, &found);
+	slot = hash_search(slots, &key, HASH_ENTER, &found);
 	if (!found)
 		slot->entry = NULL;
 	/* a tracking of a reinstalled extension reuses the ids */
@@ -610,9 +671,9 @@ crm_track_entry(int32 id, Oid ext_namespace)
 		slot->entry->ext_namespace == ext_namespace)
 		return slot->entry;
 
-	entry = load_entry(id, ext_namespace);
+	entry = load_entry(id, shard, ext_namespace);
 	/* the hash may have grown meanwhile */
-	slot = hash_search(slots, &id, HASH_ENTER, &found);
+	slot = hash_search(slots, &key, HASH_ENTER, &found);
 	if (found && slot->entry != NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
@@ -744,13 +805,13 @@ static const char *const config_names[NUM_CFG] = {
 };
 
 void
-crm_track_read_config(int32 id, Oid ext_namespace, TrackConfig *config)
+crm_track_read_config(int32 id, Oid tracking_relid, TrackConfig *config)
 {
 	Datum		values[NUM_CFG];
 	bool		nulls[NUM_CFG];
 
 	memset(config, 0, sizeof(TrackConfig));
-	if (!read_row(id, ext_namespace, config_names, NUM_CFG, values, nulls))
+	if (!read_row(id, tracking_relid, config_names, NUM_CFG, values, nulls))
 		return;
 	config->found = true;
 	config->thresholds = nulls[CFG_THRESHOLDS] ? NULL :
@@ -786,7 +847,16 @@ crm_track_config(TrackEntry *entry)
 		return entry->config;
 	old = MemoryContextSwitchTo(entry->valid ? entry->context : CurrentMemoryContext);
 	config = palloc(sizeof(TrackConfig));
-	crm_track_read_config(entry->id, entry->ext_namespace, config);
+	crm_track_read_config(entry->id, entry->tracking_relid, config);
+	/*
+	 * On a Citus node: no messages (see citus.c), and a restore happens on
+	 * the coordinator
+	 */
+	if (entry->shard != 0)
+	{
+		config->notify = TRACK_NOTIFY_NONE;
+		config->restoring = false;
+	}
 	MemoryContextSwitchTo(old);
 	if (entry->valid && config->found)
 		entry->config = config;

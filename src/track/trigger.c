@@ -254,6 +254,17 @@ collect_rows(TrackChangeSet *set, TrackEntry *entry, TriggerData *trigdata)
 }
 
 /*
+ * A trigger of a table Citus distributes, fired on the coordinator (the
+ * table there holds no rows; as by a TRUNCATE): its shards' triggers do
+ * the work, on the nodes that hold them
+ */
+static bool
+skip_citus_table(const TrackEntry *entry)
+{
+	return entry->shard == 0 && entry->info->distributed;
+}
+
+/*
  * The whole tracked table of this TRUNCATE is being truncated: a reset at
  * commit.  Its partitions' triggers fire too, in the same command, and
  * then have nothing to add.
@@ -308,6 +319,28 @@ collect_truncate(TrackChangeSet *set, TrackEntry *entry, Relation rel,
 	crm_track_restore_identity(&identity);
 }
 
+/*
+ * TRUNCATE of a table Citus distributes, on the coordinator: Citus gives
+ * the shards no TRUNCATE triggers, so every customer is reset here, now,
+ * by a statement on the distributed state table.  The folds on the nodes
+ * recompute from the orders whatever else this transaction wrote to a
+ * truncated shard (fold.c).
+ */
+static void
+reset_citus_table(TrackEntry *entry)
+{
+	TrackIdentity identity;
+	int			nestlevel;
+
+	crm_track_become(entry->owner, &identity);
+	nestlevel = crm_track_use_settings(entry->info->time_zone_name);
+	SPI_connect();
+	crm_track_run_sql(crm_track_sql(entry->info, TRACK_SQL_TRUNCATE));
+	SPI_finish();
+	crm_track_restore_settings(nestlevel);
+	crm_track_restore_identity(&identity);
+}
+
 PG_FUNCTION_INFO_V1(crm_orders_trigger);
 Datum
 crm_orders_trigger(PG_FUNCTION_ARGS)
@@ -336,9 +369,16 @@ crm_orders_trigger(PG_FUNCTION_ARGS)
 	 * No tracking by that id: a restore that has not brought crm_tracking's
 	 * rows yet (the state it brings holds these orders already)
 	 */
-	entry = crm_track_entry(id, get_func_namespace(fcinfo->flinfo->fn_oid));
+	entry = crm_track_entry(id, crm_track_citus_trigger_shard(trigdata->tg_trigger),
+							get_func_namespace(fcinfo->flinfo->fn_oid));
 	if (entry == NULL)
 		return PointerGetDatum(NULL);
+	if (skip_citus_table(entry))
+	{
+		if (TRIGGER_FIRED_BY_TRUNCATE(event))
+			reset_citus_table(entry);
+		return PointerGetDatum(NULL);
+	}
 
 	set = crm_track_changes_begin(entry);
 	if (TRIGGER_FIRED_BY_TRUNCATE(event))
@@ -437,8 +477,9 @@ crm_history_trigger(PG_FUNCTION_ARGS)
 	if (transition_rows(trigdata->tg_newtable) == 0)
 		return PointerGetDatum(NULL);
 
-	entry = crm_track_entry(id, get_func_namespace(fcinfo->flinfo->fn_oid));
-	if (entry == NULL)
+	entry = crm_track_entry(id, crm_track_citus_trigger_shard(trigdata->tg_trigger),
+							get_func_namespace(fcinfo->flinfo->fn_oid));
+	if (entry == NULL || skip_citus_table(entry))
 		return PointerGetDatum(NULL);
 	config = *crm_track_config(entry);
 	/* a restore loading the state and its history */
@@ -521,7 +562,12 @@ crm_tracking_trigger(PG_FUNCTION_ARGS)
 	if (TRIGGER_FIRED_AFTER(trigdata->tg_event) &&
 		TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
 	{
+		Oid			ext_namespace = get_func_namespace(fcinfo->flinfo->fn_oid);
+
 		CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+		/* crm_tracking itself, not its copy on a Citus cluster: copy it */
+		if (RelationGetRelid(trigdata->tg_relation) == crm_track_tracking_relid(ext_namespace))
+			crm_track_citus_copy_settings(ext_namespace);
 		return PointerGetDatum(NULL);
 	}
 	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
