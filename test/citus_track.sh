@@ -16,7 +16,7 @@ source "$(dirname "$0")/../tools/citus_cluster.sh"
 citus_required
 seconds=${CRM_CONCURRENCY_SECONDS:-10}
 
-plan 42
+plan 43
 
 dir=$(mktemp -d)
 trap 'citus_stop "$dir"' EXIT
@@ -278,8 +278,10 @@ SELECT crm_track('too_late', 'customer_id', 'amount', 'ordered_at');
 SET citus.enable_unsafe_triggers = on;
 SELECT create_distributed_table('too_late', 'customer_id');
 SQL
-is "$(q "$db" "INSERT INTO too_late VALUES (1, 5, '2024-01-01') RETURNING amount")" 5 \
-	"a tracked table distributed anyway (unsafe triggers on) still takes orders"
+out=$(psql -X -q -At -c "INSERT INTO too_late VALUES (1, 5, '2024-01-01') RETURNING amount" 2>&1)
+is "$(grep -cx 5 <<<"$out")" 1 "a tracked table distributed anyway (unsafe triggers on) still takes orders"
+is "$(grep -c 'HINT:  On the coordinator, run crm_untrack on the table and then crm_track again.' <<<"$out")" 1 \
+	"with a warning that they are not counted, and what to do"
 is "$(state_of "SELECT * FROM crm_verify('too_late')")" "ERROR:  55000" \
 	"and crm_verify says it was distributed after crm_track: 55000"
 

@@ -320,6 +320,28 @@ collect_truncate(TrackChangeSet *set, TrackEntry *entry, Relation rel,
 }
 
 /*
+ * A shard's trigger whose tracking has no settings on this node: the table
+ * was tracked, then distributed by Citus (with citus.enable_unsafe_triggers
+ * on, which copied crm's triggers to the shards), and its state was left on
+ * the coordinator.  The write goes on uncounted -- never an error in it --
+ * and says so, once per session.
+ */
+static void
+warn_not_counted(int32 id, Relation rel)
+{
+	static int32 warned_id = -1;
+
+	if (warned_id == id)
+		return;
+	warned_id = id;
+	ereport(WARNING,
+			(errmsg("orders written to %s are not counted by crm tracking %d",
+					RelationGetRelationName(rel), id),
+			 errdetail("The table was distributed by Citus after crm_track, which left its state on the coordinator."),
+			 errhint("On the coordinator, run crm_untrack on the table and then crm_track again.")));
+}
+
+/*
  * TRUNCATE of a table Citus distributes, on the coordinator: Citus gives
  * the shards no TRUNCATE triggers, so every customer is reset here, now,
  * by a statement on the distributed state table.  The folds on the nodes
@@ -348,6 +370,7 @@ crm_orders_trigger(PG_FUNCTION_ARGS)
 	int32		id = check_trigger_call(fcinfo, "crm_orders_trigger");
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TriggerEvent event = trigdata->tg_event;
+	int64		shard;
 	TrackEntry *entry;
 	TrackChangeSet *set;
 	bool		reset = false;
@@ -369,8 +392,10 @@ crm_orders_trigger(PG_FUNCTION_ARGS)
 	 * No tracking by that id: a restore that has not brought crm_tracking's
 	 * rows yet (the state it brings holds these orders already)
 	 */
-	entry = crm_track_entry(id, crm_track_citus_trigger_shard(trigdata->tg_trigger),
-							get_func_namespace(fcinfo->flinfo->fn_oid));
+	shard = crm_track_citus_trigger_shard(trigdata->tg_trigger);
+	entry = crm_track_entry(id, shard, get_func_namespace(fcinfo->flinfo->fn_oid));
+	if (entry == NULL && shard != 0)
+		warn_not_counted(id, trigdata->tg_relation);
 	if (entry == NULL)
 		return PointerGetDatum(NULL);
 	if (skip_citus_table(entry))
