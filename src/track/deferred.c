@@ -24,6 +24,7 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -154,7 +155,9 @@ crm_track_fold_deferred(Oid ext_namespace)
 	uint64		folded = 0;
 	int			ret;
 
-	if (!OidIsValid(relid))
+	/* only a Citus node defers; the relay of one server skips the query */
+	if (!OidIsValid(relid) ||
+		!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
 		return 0;
 	SPI_connect();
 	ret = SPI_execute(psprintf("DELETE FROM %s." DEFERRED_NAME
