@@ -76,8 +76,8 @@ end_query(bool pushed)
 }
 
 /* Whether Citus is installed in this database */
-static bool
-citus_installed(void)
+bool
+crm_track_citus_installed(void)
 {
 	return OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE));
 }
@@ -98,7 +98,7 @@ crm_track_citus_method(Oid relid, char **column)
 
 	if (column != NULL)
 		*column = NULL;
-	if (!citus_installed())
+	if (!crm_track_citus_installed())
 		return '\0';
 	pushed = begin_query();
 	ret = SPI_execute_with_args("SELECT partmethod::text, "
@@ -161,7 +161,7 @@ crm_track_citus_settings_relid(Oid ext_namespace, bool shard_local)
 	bool		pushed;
 	int			ret;
 
-	if (!OidIsValid(relid) || !shard_local || !citus_installed())
+	if (!OidIsValid(relid) || !shard_local || !crm_track_citus_installed())
 		return relid;
 	args[0] = ObjectIdGetDatum(relid);
 	pushed = begin_query();
@@ -358,7 +358,7 @@ crm_track_citus_run_local(const char *sql)
 {
 	int			nestlevel;
 
-	if (!citus_installed())
+	if (!crm_track_citus_installed())
 	{
 		crm_track_run_sql(sql);
 		return;
@@ -450,7 +450,7 @@ crm_track_citus_copy_settings(Oid ext_namespace)
 	TrackIdentity identity;
 	int			nestlevel;
 
-	if (!OidIsValid(relid) || !citus_installed())
+	if (!OidIsValid(relid) || !crm_track_citus_installed())
 		return;
 	ext = quote_identifier(get_namespace_name(ext_namespace));
 	crm_track_become_owner(relid, &identity);

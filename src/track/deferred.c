@@ -24,7 +24,6 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -156,8 +155,7 @@ crm_track_fold_deferred(Oid ext_namespace)
 	int			ret;
 
 	/* only a Citus node defers; the relay of one server skips the query */
-	if (!OidIsValid(relid) ||
-		!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
+	if (!OidIsValid(relid) || !crm_track_citus_installed())
 		return 0;
 	SPI_connect();
 	ret = SPI_execute(psprintf("DELETE FROM %s." DEFERRED_NAME

@@ -328,6 +328,7 @@ extern void crm_track_relay_define_settings(void);
 extern void crm_track_relay_wake(void);
 
 /* citus.c: tracking a table Citus distributes */
+extern bool crm_track_citus_installed(void);
 extern char crm_track_citus_method(Oid relid, char **column);
 extern int64 crm_track_citus_trigger_shard(const Trigger *trigger);
 extern Oid	crm_track_citus_settings_relid(Oid ext_namespace, bool shard_local);

@@ -567,6 +567,7 @@ load_entry(int32 id, int64 shard, Oid ext_namespace)
 			crm_track_tracking_relid(ext_namespace) :
 			crm_track_citus_settings_relid(ext_namespace, true);
 		Oid			relids[3];
+		Oid			tables[3];	/* before a shard group's replace them */
 
 		info = !OidIsValid(tracking_relid) ? NULL :
 			info_from(id, ext_namespace, tracking_relid, true);
@@ -575,6 +576,7 @@ load_entry(int32 id, int64 shard, Oid ext_namespace)
 			relids[0] = info->orders_relid;
 			relids[1] = sibling_relid(info, "_state");
 			relids[2] = sibling_relid(info, "_history");
+			memcpy(tables, relids, sizeof(tables));
 		}
 		if (info != NULL && shard != 0 &&
 			!crm_track_citus_localize(info, shard, relids, tracking_relid))
@@ -591,14 +593,14 @@ load_entry(int32 id, int64 shard, Oid ext_namespace)
 			entry->orders_relid = relids[0];
 			entry->state_relid = relids[1];
 			entry->history_relid = relids[2];
-			/* a history shard's ids come from its table's identity sequence */
 			if (shard != 0)
-				entry->shell_state_relid = sibling_relid(info, "_state");
-			if (shard != 0)
+			{
+				/* crm_refresh locks the state table; the shards are not it */
+				entry->shell_state_relid = tables[1];
+				/* a history shard's ids come from its table's identity sequence */
 				entry->history_sequence =
-					getIdentitySequence(sibling_relid(info, "_history"),
-										get_attnum(sibling_relid(info, "_history"), "id"),
-										false);
+					getIdentitySequence(tables[2], get_attnum(tables[2], "id"), false);
+			}
 			entry->has_promo = info->column_names[TRACK_COL_PROMO] != NULL;
 
 			/* keys compare as the state table's key column does */
