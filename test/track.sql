@@ -9,7 +9,7 @@ SET TimeZone = 'UTC';
 SET check_function_bodies = off;  -- the helpers name tables crm_track creates
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(66);
+SELECT plan(68);
 
 CREATE TABLE shop_orders (
     id serial PRIMARY KEY,
@@ -321,6 +321,11 @@ SELECT is((SELECT count(*) FROM shop_orders_crm_state WHERE orders > 0 OR revenu
 SELECT is((SELECT attitude FROM shop_orders_crm_state WHERE customer = 1), 0.9::float8,
           'truncate keeps survey inputs');
 SELECT is_empty($$SELECT * FROM crm_verify('shop_orders')$$, 'crm_verify after truncate');
+
+-- Only a Citus node leaves folds for later (README, Live tracking on a
+-- cluster): on one server the queue stays empty and folding it does nothing.
+SELECT is((SELECT count(*) FROM crm_deferred_folds), 0::bigint, 'one server defers no fold');
+SELECT is(crm_fold_deferred(), 0::bigint, 'crm_fold_deferred folds nothing on one server');
 
 -- crm_untrack drops what crm_track made and leaves the table as it was.
 SELECT lives_ok($$SELECT crm_untrack('shop_orders')$$, 'crm_untrack');
