@@ -16,7 +16,7 @@ source "$(dirname "$0")/../tools/citus_cluster.sh"
 citus_required
 seconds=${CRM_CONCURRENCY_SECONDS:-10}
 
-plan 43
+plan 66
 
 dir=$(mktemp -d)
 trap 'citus_stop "$dir"' EXIT
@@ -239,6 +239,46 @@ is "$(q "$db" "SELECT count(*) FROM orders_crm_state s FULL JOIN orders_again_cr
 	"the figures equal those one server computes from the same orders"
 is "$(q "$db" "SELECT count(*) FROM orders_crm_pyramid")" 4 "the views work from the coordinator"
 
+# Dump and restore of the coordinator, as Citus documents moving a database
+# onto a cluster: pg_dump reads the shards through the coordinator, the
+# restore brings every table back as the coordinator's own (tracked as on
+# one server), and crm_distribute_tracked distributes the tracked ones
+# again, with their state and history as they were
+pg_dump -Fc -f "$dir/cluster.dump" "$db"
+ok $? "pg_dump of the coordinator"
+restored=crm_citus_restored
+citus_add_database $restored
+restore_started=$(q "$db" "SELECT clock_timestamp()")
+pg_restore -d $restored "$dir/cluster.dump" 2>"$dir/restore.err"
+ok $? "pg_restore into a new database of the cluster"
+sed 's/^/# /' "$dir/restore.err" | head -5
+is "$(q $restored "SELECT * FROM orders_crm_pyramid")" "$(q "$db" "SELECT * FROM orders_crm_pyramid")" \
+	"restored, the views give the same figures before the tables are distributed again"
+is "$(q $restored "SELECT crm_distribute_tracked('orders')")" "$(q "$db" "SELECT count(*) FROM orders_crm_state")" \
+	"crm_distribute_tracked: every customer"
+is "$(q $restored "SELECT string_agg(logicalrelid::text || ':' || partmethod::text, ' ' ORDER BY logicalrelid::text)
+                   FROM pg_dist_partition WHERE logicalrelid::text LIKE 'orders%'")" \
+	"orders:h orders_crm_history:h orders_crm_state:h" "the orders, state and history are distributed again"
+# fingerprint DB QUERY: a digest of the rows QUERY returns in DB
+fingerprint() { q "$1" "SELECT count(*) || ' ' || md5(coalesce(string_agg(x::text, ',' ORDER BY x::text), '')) FROM ($2) x"; }
+is "$(fingerprint $restored "SELECT * FROM orders")" "$(fingerprint "$db" "SELECT * FROM orders")" \
+	"the same orders"
+state_columns="customer, orders, revenue, promo_orders, first_at, last_at, purchase_days, first_day_revenue,
+               points, tier, loyalty, attitude, price_sensitivity, referrals, has_alternative, share_of_wallet"
+is "$(fingerprint $restored "SELECT $state_columns FROM orders_crm_state")" \
+	"$(fingerprint "$db" "SELECT $state_columns FROM orders_crm_state")" "the same state, survey columns included"
+is "$(fingerprint $restored "SELECT * FROM orders_crm_history WHERE changed_at < '$restore_started'")" \
+	"$(fingerprint "$db" "SELECT * FROM orders_crm_history")" "the same history"
+is "$(q $restored "SELECT count(*) FROM orders_crm_history WHERE changed_at >= '$restore_started' AND status <> 'lifecycle'")" 0 \
+	"and nothing more (but lifecycle stages judged again now)"
+psql -X -q -v ON_ERROR_STOP=1 -d $restored >/dev/null <<'SQL'
+INSERT INTO orders (customer_id, amount, ordered_at) VALUES (1, 13, '2024-10-01'), (39, 14, '2024-10-02'), (5000, 15, '2024-10-03');
+DELETE FROM orders WHERE customer_id = 2;
+SQL
+ok $? "writes to the restored cluster's orders"
+is "$(q $restored "SELECT count(*) FROM crm_verify('orders')") $(q $restored "SELECT count(*) FROM crm_verify('orders_local')")" \
+	"0 0" "crm_verify: zero differences there, for the distributed tracking and a local one"
+
 # A renamed table: the nodes find it under its new name
 psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
 ALTER TABLE orders RENAME TO orders_renamed;
@@ -265,13 +305,38 @@ is "$(state_of "SELECT crm_track('ref_orders', 'customer_id', 'amount', 'ordered
 	"a reference table: 0A000"
 is "$(psql -X -q -At -c "SELECT create_distributed_table('later', 'customer_id')" 2>&1 | grep -c 'because it has triggers')" 1 \
 	"a tracked local table cannot be distributed (Citus refuses its triggers)"
+# crm_distribute_tracked distributes it with its state and history, kept
 psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
-SET client_min_messages = warning;
-SELECT crm_untrack('later');
-SELECT create_distributed_table('later', 'customer_id');
-SELECT crm_track('later', 'customer_id', 'amount', 'ordered_at');
+INSERT INTO later VALUES (2, 7000, '2024-02-01'), (3, 1, '2024-02-02');
+SELECT crm_refresh('later');
+UPDATE later_crm_state SET attitude = 0.8 WHERE customer = 1;
+CREATE TABLE later_history_before AS SELECT * FROM later_crm_history;
+CREATE TABLE later_state_before AS SELECT * FROM later_crm_state;
 SQL
-ok $? "untrack, distribute, track again: the order that works"
+is "$(q "$db" "SELECT crm_distribute_tracked('later')")" 3 "crm_distribute_tracked on a table tracked on the coordinator: 3 customers"
+is "$(q "$db" "SELECT string_agg(logicalrelid::text || ':' || partmethod::text || ':' ||
+                                 (colocationid = (SELECT colocationid FROM pg_dist_partition
+                                                  WHERE logicalrelid = 'later'::regclass))::text, ' '
+                                 ORDER BY logicalrelid::text)
+               FROM pg_dist_partition WHERE logicalrelid::text LIKE 'later%'")" \
+	"later:h:true later_crm_history:h:true later_crm_state:h:true" \
+	"the orders, state and history are distributed by customer, co-located"
+is "$(q "$db" "SELECT (SELECT count(*) FROM (TABLE later_history_before EXCEPT ALL TABLE later_crm_history) d)
+                    + (SELECT count(*) FROM (TABLE later_crm_history EXCEPT ALL TABLE later_history_before) d)
+                    || ' ' || (SELECT count(*) FROM later_crm_history)")" "0 $(q "$db" "SELECT count(*) FROM later_history_before")" \
+	"the history is kept, row for row"
+is "$(q "$db" "SELECT count(*) FROM (SELECT customer, orders, revenue, purchase_days, points, tier, loyalty, attitude
+                                   FROM later_state_before
+                                   EXCEPT ALL
+                                   SELECT customer, orders, revenue, purchase_days, points, tier, loyalty, attitude
+                                   FROM later_crm_state) d")" 0 "the state is kept, survey columns included"
+is "$(q "$db" "SELECT count(*) > 0 FROM later_history_before")" t "(a history of status changes, not an empty one)"
+out=$(psql -X -q -At -c "INSERT INTO later VALUES (1, 5, '2024-03-01'), (4, 6, '2024-03-02') RETURNING amount" 2>&1)
+is "$(grep -c WARNING <<<"$out") $(q "$db" "SELECT orders || ' ' || revenue FROM later_crm_state WHERE customer = 1")" \
+	"0 2 10" "orders written afterwards are counted on the workers"
+is "$(q "$db" "SELECT count(*) FROM crm_verify('later')")" 0 "crm_verify: zero differences"
+is "$(state_of "SELECT crm_distribute_tracked('later')")" "ERROR:  55000" "crm_distribute_tracked a second time: 55000"
+is "$(state_of "SELECT crm_distribute_tracked('by_id')")" "ERROR:  42704" "crm_distribute_tracked of an untracked table: 42704"
 psql -X -q -v ON_ERROR_STOP=1 >/dev/null 2>&1 <<'SQL'
 CREATE TABLE too_late (customer_id int, amount numeric, ordered_at timestamptz);
 SELECT crm_track('too_late', 'customer_id', 'amount', 'ordered_at');
@@ -280,10 +345,16 @@ SELECT create_distributed_table('too_late', 'customer_id');
 SQL
 out=$(psql -X -q -At -c "INSERT INTO too_late VALUES (1, 5, '2024-01-01') RETURNING amount" 2>&1)
 is "$(grep -cx 5 <<<"$out")" 1 "a tracked table distributed anyway (unsafe triggers on) still takes orders"
-is "$(grep -c 'HINT:  On the coordinator, run crm_untrack on the table and then crm_track again.' <<<"$out")" 1 \
+is "$(grep -c 'HINT:  On the coordinator, run crm_distribute_tracked on the table' <<<"$out")" 1 \
 	"with a warning that they are not counted, and what to do"
 is "$(state_of "SELECT * FROM crm_verify('too_late')")" "ERROR:  55000" \
 	"and crm_verify says it was distributed after crm_track: 55000"
+is "$(q "$db" "SELECT crm_distribute_tracked('too_late')")" 1 "crm_distribute_tracked distributes its state and history"
+is "$(q "$db" "SELECT orders || ' ' || revenue FROM too_late_crm_state")" "1 5" "and counts the order written meanwhile"
+out=$(psql -X -q -At -c "INSERT INTO too_late VALUES (1, 6, '2024-01-02') RETURNING amount" 2>&1)
+is "$(grep -c WARNING <<<"$out") $(q "$db" "SELECT orders || ' ' || revenue FROM too_late_crm_state")" "0 2 11" \
+	"orders written afterwards are counted, without a warning"
+is "$(q "$db" "SELECT count(*) FROM crm_verify('too_late')")" 0 "crm_verify: zero differences"
 
 # crm_untrack removes everything, on every node
 q "$db" "SELECT crm_untrack('orders')" >/dev/null

@@ -4,7 +4,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(58);
+SELECT plan(59);
 
 SELECT has_extension('crm');
 
@@ -52,6 +52,7 @@ SELECT is_strict('crm_rfm_segment', ARRAY['integer', 'integer', 'integer', 'bool
 -- immutable nor parallel safe; the trigger functions take no NULL checks.
 CREATE FUNCTION pg_temp.tracking_functions() RETURNS text[] LANGUAGE sql AS
 $$SELECT ARRAY['crm_track', 'crm_untrack', 'crm_refresh', 'crm_verify', 'crm_fold', 'crm_fold_deferred',
+               'crm_distribute_tracked',
                'crm_orders_trigger', 'crm_state_trigger', 'crm_history_trigger',
                'crm_tracking_trigger', 'crm_ddl_trigger']$$;
 SELECT volatility_is('crm_days_union', ARRAY['date[]', 'date[]'], 'immutable');
@@ -61,6 +62,7 @@ SELECT is_strict('crm_untrack', ARRAY['regclass']);
 SELECT isnt_strict('crm_refresh', ARRAY['regclass', 'boolean']);
 SELECT isnt_strict('crm_fold', ARRAY['regclass']);
 SELECT is_strict('crm_verify', ARRAY['regclass']);
+SELECT is_strict('crm_distribute_tracked', ARRAY['regclass']);
 
 -- Catalog-wide checks over every object the extension owns.
 CREATE TEMP VIEW ext_members AS
@@ -71,7 +73,7 @@ WHERE e.extname = 'crm' AND d.deptype = 'e';
 
 SELECT is((SELECT count(*) FROM ext_members m JOIN pg_proc p ON p.oid = m.objid
            WHERE m.classid = 'pg_proc'::regclass AND p.prokind = 'f'),
-          63::bigint, 'the extension has 63 functions (23 scalar, 29 aggregate support, 6 tracking, 5 triggers)');
+          64::bigint, 'the extension has 64 functions (23 scalar, 29 aggregate support, 7 tracking, 5 triggers)');
 SELECT is((SELECT string_agg(e.evtname || ' ' || e.evtevent || ' ' || e.evtenabled::text, ', ' ORDER BY e.evtname)
            FROM ext_members m JOIN pg_event_trigger e ON e.oid = m.objid
            WHERE m.classid = 'pg_event_trigger'::regclass),

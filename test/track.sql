@@ -9,7 +9,7 @@ SET TimeZone = 'UTC';
 SET check_function_bodies = off;  -- the helpers name tables crm_track creates
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(68);
+SELECT plan(69);
 
 CREATE TABLE shop_orders (
     id serial PRIMARY KEY,
@@ -326,6 +326,10 @@ SELECT is_empty($$SELECT * FROM crm_verify('shop_orders')$$, 'crm_verify after t
 -- cluster): on one server the queue stays empty and folding it does nothing.
 SELECT is((SELECT count(*) FROM crm_deferred_folds), 0::bigint, 'one server defers no fold');
 SELECT is(crm_fold_deferred(), 0::bigint, 'crm_fold_deferred folds nothing on one server');
+-- and there is no cluster to distribute a tracked table to
+SELECT throws_ok($$SELECT crm_distribute_tracked('shop_orders')$$, '55000',
+                 'Citus is not installed in this database',
+                 'crm_distribute_tracked without Citus: 55000');
 
 -- crm_untrack drops what crm_track made and leaves the table as it was.
 SELECT lives_ok($$SELECT crm_untrack('shop_orders')$$, 'crm_untrack');

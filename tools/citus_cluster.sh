@@ -7,6 +7,8 @@
 #   citus_start DIR PORT [DB]       start: coordinator on PORT, workers on
 #                                   PORT+1 and PORT+2, database DB (crm) on
 #                                   each with citus, the workers added
+#   citus_add_database DB           one more database on the three, as
+#                                   citus_start makes its own
 #   citus_stop DIR                  stop the three and remove DIR
 #
 # After citus_start, psql reaches the coordinator through PGHOST/PGPORT/
@@ -63,15 +65,23 @@ EOF
 			-w start >/dev/null || { cat "$dir/node$node.log"; return 1; }
 	done
 	export PGHOST=$dir PGPORT=$port PGDATABASE=$db PGUSER=postgres
+	citus_add_database "$db"
+}
+
+# A database of the cluster started last: on each node, with citus, the
+# workers added (Citus keeps a cluster's nodes per database)
+citus_add_database() {
+	local db=$1 node
+
 	for node in 0 1 2; do
-		psql -X -q -d postgres -p $((port + node)) -c "CREATE DATABASE $db" &&
-			psql -X -q -p $((port + node)) -c "SET client_min_messages = warning; CREATE EXTENSION citus" ||
+		psql -X -q -d postgres -p $((PGPORT + node)) -c "CREATE DATABASE $db" &&
+			psql -X -q -d "$db" -p $((PGPORT + node)) -c "SET client_min_messages = warning; CREATE EXTENSION citus" ||
 			return 1
 	done
-	psql -X -q -At -v ON_ERROR_STOP=1 >/dev/null <<SQL
-SELECT citus_set_coordinator_host('localhost', $port);
-SELECT citus_add_node('localhost', $((port + 1)));
-SELECT citus_add_node('localhost', $((port + 2)));
+	psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" >/dev/null <<SQL
+SELECT citus_set_coordinator_host('localhost', $PGPORT);
+SELECT citus_add_node('localhost', $((PGPORT + 1)));
+SELECT citus_add_node('localhost', $((PGPORT + 2)));
 SQL
 }
 

@@ -132,6 +132,13 @@ LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION crm_untrack(regclass) IS
 'Stop tracking an orders table: drops its triggers, views, state and history tables and its crm_tracking row, leaving the orders table as it was';
 
+CREATE FUNCTION crm_distribute_tracked(orders regclass)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'crm_distribute_tracked'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION crm_distribute_tracked(regclass) IS
+'On a Citus coordinator: distribute a tracked orders table by its customer column (unless Citus already does), its state and history tables with it, keeping both, and recount every customer from the orders; returns the number of customers. For a table tracked on one server or restored from a dump, and for one distributed after crm_track';
+
 CREATE FUNCTION crm_refresh(orders regclass, repair boolean DEFAULT false)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'crm_refresh'

@@ -21,11 +21,11 @@
  * T on shard N "T_N", and crm's own trigger names never end in a digit.
  *
  * The settings: crm_tracking is each node's own table, and the
- * coordinator's rows are not on the workers.  The rows of distributed
- * trackings are copied into crm_cluster_tracking, a Citus reference table
- * (one copy on every node, written in the coordinator's transaction), after
- * every change of crm_tracking (crm_tracking_trigger).  The statements
- * read their settings there -- on a node, from its shard.
+ * coordinator's rows are not on the workers.  They are copied into
+ * crm_cluster_tracking, a Citus reference table (one copy on every node,
+ * written in the coordinator's transaction), after every change of
+ * crm_tracking (crm_tracking_trigger).  The statements read their settings
+ * there -- on a node, from its shard.
  *
  * Status messages: a worker's part of a distributed transaction may be
  * prepared, and a prepared transaction cannot NOTIFY; listeners connect to
@@ -317,8 +317,17 @@ crm_track_citus_one_connection(void)
 void
 crm_track_citus_distribute(const TrackInfo *info, Oid ext_namespace)
 {
+	Oid			mirror = get_relname_relid(MIRROR_NAME, ext_namespace);
+
 	crm_track_citus_one_connection();
-	if (!OidIsValid(get_relname_relid(MIRROR_NAME, ext_namespace)))
+	if (OidIsValid(mirror) && crm_track_citus_method(mirror, NULL) == '\0')
+	{
+		/* a restore brought it back as a table of the coordinator's own */
+		run_with_triggers(psprintf("SELECT pg_catalog.create_reference_table('%s." MIRROR_NAME "')",
+								   info->ext_schema));
+		crm_track_citus_drop_local_data(psprintf("%s." MIRROR_NAME, info->ext_schema));
+	}
+	else if (!OidIsValid(mirror))
 	{
 		/*
 		 * orders_table as text: a regclass would travel as its OID here,
@@ -327,8 +336,8 @@ crm_track_citus_distribute(const TrackInfo *info, Oid ext_namespace)
 		crm_track_run_sql(psprintf("CREATE TABLE %s." MIRROR_NAME " (LIKE %s.crm_tracking, PRIMARY KEY (id));\n"
 								   "ALTER TABLE %s." MIRROR_NAME " ALTER orders_table TYPE text;\n"
 								   "COMMENT ON TABLE %s." MIRROR_NAME " IS "
-								   "'The crm_tracking rows of orders tables distributed by Citus, "
-								   "copied to every node: what the triggers on the shards read there. "
+								   "'The rows of crm_tracking, copied to every node of a Citus cluster: "
+								   "what the triggers on the shards and the views of distributed tables read. "
 								   "Kept by crm; change crm_tracking instead';\n"
 								   "REVOKE ALL ON %s." MIRROR_NAME " FROM PUBLIC",
 								   info->ext_schema, info->ext_schema, info->ext_schema,
@@ -346,6 +355,53 @@ crm_track_citus_distribute(const TrackInfo *info, Oid ext_namespace)
 							   info->state, info->orders));
 	run_with_triggers(psprintf("SELECT pg_catalog.create_distributed_table('%s', 'customer', colocate_with => '%s')",
 							   info->history, info->orders));
+}
+
+/*
+ * After crm_distribute_tracked distributed a history that held rows: a
+ * node numbers history rows from its own range of the identity sequence
+ * (Citus gives each node one), and rows a restore brought may already
+ * carry numbers of that range, drawn by the node of the same group in the
+ * cluster dumped.  Move each node's sequence past them.  The statement is
+ * one query on the history, grouped by customer so that Citus runs it
+ * whole on the nodes, in this transaction: each group's setval there, on
+ * that node's sequence, when its highest number of the node's range is
+ * higher than the sequence's.  (A range's last number is the next one's
+ * first: left out.)  The caller is connected to SPI.
+ */
+void
+crm_track_citus_advance_history_ids(const TrackInfo *info)
+{
+	int			ret;
+	char	   *seq;
+	const char *range;
+
+	ret = SPI_execute(psprintf("SELECT pg_catalog.pg_get_serial_sequence(%s, 'id')",
+							   quote_literal_cstr(info->history)), true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	seq = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (seq == NULL)
+		return;
+	seq = quote_literal_cstr(seq);
+	range = psprintf("pg_catalog.pg_sequence_parameters(pg_catalog.to_regclass(%s))", seq);
+	crm_track_run_sql(psprintf("SELECT pg_catalog.setval(%s, max(id)) FROM %s\n"
+							   "WHERE id >= (%s).minimum_value AND id < (%s).maximum_value\n"
+							   "GROUP BY customer\n"
+							   "HAVING max(id) > coalesce(pg_catalog.pg_sequence_last_value(%s), 0)",
+							   seq, info->history, range, range, seq));
+}
+
+/*
+ * Once Citus has distributed a table that held rows, their copy in the
+ * coordinator's table is invisible but takes space: remove it, as Citus'
+ * notice advises
+ */
+void
+crm_track_citus_drop_local_data(const char *table)
+{
+	crm_track_run_sql(psprintf("SELECT pg_catalog.truncate_local_data_after_distributing_table(%s)",
+							   quote_literal_cstr(table)));
 }
 
 /*
@@ -437,10 +493,16 @@ copied_columns(Oid tracking_relid)
 }
 
 /*
- * Copy the rows of distributed trackings from crm_tracking to
- * crm_cluster_tracking, after crm_tracking changed.  Runs as the owner of
- * crm_cluster_tracking, with search_path = pg_catalog, pg_temp: a regclass
- * travels to the other nodes as its qualified name.
+ * Copy every row of crm_tracking to crm_cluster_tracking, after
+ * crm_tracking changed, wherever the copy exists: on a Citus cluster, and
+ * on a server a cluster's dump was restored to, whose views read it until
+ * crm_distribute_tracked makes them a cluster's again.  Workers read only
+ * the rows of trackings with shards there.  Not in a session that
+ * restores: the dump holds the copy as it was, and loads it in any order
+ * with crm_tracking's rows (a copy made first would collide with it).
+ * Runs as the owner of crm_cluster_tracking, with search_path =
+ * pg_catalog, pg_temp: a regclass travels to the other nodes as its
+ * qualified name.
  */
 void
 crm_track_citus_copy_settings(Oid ext_namespace)
@@ -450,7 +512,7 @@ crm_track_citus_copy_settings(Oid ext_namespace)
 	TrackIdentity identity;
 	int			nestlevel;
 
-	if (!OidIsValid(relid) || !crm_track_citus_installed())
+	if (!OidIsValid(relid) || crm_track_restore_session())
 		return;
 	ext = quote_identifier(get_namespace_name(ext_namespace));
 	crm_track_become_owner(relid, &identity);
@@ -458,9 +520,7 @@ crm_track_citus_copy_settings(Oid ext_namespace)
 	SPI_connect();
 	crm_track_run_sql(psprintf("DELETE FROM %s." MIRROR_NAME, ext));
 	crm_track_run_sql(psprintf("INSERT INTO %s." MIRROR_NAME "\n"
-							   "SELECT %s FROM %s.crm_tracking t\n"
-							   "WHERE t.orders_table IN (SELECT logicalrelid FROM pg_catalog.pg_dist_partition\n"
-							   "                         WHERE partmethod = 'h')",
+							   "SELECT %s FROM %s.crm_tracking t",
 							   ext, copied_columns(crm_track_tracking_relid(ext_namespace)), ext));
 	SPI_finish();
 	crm_track_restore_settings(nestlevel);
@@ -501,14 +561,51 @@ crm_track_citus_fold_deferred(const TrackInfo *info)
 void
 crm_track_citus_check_state(const TrackInfo *info, Oid ext_namespace)
 {
-	Oid			state = get_relname_relid(psprintf("%s_state", info->prefix),
-										  get_namespace_oid(info->schema, false));
-
-	if (OidIsValid(state) && crm_track_citus_method(state, NULL) != 'h')
+	if (!crm_track_citus_state_distributed(info))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("%s was distributed by Citus after crm_track", info->label_plain),
 				 errdetail("Its state is still a table of the coordinator, and the triggers on its shards do not count orders."),
-				 errhint("Run crm_untrack('%s') and crm_track again: crm_track distributes the state with a distributed orders table.",
+				 errhint("Run crm_distribute_tracked('%s'): it distributes the state and history with the orders and recounts them.",
 						 info->label_plain)));
+}
+
+/* Whether the state table of a tracking is distributed by Citus */
+bool
+crm_track_citus_state_distributed(const TrackInfo *info)
+{
+	Oid			state = get_relname_relid(psprintf("%s_state", info->prefix),
+										  get_namespace_oid(info->schema, false));
+
+	return OidIsValid(state) && crm_track_citus_method(state, NULL) == 'h';
+}
+
+/*
+ * The history of a tracking of one server keyed as Citus needs it, before
+ * it is distributed: a distributed table's unique keys hold its
+ * distribution column, so PRIMARY KEY (id) becomes (customer, id), as
+ * crm_track creates it on a cluster.  The caller is connected to SPI.
+ */
+void
+crm_track_citus_key_history(const TrackInfo *info)
+{
+	int			ret;
+
+	ret = SPI_execute(psprintf("SELECT pg_catalog.quote_ident(conname),\n"
+							   "       conkey = ARRAY[a.attnum, i.attnum]::int2[]\n"
+							   "FROM pg_catalog.pg_constraint\n"
+							   "JOIN pg_catalog.pg_attribute a ON a.attrelid = conrelid AND a.attname = 'customer'\n"
+							   "JOIN pg_catalog.pg_attribute i ON i.attrelid = conrelid AND i.attname = 'id'\n"
+							   "WHERE conrelid = '%s'::regclass AND contype = 'p'",
+							   info->history), true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 1 &&
+		strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2), "t") == 0)
+		return;
+	crm_track_citus_run_local(SPI_processed == 1 ?
+							  psprintf("ALTER TABLE %s DROP CONSTRAINT %s, ADD PRIMARY KEY (customer, id)",
+									   info->history,
+									   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)) :
+							  psprintf("ALTER TABLE %s ADD PRIMARY KEY (customer, id)", info->history));
 }

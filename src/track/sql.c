@@ -397,6 +397,10 @@ static const char triggers_sql[] =
 "    REFERENCING OLD TABLE AS crm_old NEW TABLE AS crm_new\n"
 "    FOR EACH STATEMENT EXECUTE FUNCTION {x}.crm_history_trigger('{id}')";
 
+static const char drop_triggers_sql[] =
+"DROP TRIGGER IF EXISTS crm_history_insert ON {state};\n"
+"DROP TRIGGER IF EXISTS crm_history_update ON {state}";
+
 static const char drop_views_sql[] =
 "DROP VIEW IF EXISTS {v_alerts}, {v_lifecycle_mix}, {v_loyalty_mix}, {v_pyramid}, {v_segments}";
 
@@ -552,6 +556,7 @@ static const char *const templates[TRACK_SQL_COUNT] = {
 	[TRACK_SQL_STATE_TABLE] = state_table_sql,
 	[TRACK_SQL_HISTORY_TABLE] = history_table_sql,
 	[TRACK_SQL_TRIGGERS] = triggers_sql,
+	[TRACK_SQL_DROP_TRIGGERS] = drop_triggers_sql,
 	[TRACK_SQL_MEMBER_TRIGGERS] = member_triggers_sql,
 	[TRACK_SQL_MEMBER_DROP] = member_drop_sql,
 	[TRACK_SQL_VIEWS] = views_sql,

@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
@@ -30,6 +31,7 @@
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "crm.h"
 #include "tier.h"
@@ -441,6 +443,107 @@ crm_untrack(PG_FUNCTION_ARGS)
 	drop_tracking(info);
 	SPI_finish();
 	PG_RETURN_VOID();
+}
+
+/*
+ * crm_distribute_tracked(orders) -> customers
+ *
+ * Distribute a tracked table with Citus, its state and history with it,
+ * keeping both: the way onto a cluster for a table tracked on one server
+ * (a restore of a coordinator's dump brings every table back as a table of
+ * the coordinator's own), and the repair of a tracked table distributed
+ * by hand, whose shards count nothing.  Citus copies rows to the shards
+ * through the shards' triggers, so crm's triggers come off the orders and
+ * the history triggers off the state while they move, and go back as
+ * crm_track puts them on a distributed table.  Then every customer is
+ * recomputed from the orders, as crm_refresh's repair does: that counts
+ * what the shards did not, and changes nothing of a state already right.
+ */
+PG_FUNCTION_INFO_V1(crm_distribute_tracked);
+Datum
+crm_distribute_tracked(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Oid			ext = extension_namespace(fcinfo);
+	int32		id;
+	TrackInfo  *info;
+	char		method;
+	bool		isnull;
+	int64		customers;
+	int			nestlevel;
+
+	if (!crm_track_citus_installed())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("Citus is not installed in this database"),
+				 errhint("Run CREATE EXTENSION citus and add the workers first.")));
+	/* no writes until the triggers are back: they would not be counted */
+	LockRelationOid(relid, ShareRowExclusiveLock);
+	check_owner(relid);
+	SPI_connect();
+	id = crm_track_id_of(relid, ext, false);
+	info = crm_track_info(id, ext, false);
+	if (crm_track_citus_state_distributed(info))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the state of %s is already distributed", info->label_plain)));
+	method = crm_track_citus_method(relid, NULL);
+	if (method == '\0' && get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("partitioned table \"%s\" cannot be distributed with its tracking",
+						get_rel_name(relid)),
+				 errdetail("crm tracks a distributed table that is not partitioned, or a partitioned table of one server.")));
+	if (method != '\0')
+		crm_track_citus_check(relid, info->column_names[TRACK_COL_CUSTOMER]);
+
+	nestlevel = crm_track_use_settings(info->time_zone_name);
+	/* Citus' notices of the rows it copies to the shards: the data stays */
+	(void) set_config_option("client_min_messages", "warning", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	crm_track_citus_one_connection();
+	/* the views and the state stay the coordinator's until distributed */
+	crm_track_citus_run_local(crm_track_sql(info, TRACK_SQL_DROP_VIEWS));
+	crm_track_citus_run_local(crm_track_sql(info, TRACK_SQL_DROP_TRIGGERS));
+	/* a table distributed by hand has the triggers on its shards too */
+	run_ddl(info, crm_track_member_sql(info, TRACK_SQL_MEMBER_DROP, relid));
+	crm_track_citus_key_history(info);
+	if (method == '\0')
+		crm_track_run_sql(psprintf("SELECT pg_catalog.create_distributed_table('%s', %s)",
+								   info->orders,
+								   quote_literal_cstr(info->column_names[TRACK_COL_CUSTOMER])));
+
+	/*
+	 * The same tracking, now of a distributed table: read with a snapshot
+	 * that sees Citus' metadata of the table, written since ours was taken
+	 */
+	CommandCounterIncrement();
+	PushCopiedSnapshot(GetActiveSnapshot());
+	UpdateActiveSnapshotCommandId();
+	info = crm_track_info(id, ext, false);
+	PopActiveSnapshot();
+	Assert(info->distributed);
+	crm_track_citus_distribute(info, ext);
+	/* what Citus copied to the shards, it leaves in the tables here */
+	crm_track_citus_drop_local_data(info->state);
+	crm_track_citus_drop_local_data(info->history);
+	if (method == '\0')
+		crm_track_citus_drop_local_data(info->orders);
+	crm_track_citus_advance_history_ids(info);
+	run_ddl(info, crm_track_sql(info, TRACK_SQL_TRIGGERS));
+	add_tree_triggers(info);
+	run_ddl(info, crm_track_sql(info, TRACK_SQL_VIEWS));
+
+	crm_track_run_sql(crm_track_sql(info, TRACK_SQL_REPAIR_INSERT));
+	crm_track_run_sql(crm_track_sql(info, TRACK_SQL_REPAIR));
+	/* by the thresholds in force: the tiers of a state already right stay */
+	(void) crm_track_run_sql(crm_track_sql(info, TRACK_SQL_RETIER));
+	crm_track_run_sql(psprintf("SELECT count(*) FROM %s", info->state));
+	customers = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+											SPI_tuptable->tupdesc, 1, &isnull));
+	crm_track_restore_settings(nestlevel);
+	SPI_finish();
+	PG_RETURN_INT64(customers);
 }
 
 /*

@@ -95,6 +95,7 @@ typedef enum TrackSql
 	TRACK_SQL_STATE_TABLE,		/* DDL: state table */
 	TRACK_SQL_HISTORY_TABLE,	/* DDL: history table */
 	TRACK_SQL_TRIGGERS,			/* DDL: triggers on the state table */
+	TRACK_SQL_DROP_TRIGGERS,	/* DDL: and dropping them */
 	TRACK_SQL_MEMBER_TRIGGERS,	/* DDL: triggers on one orders table ({member}) */
 	TRACK_SQL_MEMBER_DROP,		/* DDL: and dropping them */
 	TRACK_SQL_VIEWS,			/* DDL: the BI views */
@@ -341,6 +342,10 @@ extern void crm_track_citus_run_local(const char *sql);
 extern void crm_track_citus_one_connection(void);
 extern void crm_track_citus_fold_deferred(const TrackInfo *info);
 extern void crm_track_citus_check_state(const TrackInfo *info, Oid ext_namespace);
+extern bool crm_track_citus_state_distributed(const TrackInfo *info);
+extern void crm_track_citus_key_history(const TrackInfo *info);
+extern void crm_track_citus_drop_local_data(const char *table);
+extern void crm_track_citus_advance_history_ids(const TrackInfo *info);
 extern void crm_track_citus_copy_settings(Oid ext_namespace);
 
 /* ddl.c */

@@ -523,6 +523,16 @@ invalidate_entries(Datum arg, Oid relid)
 	}
 }
 
+/* Whether table prefix + suffix exists in the state's schema */
+static bool
+sibling_exists(const TrackInfo *info, const char *suffix)
+{
+	Oid			nspid = get_namespace_oid(info->schema, true);
+
+	return OidIsValid(nspid) &&
+		OidIsValid(get_relname_relid(psprintf("%s%s", info->prefix, suffix), nspid));
+}
+
 /* The OID of table prefix + suffix in schema, or an error */
 static Oid
 sibling_relid(const TrackInfo *info, const char *suffix)
@@ -571,6 +581,13 @@ load_entry(int32 id, int64 shard, Oid ext_namespace)
 
 		info = !OidIsValid(tracking_relid) ? NULL :
 			info_from(id, ext_namespace, tracking_relid, true);
+		/*
+		 * On a node, a tracking whose state is not here has nothing to
+		 * fold into: a table tracked on the coordinator, then distributed
+		 */
+		if (info != NULL && shard != 0 &&
+			(!sibling_exists(info, "_state") || !sibling_exists(info, "_history")))
+			info = NULL;
 		if (info != NULL)
 		{
 			relids[0] = info->orders_relid;

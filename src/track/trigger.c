@@ -338,7 +338,7 @@ warn_not_counted(int32 id, Relation rel)
 			(errmsg("orders written to %s are not counted by crm tracking %d",
 					RelationGetRelationName(rel), id),
 			 errdetail("The table was distributed by Citus after crm_track, which left its state on the coordinator."),
-			 errhint("On the coordinator, run crm_untrack on the table and then crm_track again.")));
+			 errhint("On the coordinator, run crm_distribute_tracked on the table: it distributes the state and history with it and recounts the orders.")));
 }
 
 /*
