@@ -9,7 +9,7 @@ SET TimeZone = 'UTC';
 SET check_function_bodies = off;  -- the helpers name tables crm_track creates
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(69);
+SELECT plan(70);
 
 CREATE TABLE shop_orders (
     id serial PRIMARY KEY,
@@ -81,8 +81,11 @@ SELECT set_eq($$SELECT rtrim(format('%s %s %s', am.amname, pg_get_indexdef(i.ind
                                    array_to_string(c.reloptions, ',')))
                 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
                 WHERE i.indrelid = 'shop_orders_crm_history'::regclass$$,
-              ARRAY['btree id', 'btree customer', 'brin changed_at autosummarize=on'],
-              'history indexed by id, by customer (then changed_at), and by changed_at as a block range index');
+              ARRAY['btree customer', 'brin changed_at autosummarize=on'],
+              'history keyed by customer (then id), and indexed by changed_at as a block range index');
+SELECT is((SELECT pg_get_constraintdef(oid) FROM pg_constraint
+           WHERE conrelid = 'shop_orders_crm_history'::regclass AND contype = 'p'),
+          'PRIMARY KEY (customer, id)', 'the history''s primary key is (customer, id)');
 SELECT is((SELECT thresholds FROM crm_tracking WHERE orders_table = 'shop_orders'::regclass),
           '{Infinity,Infinity,Infinity}'::float8[], 'thresholds of 3 customers: upper tiers empty');
 

@@ -10,7 +10,7 @@ SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(56);
+SELECT plan(57);
 
 -- Figures of every customer of a tracked table, folded first
 CREATE FUNCTION pg_temp.figures(t text) RETURNS text LANGUAGE plpgsql AS $$
@@ -101,6 +101,13 @@ SELECT is((SELECT string_agg(format_type(atttypid, atttypmod), ',') FROM pg_attr
           'text,text', 'state and history keys are text');
 SELECT is((SELECT count(*) FROM n_crm_history WHERE customer = '1'), 1::bigint,
           'the history of customer 1 is kept under the new key type');
+SELECT is((SELECT string_agg(d, ', ' ORDER BY d COLLATE "C")
+           FROM (SELECT coalesce(pg_get_constraintdef(c.oid), am.amname || ' ' || pg_get_indexdef(i.indexrelid, 1, true)) AS d
+                 FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid JOIN pg_am am ON am.oid = x.relam
+                 LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid
+                 WHERE i.indrelid = 'n_crm_history'::regclass) k),
+          'PRIMARY KEY (id), brin changed_at, hash customer',
+          'the history is keyed by id, and its customers found by a hash index, which takes keys of any length');
 SELECT is(pg_temp.differences('n'), 0::bigint, 'crm_verify: nothing differs');
 SELECT ok((SELECT count(*) > 0 FROM n_crm_segments), 'the views were made again');
 

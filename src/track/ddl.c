@@ -225,14 +225,17 @@ type_allowed(Oid type, const Oid *allowed)
 
 /*
  * A key that became text: the state's primary key gives way to an
- * exclusion constraint on a hash index, the history's B-tree on the
- * customer to a hash index, which take keys of any length
+ * exclusion constraint on a hash index, the history's B-trees on the
+ * customer -- its primary key (customer, id), or the index of a tracking
+ * made before that -- to a hash index and the id as its key, which take
+ * keys of any length
  */
 static void
 use_hash_key(TrackInfo *info)
 {
 	uint64		n;
 	char	   *name;
+	char	  **statements;
 
 	n = crm_track_run_sql(psprintf("SELECT conname FROM pg_catalog.pg_constraint\n"
 					 "WHERE conrelid = '%s'::pg_catalog.regclass AND contype = 'p'",
@@ -242,16 +245,25 @@ use_hash_key(TrackInfo *info)
 	name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	crm_track_run_sql(psprintf("ALTER TABLE %s DROP CONSTRAINT %s, ADD EXCLUDE USING hash (customer WITH =)",
 				 info->state, quote_identifier(name)));
-	n = crm_track_run_sql(psprintf("SELECT c.relname FROM pg_catalog.pg_index i\n"
+	n = crm_track_run_sql(psprintf("SELECT c.relname, i.indisprimary FROM pg_catalog.pg_index i\n"
 					 "JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid\n"
 					 "JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]\n"
 					 "WHERE i.indrelid = '%s'::pg_catalog.regclass AND a.attname = 'customer'",
 					 info->history));
+	/* the statements, read before the first of them replaces SPI_tuptable */
+	statements = palloc(sizeof(char *) * (n + 1));
 	for (uint64 i = 0; i < n; i++)
 	{
-		name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		crm_track_run_sql(psprintf("DROP INDEX %s", quote_qualified_identifier(info->schema, name)));
+		const char *index = quote_identifier(SPI_getvalue(SPI_tuptable->vals[i],
+														  SPI_tuptable->tupdesc, 1));
+
+		statements[i] =
+			strcmp(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2), "t") == 0 ?
+			psprintf("ALTER TABLE %s DROP CONSTRAINT %s, ADD PRIMARY KEY (id)", info->history, index) :
+			psprintf("DROP INDEX %s.%s", quote_identifier(info->schema), index);
 	}
+	for (uint64 i = 0; i < n; i++)
+		crm_track_run_sql(statements[i]);
 	crm_track_run_sql(psprintf("CREATE INDEX ON %s USING hash (customer)", info->history));
 }
 

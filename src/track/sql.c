@@ -348,7 +348,7 @@ static const char history_table_sql[] =
 "    changed_at timestamptz NOT NULL DEFAULT now(),\n"
 "    transaction_id xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(){history_key}\n"
 ");\n"
-"CREATE INDEX ON {history} {history_key_index};\n"
+"{history_customer_index}"
 /*
  * The history is appended in time order, so a block range index finds recent
  * changes (the alerts view) at next to no cost per change; a B-tree's
@@ -632,9 +632,20 @@ build_sql(const TrackInfo *info, TrackSql which, Oid member)
 	set_var(&vars, "state", info->state);
 	set_var(&vars, "history", info->history);
 	set_var(&vars, "settings", info->settings);
-	/* a distributed table's unique keys hold its distribution column */
-	set_var(&vars, "history_id_key", info->distributed ? "" : " PRIMARY KEY");
-	set_var(&vars, "history_key", info->distributed ? ",\n    PRIMARY KEY (customer, id)" : "");
+	/*
+	 * The history is keyed by (customer, id): one B-tree that finds a
+	 * customer's changes in order, and all a change inserts into besides
+	 * the block range index.  A key of variable length may be longer than
+	 * a B-tree entry can be: the id alone then, and a hash index on the
+	 * customer -- but not on a Citus cluster, where a distributed table's
+	 * unique keys hold its distribution column.
+	 */
+	set_var(&vars, "history_id_key",
+			info->key_varlena && !info->distributed ? " PRIMARY KEY" : "");
+	set_var(&vars, "history_key",
+			info->key_varlena && !info->distributed ? "" : ",\n    PRIMARY KEY (customer, id)");
+	set_var(&vars, "history_customer_index", info->key_varlena ?
+			psprintf("CREATE INDEX ON %s USING hash (customer);\n", info->history) : "");
 	set_var(&vars, "customer", info->customer);
 	set_var(&vars, "amount", info->amount);
 	set_var(&vars, "ordered_at", info->ordered_at);
@@ -663,8 +674,6 @@ build_sql(const TrackInfo *info, TrackSql which, Oid member)
 	set_var(&vars, "key_constraint", info->key_varlena ? "NOT NULL" : "PRIMARY KEY");
 	set_var(&vars, "key_exclusion", info->key_varlena ?
 			",\n    EXCLUDE USING hash (customer WITH =)" : "");
-	set_var(&vars, "history_key_index", info->key_varlena ?
-			"USING hash (customer)" : "(customer, changed_at)");
 
 	/* the order time as timestamptz: local times in the session's zone */
 	/*
