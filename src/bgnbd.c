@@ -15,6 +15,15 @@
  *
  * The fit (fit.c) maximises the sum over customers, identical summaries
  * merged into weights (weighted_rows.c).
+ *
+ * MBG/NBD (Batislam, Denizel & Filiztekin 2007) lets a customer drop out
+ * at the first purchase too, so that one who never came back may be gone:
+ * the same model with one more chance to drop out, which in every formula
+ * is b + 1 where BG/NBD has b (SHIFT_MBG below), and the second term of
+ * the likelihood and of P(alive) for every x, not only x > 0:
+ *
+ *	ln L = ln G(r+x) - ln G(r) + r ln alpha + ln B(a, b+x+1) - ln B(a, b)
+ *		   + ln[ (alpha+T)^-(r+x) + a/(b+x) (alpha+t_x)^-(r+x) ]
  */
 #include "postgres.h"
 
@@ -28,6 +37,10 @@
 #include "weighted_rows.h"
 
 #define BGNBD_PARAMS 4
+
+/* What the MBG/NBD formulas add to b; 0 for BG/NBD */
+#define SHIFT_BG 0
+#define SHIFT_MBG 1
 
 /*
  * Ensure a frequency is a count of repeat purchases
@@ -71,19 +84,21 @@ crm_check_summary(double frequency, double recency, double t)
 }
 
 /*
- * Sum of the weighted BG/NBD log-likelihoods of the rows (x, t_x, T), and
- * its gradient in p = (r, alpha, a, b) when grad is not NULL.
+ * Sum of the weighted BG/NBD (shift 0) or MBG/NBD (shift 1) log-likelihoods
+ * of the rows (x, t_x, T), and its gradient in p = (r, alpha, a, b) when
+ * grad is not NULL.
  *
  * The terms that depend on x alone (log-gammas, log-betas and, for the
  * gradient, their digammas) are worked out once per distinct x, and
  * ln(alpha+T) once per distinct T within it: the rows come sorted by x,
  * then T.  Per row, the last term is ln(e^A + e^B) with
- * A = -(r+x) ln(alpha+T) and B = ln a - ln(b+x-1) - (r+x) ln(alpha+t_x);
+ * A = -(r+x) ln(alpha+T) and B = ln a - ln(b+x-1+shift) - (r+x) ln(alpha+t_x);
  * its derivatives are those of A and B weighted by e^A and e^B over their
  * sum.
  */
 static double
-bgnbd_loglik(const double *p, const WeightedRows *rows, double *grad)
+beta_geometric_loglik(const double *p, const WeightedRows *rows, double *grad,
+					  int shift)
 {
 	double		r = p[0],
 				alpha = p[1],
@@ -123,20 +138,20 @@ bgnbd_loglik(const double *p, const WeightedRows *rows, double *grad)
 		{
 			x = row->v[SUMMARY_X];
 			T = NAN;
-			head = head_0 + lgamma(r + x) + crm_log_beta(a, b + x);
-			if (x > 0)
+			head = head_0 + lgamma(r + x) + crm_log_beta(a, b + x + shift);
+			if (x > 0 || shift)
 			{
-				log_c = log_a - log(b + x - 1);
-				inv_bx1 = 1 / (b + x - 1);
+				log_c = log_a - log(b + x - 1 + shift);
+				inv_bx1 = 1 / (b + x - 1 + shift);
 			}
 			if (grad)
 			{
-				double		psi_abx = crm_digamma(a + b + x);
+				double		psi_abx = crm_digamma(a + b + x + shift);
 
 				dhead[0] = crm_digamma(r + x) - psi_r + log_alpha;
 				dhead[1] = r / alpha;
 				dhead[2] = psi_ab - psi_abx;
-				dhead[3] = crm_digamma(b + x) - psi_abx - psi_b + psi_ab;
+				dhead[3] = crm_digamma(b + x + shift) - psi_abx - psi_b + psi_ab;
 			}
 		}
 		rx = r + x;
@@ -145,7 +160,7 @@ bgnbd_loglik(const double *p, const WeightedRows *rows, double *grad)
 			T = row->v[SUMMARY_T];
 			log_T = log(alpha + T);
 		}
-		if (x == 0)
+		if (x == 0 && !shift)
 		{
 			sum += w * (head - rx * log_T);
 			if (grad)
@@ -180,6 +195,18 @@ bgnbd_loglik(const double *p, const WeightedRows *rows, double *grad)
 	if (grad)
 		memcpy(grad, g, sizeof(g));
 	return sum;
+}
+
+static double
+bgnbd_loglik(const double *p, const WeightedRows *rows, double *grad)
+{
+	return beta_geometric_loglik(p, rows, grad, SHIFT_BG);
+}
+
+static double
+mbgnbd_loglik(const double *p, const WeightedRows *rows, double *grad)
+{
+	return beta_geometric_loglik(p, rows, grad, SHIFT_MBG);
 }
 
 /*
@@ -219,6 +246,21 @@ crm_bgnbd_final(PG_FUNCTION_ARGS)
 }
 
 /*
+ * crm_mbgnbd_final(state) -> crm_mbgnbd_model
+ */
+PG_FUNCTION_INFO_V1(crm_mbgnbd_final);
+Datum
+crm_mbgnbd_final(PG_FUNCTION_ARGS)
+{
+	WeightedRows *rows;
+
+	rows = crm_fit_rows(fcinfo, 3, "crm_mbgnbd_final");
+	if (rows == NULL || rows->customers == 0)
+		PG_RETURN_NULL();
+	return crm_fit_model(fcinfo, rows, BGNBD_PARAMS, mbgnbd_loglik);
+}
+
+/*
  * Probability that a customer with this history is still alive at t (FHL
  * 2005, eq. 11 and the note after it):
  *
@@ -227,17 +269,30 @@ crm_bgnbd_final(PG_FUNCTION_ARGS)
  * The power may overflow for a long silence after many purchases; the
  * probability is then 0, as it is to double precision.
  */
-double
-crm_bgnbd_alive(const double *p, double x, double t_x, double T)
+static double
+beta_geometric_alive(const double *p, double x, double t_x, double T, int shift)
 {
 	double		r = p[0],
 				alpha = p[1],
 				a = p[2],
 				b = p[3];
 
-	if (x == 0)
+	if (x == 0 && !shift)
 		return 1;
-	return 1 / (1 + a / (b + x - 1) * pow((alpha + T) / (alpha + t_x), r + x));
+	return 1 / (1 + a / (b + x - 1 + shift) * pow((alpha + T) / (alpha + t_x), r + x));
+}
+
+double
+crm_bgnbd_alive(const double *p, double x, double t_x, double T)
+{
+	return beta_geometric_alive(p, x, t_x, T, SHIFT_BG);
+}
+
+/* The same for MBG/NBD: 1 / (1 + a/(b+x) ((alpha+T)/(alpha+t_x))^(r+x)) */
+double
+crm_mbgnbd_alive(const double *p, double x, double t_x, double T)
+{
+	return beta_geometric_alive(p, x, t_x, T, SHIFT_MBG);
 }
 
 /*
@@ -258,6 +313,23 @@ crm_bgnbd_p_alive(PG_FUNCTION_ARGS)
 }
 
 /*
+ * crm_mbgnbd_p_alive(model, frequency, recency, t)
+ */
+PG_FUNCTION_INFO_V1(crm_mbgnbd_p_alive);
+Datum
+crm_mbgnbd_p_alive(PG_FUNCTION_ARGS)
+{
+	double		p[BGNBD_PARAMS];
+	double		x = PG_GETARG_FLOAT8(1),
+				t_x = PG_GETARG_FLOAT8(2),
+				T = PG_GETARG_FLOAT8(3);
+
+	crm_model_params(fcinfo, 0, BGNBD_PARAMS, p);
+	crm_check_summary(x, t_x, T);
+	PG_RETURN_FLOAT8(crm_model_result(crm_mbgnbd_alive(p, x, t_x, T)));
+}
+
+/*
  * crm_bgnbd_expected(model, horizon, frequency, recency, t): expected
  * purchases in the next horizon time units of a customer with this history
  * (FHL 2005, eq. 10):
@@ -269,15 +341,16 @@ crm_bgnbd_p_alive(PG_FUNCTION_ARGS)
  * The hypergeometric function needs a + b + x - 1 > 0, and the form
  * a != 1 (a = 1 is its limit, not handled).  The denominator is 1 / P(alive):
  * this is the rest, the expectation of a customer known to be alive.
+ * MBG/NBD's is the same with b + 1 for b (Batislam et al. 2007, eq. 7).
  */
-double
-crm_bgnbd_expected_alive(const double *p, double h, double x, double t_x,
-						 double T)
+static double
+beta_geometric_expected_alive(const double *p, double h, double x, double t_x,
+							  double T, int shift)
 {
 	double		r = p[0],
 				alpha = p[1],
 				a = p[2],
-				b = p[3],
+				b = p[3] + shift,
 				head,
 				tail,
 				log_f;
@@ -288,7 +361,7 @@ crm_bgnbd_expected_alive(const double *p, double h, double x, double t_x,
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("expected purchases need a != 1 and a + b + frequency > 1"),
-				 errdetail("a was %g, b %g, frequency %g.", a, b, x)));
+				 errdetail("a was %g, b %g, frequency %g.", a, p[3], x)));
 	if (h == 0)
 		return 0;
 	head = (a + b + x - 1) / (a - 1);
@@ -302,6 +375,20 @@ crm_bgnbd_expected_alive(const double *p, double h, double x, double t_x,
 						   r + x, b + x, a + b + x - 1, h / (alpha + T + h))));
 	tail = exp((r + x) * (log(alpha + T) - log(alpha + T + h)) + log_f);
 	return head * (1 - tail);
+}
+
+double
+crm_bgnbd_expected_alive(const double *p, double h, double x, double t_x,
+						 double T)
+{
+	return beta_geometric_expected_alive(p, h, x, t_x, T, SHIFT_BG);
+}
+
+double
+crm_mbgnbd_expected_alive(const double *p, double h, double x, double t_x,
+						  double T)
+{
+	return beta_geometric_expected_alive(p, h, x, t_x, T, SHIFT_MBG);
 }
 
 /* Expected purchases: expected if alive, times P(alive) */
@@ -325,4 +412,23 @@ crm_bgnbd_expected(PG_FUNCTION_ARGS)
 												  PG_GETARG_FLOAT8(2),
 												  PG_GETARG_FLOAT8(3),
 												  PG_GETARG_FLOAT8(4)));
+}
+
+/*
+ * crm_mbgnbd_expected(model, horizon, frequency, recency, t)
+ */
+PG_FUNCTION_INFO_V1(crm_mbgnbd_expected);
+Datum
+crm_mbgnbd_expected(PG_FUNCTION_ARGS)
+{
+	double		p[BGNBD_PARAMS];
+	double		h = PG_GETARG_FLOAT8(1),
+				x = PG_GETARG_FLOAT8(2),
+				t_x = PG_GETARG_FLOAT8(3),
+				T = PG_GETARG_FLOAT8(4);
+	double		expected;
+
+	crm_model_params(fcinfo, 0, BGNBD_PARAMS, p);
+	expected = crm_mbgnbd_expected_alive(p, h, x, t_x, T);
+	PG_RETURN_FLOAT8(crm_model_result(expected * crm_mbgnbd_alive(p, x, t_x, T)));
 }

@@ -51,6 +51,9 @@ extern Datum crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows,
 extern void crm_check_frequency(double frequency);
 extern void crm_check_summary(double frequency, double recency, double t);
 extern double crm_bgnbd_alive(const double *p, double x, double t_x, double T);
+extern double crm_mbgnbd_alive(const double *p, double x, double t_x, double T);
+extern double crm_mbgnbd_expected_alive(const double *p, double h, double x,
+										double t_x, double T);
 extern double crm_bgnbd_expected_alive(const double *p, double h, double x,
 									   double t_x, double T);
 extern double crm_bgnbd_expected_purchases(const double *p, double h, double x,

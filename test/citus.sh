@@ -13,7 +13,7 @@ source "$(dirname "$0")/../tools/citus_cluster.sh"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 citus_required
 
-plan 37
+plan 40
 
 dir=$(mktemp -d)
 trap 'citus_stop "$dir"' EXIT
@@ -118,7 +118,8 @@ is "$(q "$PGDATABASE" "SELECT coord_combine_agg('crm_tier_thresholds(double prec
 for t in cdnow skewed; do
 	as_of=$([ $t = cdnow ] && echo 1998-07-01 || echo 2025-01-01)
 	summaries="(SELECT customer_id, (crm_rfm(ordered_at, amount, '$as_of', '1 week')).* FROM $t GROUP BY customer_id) s"
-	for fit in "crm_bgnbd_fit(frequency, recency, t)" "crm_paretonbd_fit(frequency, recency, t, 0.001)" \
+	for fit in "crm_bgnbd_fit(frequency, recency, t)" "crm_mbgnbd_fit(frequency, recency, t)" \
+		"crm_paretonbd_fit(frequency, recency, t, 0.001)" \
 		"crm_gammagamma_fit(frequency, avg_repeat_value)"; do
 		same "$(q "$PGDATABASE" "SELECT $fit FROM $summaries")" \
 			"$(q "$PGDATABASE" "SELECT $fit FROM ${summaries//$t/${t}_local}")" \
@@ -138,4 +139,8 @@ plan_text=$(explain "SELECT crm_bgnbd_fit(frequency, recency, t) FROM
 	(SELECT customer_id, (crm_rfm(ordered_at, amount, '2025-01-01', '1 week')).* FROM skewed GROUP BY customer_id) s")
 grep -q 'worker_partial_agg' <<<"$plan_text"
 ok $? "EXPLAIN: the BG/NBD fit runs partial on the workers"
+plan_text=$(explain "SELECT crm_mbgnbd_fit(frequency, recency, t) FROM
+	(SELECT customer_id, (crm_rfm(ordered_at, amount, '2025-01-01', '1 week')).* FROM skewed GROUP BY customer_id) s")
+grep -q 'worker_partial_agg' <<<"$plan_text"
+ok $? "EXPLAIN: the MBG/NBD fit runs partial on the workers"
 
