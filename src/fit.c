@@ -26,12 +26,11 @@
  * created on the first row: width numbers per row, then an optional
  * penalizer argument (after the state and the width row arguments).
  */
-WeightedRows *
-crm_fit_state(FunctionCallInfo fcinfo, int width, const char *fname,
-			  CrmAggState **holder)
+static WeightedRows *
+fit_state(FunctionCallInfo fcinfo, int width, const char *fname,
+		  CrmAggState **holder, int penalizer_argno)
 {
 	WeightedRows *state;
-	int			penalizer_argno = 1 + width;
 
 	*holder = crm_agg_state_for_update(fcinfo, 0, &crm_fit_state_kind, fname);
 	if (*holder != NULL)
@@ -47,6 +46,21 @@ crm_fit_state(FunctionCallInfo fcinfo, int width, const char *fname,
 		crm_check_nonnegative("penalizer", state->setting);
 	}
 	return state;
+}
+
+WeightedRows *
+crm_fit_state(FunctionCallInfo fcinfo, int width, const char *fname,
+			  CrmAggState **holder)
+{
+	return fit_state(fcinfo, width, fname, holder, 1 + width);
+}
+
+/* The same for a fit that takes no penalizer: what follows is its own */
+WeightedRows *
+crm_fit_state_unpenalized(FunctionCallInfo fcinfo, int width, const char *fname,
+						  CrmAggState **holder)
+{
+	return fit_state(fcinfo, width, fname, holder, PG_NARGS());
 }
 
 /*

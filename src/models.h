@@ -23,6 +23,8 @@ typedef double (*CrmLoglik) (const double *p, const WeightedRows *rows,
 extern const CrmAggStateKind crm_fit_state_kind;
 extern WeightedRows *crm_fit_state(FunctionCallInfo fcinfo, int width,
 								   const char *fname, CrmAggState **holder);
+extern WeightedRows *crm_fit_state_unpenalized(FunctionCallInfo fcinfo, int width,
+											   const char *fname, CrmAggState **holder);
 extern WeightedRows *crm_fit_rows(FunctionCallInfo fcinfo, int width,
 								  const char *fname);
 extern void crm_model_params(FunctionCallInfo fcinfo, int argno, int nparams,

@@ -109,8 +109,9 @@ crm_wrows_add(WeightedRows *state, const double *v, double weight,
 	memset(row, 0, sizeof(WeightedRow));
 	memcpy(row->v, v, sizeof(double) * state->width);
 	row->weight = weight;
+	/* a row may stand for several customers (crm_bgbb_fit's counts) */
 	if (weight > 0)
-		state->customers++;
+		state->customers += (int64) ceil(weight);
 }
 
 /*

@@ -13,7 +13,7 @@ source "$(dirname "$0")/../tools/citus_cluster.sh"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 citus_required
 
-plan 40
+plan 42
 
 dir=$(mktemp -d)
 trap 'citus_stop "$dir"' EXIT
@@ -143,4 +143,25 @@ plan_text=$(explain "SELECT crm_mbgnbd_fit(frequency, recency, t) FROM
 	(SELECT customer_id, (crm_rfm(ordered_at, amount, '2025-01-01', '1 week')).* FROM skewed GROUP BY customer_id) s")
 grep -q 'worker_partial_agg' <<<"$plan_text"
 ok $? "EXPLAIN: the MBG/NBD fit runs partial on the workers"
+
+# BG/BB over the donations of its paper, one row per donor, distributed by
+# donor: rows weighted by their counts or one per donor, on the cluster or
+# on the coordinator alone, the same model
+psql -X -q -v ON_ERROR_STOP=1 >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE TABLE donation_counts (frequency int, recency int, n int, n_custs int);
+\\copy donation_counts FROM '$ROOT/data/donations.csv' WITH (FORMAT csv, HEADER)
+CREATE TABLE donors_local AS
+SELECT row_number() OVER () AS donor, frequency, recency, n
+FROM donation_counts, generate_series(1, n_custs);
+CREATE TABLE donors (LIKE donors_local);
+SELECT create_distributed_table('donors', 'donor');
+INSERT INTO donors SELECT * FROM donors_local;
+SQL
+same "$(q "$PGDATABASE" "SELECT crm_bgbb_fit(frequency, recency, n) FROM donors")" \
+	"$(q "$PGDATABASE" "SELECT crm_bgbb_fit(frequency, recency, n, n_custs) FROM donation_counts")" \
+	"BG/BB over 11,104 donors on the workers: the model of the counted rows"
+plan_text=$(explain "SELECT crm_bgbb_fit(frequency, recency, n) FROM donors")
+grep -q 'worker_partial_agg' <<<"$plan_text"
+ok $? "EXPLAIN: the BG/BB fit runs partial on the workers"
 

@@ -1,0 +1,103 @@
+-- BG/BB fitted by crm_bgbb_fit (Fader, Hardie & Berger 2010): the donation
+-- data of the paper, P(alive), expectations and the likelihood checked by
+-- numerical integration over the two beta distributions, weights, and
+-- bad input.
+BEGIN;
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+CREATE EXTENSION IF NOT EXISTS crm;
+SELECT plan(23);
+
+-- 11,104 donors of 1995 and their repeat donations in the six yearly
+-- drives 1996-2001, as counts of donors per (frequency, recency, n)
+CREATE TEMP TABLE donations (frequency int, recency int, n int, n_custs int);
+\copy donations FROM 'data/donations.csv' WITH (FORMAT csv, HEADER)
+
+-- FHB 2010: alpha = 1.204, beta = 0.750, gamma = 0.657, delta = 2.783
+CREATE TEMP TABLE fit AS SELECT (crm_bgbb_fit(frequency, recency, n, n_custs)).* FROM donations;
+SELECT ok((SELECT converged FROM fit), 'the donations fit converges');
+SELECT is((SELECT customers FROM fit), 11104::bigint, 'over 11,104 donors, the sum of the rows'' counts');
+SELECT ok((SELECT abs(alpha - 1.204) < 0.0015 FROM fit), 'alpha = 1.204');
+SELECT ok((SELECT abs(beta - 0.750) < 0.0015 FROM fit), 'beta = 0.750');
+SELECT ok((SELECT abs(gamma - 0.657) < 0.0015 FROM fit), 'gamma = 0.657');
+SELECT ok((SELECT abs(delta - 2.783) < 0.0015 FROM fit), 'delta = 2.783');
+
+-- One row per donor: the same model as the counted rows
+CREATE TEMP TABLE each_donor AS
+SELECT (crm_bgbb_fit(frequency, recency, n)).* FROM donations, generate_series(1, n_custs);
+SELECT ok((SELECT abs(e.alpha / f.alpha - 1) < 1e-6 AND abs(e.delta / f.delta - 1) < 1e-6
+                  AND abs(e.log_likelihood / f.log_likelihood - 1) < 1e-9 AND e.customers = 11104
+           FROM each_donor e, fit f),
+          'one row per donor: the same parameters and log-likelihood');
+
+CREATE TEMP TABLE model AS SELECT ROW(f.*)::crm_bgbb_model AS m FROM fit f;
+
+-- The moments of p ~ Beta(alpha, beta) and theta ~ Beta(gamma, delta) the
+-- model's story needs, E[p^j (1-p)^k] and E[theta^j (1-theta)^k], by the
+-- midpoint rule over u with p = (1 - cos(pi u)) / 2, which tames the
+-- densities' ends (gamma and beta are below 1): good to a few parts in a
+-- million, the higher moments the least
+CREATE TEMP TABLE moments AS
+WITH grid AS (
+    SELECT (1 - cos(pi() * (i - 0.5) / 20000)) / 2 AS q, sin(pi() * (i - 0.5) / 20000) AS dq
+    FROM generate_series(1, 20000) i
+), dens AS (
+    SELECT g.q, g.dq * power(g.q, (m).alpha - 1) * power(1 - g.q, (m).beta - 1) AS wp,
+           g.dq * power(g.q, (m).gamma - 1) * power(1 - g.q, (m).delta - 1) AS wt
+    FROM grid g, model
+)
+SELECT j, k, sum(power(q, j) * power(1 - q, k) * wp) / sum(wp) AS ep,
+             sum(power(q, j) * power(1 - q, k) * wt) / sum(wt) AS et
+FROM dens, generate_series(0, 7) j, generate_series(0, 13) k
+GROUP BY j, k;
+CREATE FUNCTION pg_temp.ep(j int, k int) RETURNS float8 LANGUAGE sql AS
+$$SELECT ep FROM moments WHERE moments.j = $1 AND moments.k = $2$$;
+CREATE FUNCTION pg_temp.et(j int, k int) RETURNS float8 LANGUAGE sql AS
+$$SELECT et FROM moments WHERE moments.j = $1 AND moments.k = $2$$;
+-- L of a donor: alive through the n drives, or gone before drive t_x + i + 1
+CREATE TEMP TABLE story AS
+SELECT d.*, pg_temp.ep(frequency, n - frequency) * pg_temp.et(0, n)
+            + coalesce((SELECT sum(pg_temp.ep(frequency, recency - frequency + i) * pg_temp.et(1, recency + i))
+                        FROM generate_series(0, n - recency - 1) i), 0) AS l
+FROM donations d;
+SELECT ok((SELECT abs(sum(n_custs * ln(l)) - (SELECT log_likelihood FROM fit)) < 0.01 FROM story),
+          'the log-likelihood is the sum of ln L of the donors, L integrated numerically');
+SELECT is_empty($$SELECT frequency, recency FROM story, model
+                  WHERE abs(crm_bgbb_p_alive(m, frequency, recency, n)
+                            - pg_temp.ep(frequency, n - frequency) * pg_temp.et(0, n + 1) / l) > 1e-6$$,
+                'P(alive) at the next drive of every history, as integrated numerically');
+SELECT ok((SELECT crm_bgbb_p_alive(m, 5, 6, 6) > crm_bgbb_p_alive(m, 5, 5, 6)
+                  AND crm_bgbb_p_alive(m, 5, 5, 6) > crm_bgbb_p_alive(m, 1, 1, 6) FROM model),
+          'five gifts up to the last drive: likelier alive than five that stopped a drive before, far likelier than one gift in the first');
+-- Expected donations in the next n* drives: alive at drive n, p for each
+-- of the next n* drives survived
+SELECT is_empty($$SELECT frequency, recency, f FROM story, model, generate_series(1, 5) f
+                  WHERE abs(crm_bgbb_expected(m, f, frequency, recency, n)
+                            / ((SELECT sum(pg_temp.ep(frequency + 1, n - frequency) * pg_temp.et(0, n + s))
+                                FROM generate_series(1, f) s) / l) - 1) > 1e-5$$,
+                'expected donations in the next 1 to 5 drives of every history, as integrated numerically');
+SELECT is_empty($$SELECT f FROM model, generate_series(1, 7) f
+                  WHERE abs(crm_bgbb_expected_new(m, f)
+                            / (SELECT sum(pg_temp.ep(1, 0) * pg_temp.et(0, s)) FROM generate_series(1, f) s) - 1) > 1e-5$$,
+                'a new donor''s expected donations in the first 1 to 7 drives');
+SELECT is((SELECT crm_bgbb_expected(m, 0, 3, 5, 6) FROM model), 0::float8, 'no future drive: nothing');
+
+-- NULLs, empty input, bad input
+SELECT is((SELECT crm_bgbb_fit(frequency, recency, n, n_custs) FROM donations WHERE false), NULL, 'no rows: NULL');
+SELECT is((SELECT (crm_bgbb_fit(frequency, recency, n, CASE WHEN frequency = 6 THEN NULL ELSE n_custs END)).customers
+           FROM donations), 9901::bigint, 'rows with a NULL are skipped');
+SELECT throws_ok($$SELECT crm_bgbb_fit(2, 7, 6)$$, '22023', 'recency must not exceed opportunities',
+                 'recency > opportunities');
+SELECT throws_ok($$SELECT crm_bgbb_fit(4, 3, 6)$$, '22023', 'frequency must not exceed recency',
+                 'frequency > recency');
+SELECT throws_ok($$SELECT crm_bgbb_fit(0, 2, 6)$$, '22023', 'recency must be 0 for a customer who took no opportunity',
+                 'recency without frequency');
+SELECT throws_ok($$SELECT crm_bgbb_fit(1.5, 2, 6)$$, '22023', 'frequency must be a whole number', 'fractional frequency');
+SELECT throws_ok($$SELECT crm_bgbb_fit(-1, 0, 6)$$, '22003', NULL, 'negative frequency');
+SELECT throws_ok($$SELECT crm_bgbb_fit(1, 1, 6, -5)$$, '22003', NULL, 'negative customers');
+SELECT throws_ok($$SELECT crm_bgbb_expected(m, -1, 1, 1, 6) FROM model$$, '22003', NULL, 'negative future opportunities');
+SELECT throws_ok($$SELECT crm_bgbb_p_alive(ROW(1, 1, 1, 1, 0, 1, 1, false)::crm_bgbb_model, 1, 1, 2)$$,
+                 '22023', 'the model did not converge', 'a model that did not converge is refused');
+
+SELECT * FROM finish();
+ROLLBACK;
