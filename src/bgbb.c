@@ -47,18 +47,6 @@
 /* Most customers one row may stand for */
 #define BGBB_MAX_CUSTOMERS 1e12
 
-/* Ensure a count is a whole number in [0, high] */
-static void
-check_count(const char *name, double value, double high)
-{
-	crm_check_range(name, value, 0, high);
-	if (value != floor(value))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be a whole number", name),
-				 errdetail("The value was %g.", value)));
-}
-
 /*
  * Ensure (frequency, recency, opportunities) is a history the model can
  * describe: whole numbers, recency the last opportunity taken (0 for none)
@@ -66,9 +54,9 @@ check_count(const char *name, double value, double high)
 static void
 check_bgbb_summary(double x, double t_x, double n)
 {
-	check_count("opportunities", n, BGBB_MAX_OPPORTUNITIES);
-	check_count("frequency", x, BGBB_MAX_OPPORTUNITIES);
-	check_count("recency", t_x, BGBB_MAX_OPPORTUNITIES);
+	crm_check_whole("opportunities", n, 0, BGBB_MAX_OPPORTUNITIES);
+	crm_check_whole("frequency", x, 0, BGBB_MAX_OPPORTUNITIES);
+	crm_check_whole("recency", t_x, 0, BGBB_MAX_OPPORTUNITIES);
 	if (t_x > n)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -324,7 +312,7 @@ crm_bgbb_expected(PG_FUNCTION_ARGS)
 				ratio_then;
 
 	crm_model_params(fcinfo, 0, BGBB_PARAMS, p);
-	check_count("future_opportunities", future, BGBB_MAX_OPPORTUNITIES);
+	crm_check_whole("future_opportunities", future, 0, BGBB_MAX_OPPORTUNITIES);
 	check_bgbb_summary(x, t_x, n);
 	bgbb_consts(p, false, &c);
 	if (c.gamma == 1)

@@ -73,6 +73,21 @@ crm_check_range(const char *name, double value, double low, double high)
 }
 
 /*
+ * Ensure a number is a whole number in [low, high]: a count of periods,
+ * opportunities or customers
+ */
+void
+crm_check_whole(const char *name, double value, double low, double high)
+{
+	crm_check_range(name, value, low, high);
+	if (value != floor(value))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a whole number", name),
+				 errdetail("The value was %g.", value)));
+}
+
+/*
  * Ensure a number is a fraction in [0, 1]
  */
 void

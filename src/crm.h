@@ -10,6 +10,7 @@
 
 #include "fmgr.h"
 #include "utils/array.h"
+#include "datatype/timestamp.h"
 #include "utils/date.h"
 
 /* Argument checks (crm.c); each reports the argument by its SQL name. */
@@ -17,6 +18,7 @@ extern void crm_check_finite(const char *name, double value);
 extern void crm_check_range(const char *name, double value, double low,
 							double high);
 extern void crm_check_fraction(const char *name, double value);
+extern void crm_check_whole(const char *name, double value, double low, double high);
 extern void crm_check_nonnegative(const char *name, double value);
 extern void crm_check_not_null(FunctionCallInfo fcinfo, int argno,
 							   const char *name);
@@ -30,6 +32,9 @@ extern MemoryContext crm_aggregate_context(FunctionCallInfo fcinfo,
 
 /* The distinct days of days[0 .. n) as a sorted date[] */
 extern ArrayType *crm_days_array(DateADT *days, int n);
+
+/* rfm.c: the length of a time unit in days (crm_rfm's unit argument) */
+extern double crm_unit_in_days(Interval *unit);
 
 /* Enum label OIDs: by type and name, or of the calling function's result */
 extern Datum crm_enum_label(Oid enumtype, const char *label);

@@ -747,8 +747,8 @@ add_day(RfmState *state, DateADT day, MemoryContext aggcontext)
  * Length of the unit in days, with a month of 30 days as interval
  * comparison counts it.
  */
-static double
-unit_in_days(Interval *unit)
+double
+crm_unit_in_days(Interval *unit)
 {
 	double		days;
 
@@ -789,7 +789,7 @@ get_as_of(FunctionCallInfo fcinfo, TimestampTz *as_of, double *unit_days)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("unit must not be null")));
-		*unit_days = unit_in_days(PG_GETARG_INTERVAL_P(4));
+		*unit_days = crm_unit_in_days(PG_GETARG_INTERVAL_P(4));
 	}
 }
 

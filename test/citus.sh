@@ -13,7 +13,7 @@ source "$(dirname "$0")/../tools/citus_cluster.sh"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 citus_required
 
-plan 42
+plan 43
 
 dir=$(mktemp -d)
 trap 'citus_stop "$dir"' EXIT
@@ -135,6 +135,12 @@ for t in cdnow skewed; do
 	                                            (SELECT * FROM ${purchases//$t/${t}_local} EXCEPT SELECT * FROM $purchases)) x")" 0 \
 		"$t: per-customer crm_purchase_summary equals the local one row for row"
 done
+backtest="(SELECT customer_id, (crm_calibration_holdout(ordered_at, amount, '1997-09-30', '1998-06-30', '1 week')).*
+           FROM cdnow GROUP BY customer_id) b"
+is "$(q "$PGDATABASE" "SELECT count(*) FROM ((SELECT * FROM $backtest EXCEPT SELECT * FROM ${backtest//cdnow/cdnow_local})
+                                            UNION ALL
+                                            (SELECT * FROM ${backtest//cdnow/cdnow_local} EXCEPT SELECT * FROM $backtest)) x")" 0 \
+	"cdnow: per-customer crm_calibration_holdout equals the local one row for row"
 plan_text=$(explain "SELECT crm_bgnbd_fit(frequency, recency, t) FROM
 	(SELECT customer_id, (crm_rfm(ordered_at, amount, '2025-01-01', '1 week')).* FROM skewed GROUP BY customer_id) s")
 grep -q 'worker_partial_agg' <<<"$plan_text"

@@ -73,7 +73,7 @@ WHERE e.extname = 'crm' AND d.deptype = 'e';
 
 SELECT is((SELECT count(*) FROM ext_members m JOIN pg_proc p ON p.oid = m.objid
            WHERE m.classid = 'pg_proc'::regclass AND p.prokind = 'f'),
-          74::bigint, 'the extension has 74 functions (29 scalar, 33 aggregate support, 7 tracking, 5 triggers)');
+          86::bigint, 'the extension has 86 functions (32 scalar, 42 aggregate support, 7 tracking, 5 triggers)');
 SELECT is((SELECT string_agg(e.evtname || ' ' || e.evtevent || ' ' || e.evtenabled::text, ', ' ORDER BY e.evtname)
            FROM ext_members m JOIN pg_event_trigger e ON e.oid = m.objid
            WHERE m.classid = 'pg_event_trigger'::regclass),
@@ -81,9 +81,9 @@ SELECT is((SELECT string_agg(e.evtname || ' ' || e.evtevent || ' ' || e.evtenabl
           'the extension has three event triggers, enabled, following DDL on tracked tables');
 SELECT is((SELECT count(*) FROM ext_members m JOIN pg_proc p ON p.oid = m.objid
            WHERE m.classid = 'pg_proc'::regclass AND p.prokind = 'a'),
-          21::bigint, 'the extension has 21 aggregates');
+          25::bigint, 'the extension has 25 aggregates');
 SELECT is((SELECT count(*) FROM ext_members WHERE classid = 'pg_type'::regclass),
-          13::bigint, 'the extension has 13 types (4 enums, 8 composites, the aggregate state)');
+          15::bigint, 'the extension has 15 types (4 enums, 10 composites, the aggregate state)');
 SELECT is_empty($$SELECT a.aggfnoid::regprocedure::text FROM pg_aggregate a
                   JOIN ext_members m ON m.objid = a.aggfnoid AND m.classid = 'pg_proc'::regclass
                   WHERE a.aggcombinefn = 0
@@ -93,7 +93,7 @@ SELECT is((SELECT string_agg(DISTINCT p.proname, ', ') FROM pg_aggregate a
            JOIN pg_proc p ON p.oid = a.aggfnoid
            JOIN ext_members m ON m.objid = a.aggfnoid AND m.classid = 'pg_proc'::regclass
            WHERE a.aggtranstype = 'crm_agg_state'::regtype),
-          'crm_bgbb_fit, crm_bgnbd_fit, crm_gammagamma_fit, crm_mbgnbd_fit, crm_pareto_share, crm_paretonbd_fit, crm_pyramid, crm_tier_thresholds',
+          'crm_bgbb_fit, crm_bgnbd_fit, crm_gammagamma_fit, crm_mbgnbd_fit, crm_pareto_share, crm_paretonbd_fit, crm_pyramid, crm_sbg_fit, crm_tier_thresholds',
           'the population aggregates keep a crm_agg_state, a type Citus can send from its workers');
 SELECT is_empty($$SELECT t.typname || '.' || att.attname FROM pg_type t
                   JOIN ext_members m ON m.objid = t.oid AND m.classid = 'pg_type'::regclass
@@ -103,15 +103,17 @@ SELECT is_empty($$SELECT t.typname || '.' || att.attname FROM pg_type t
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
                   JOIN ext_members m ON m.objid = p.oid AND m.classid = 'pg_proc'::regclass
                   WHERE p.prokind = 'f' AND p.provolatile <> 'i'
-                    AND p.proname NOT IN ('crm_rfm_accum', 'crm_rfm_final', 'crm_purchase_summary_final')
+                    AND p.proname NOT IN ('crm_rfm_accum', 'crm_rfm_final', 'crm_purchase_summary_final',
+                                          'crm_holdout_accum')
                     AND p.proname NOT IN (SELECT unnest(pg_temp.tracking_functions()))$$,
-                'every function is IMMUTABLE except those of crm_rfm and crm_purchase_summary and of tracking');
+                'every function is IMMUTABLE except those of crm_rfm, crm_purchase_summary, crm_calibration_holdout and of tracking');
 SELECT is((SELECT array_agg(DISTINCT p.provolatile::text || p.proparallel::text) FROM pg_proc p
            WHERE p.proname IN (SELECT unnest(pg_temp.tracking_functions()))), '{vu}',
           'the tracking functions and triggers are VOLATILE and PARALLEL UNSAFE (they write)');
 SELECT is((SELECT array_agg(DISTINCT p.provolatile) FROM pg_proc p
-           WHERE p.proname IN ('crm_rfm_accum', 'crm_rfm_final', 'crm_purchase_summary_final')), '{s}'::"char"[],
-          'crm_rfm''s transition and final functions are STABLE (they read TimeZone and the transaction time)');
+           WHERE p.proname IN ('crm_rfm_accum', 'crm_rfm_final', 'crm_purchase_summary_final',
+                               'crm_holdout_accum')), '{s}'::"char"[],
+          'crm_rfm''s transition and final functions and crm_calibration_holdout''s transition are STABLE (they read TimeZone and the transaction time)');
 SELECT is_empty($$SELECT object FROM ext_members
                   WHERE obj_description(objid, classid::regclass::name) IS NULL$$,
                 'every object of the extension has a COMMENT');

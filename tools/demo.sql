@@ -145,3 +145,42 @@ LEFT JOIN (SELECT customer_id, count(DISTINCT ordered_at) AS days
            GROUP BY customer_id) a ON a.customer_id = c.customer_id
 ORDER BY clv_12_months DESC, c.customer_id
 LIMIT 10;
+
+-- Backtest: the same calibration weeks summarised by crm_calibration_holdout
+-- with what each customer did in the 39 weeks after, against the BG/NBD
+-- forecast of those weeks (Fader, Hardie & Lee 2005, figure 4).
+CREATE TABLE crm_demo.backtest AS
+SELECT customer_id,
+       (crm_calibration_holdout(ordered_at::timestamptz, amount, '1997-09-30', '1998-06-30', '1 week')).*
+FROM crm_demo.orders
+GROUP BY customer_id;
+
+\echo 'Backtest: mean repeat purchase days in the 39 weeks after calibration, actual and BG/NBD forecast, by repeat purchases in calibration'
+SELECT CASE WHEN least(b.frequency_cal, 7) = 7 THEN '7+' ELSE b.frequency_cal::text END AS calibration,
+       count(*) AS customers,
+       round(avg(b.frequency_holdout), 2) AS actual,
+       round(avg(crm_bgnbd_expected(m.bgnbd, b.duration_holdout, b.frequency_cal, b.recency_cal, b.t_cal))::numeric, 2) AS forecast
+FROM crm_demo.backtest b CROSS JOIN crm_demo.models m
+GROUP BY least(b.frequency_cal, 7), 1
+ORDER BY least(b.frequency_cal, 7);
+
+\echo 'Forecast accuracy over all customers'
+SELECT sum(actual) AS actual, round(sum(forecast)::numeric, 1) AS forecast,
+       round((100 * (sum(forecast) - sum(actual)) / sum(actual))::numeric, 1) AS "% error",
+       round(avg(abs(forecast - actual))::numeric, 3) AS mae,
+       round(sqrt(avg((forecast - actual) ^ 2))::numeric, 3) AS rmse,
+       round(corr(forecast, actual)::numeric, 3) AS correlation
+FROM (SELECT b.frequency_holdout AS actual,
+             crm_bgnbd_expected(m.bgnbd, b.duration_holdout, b.frequency_cal, b.recency_cal, b.t_cal) AS forecast
+      FROM crm_demo.backtest b CROSS JOIN crm_demo.models m) f;
+
+-- One-time buyers: BG/NBD takes them all to be alive; MBG/NBD lets them
+-- have left right after their first purchase.
+\echo 'Customers without a repeat purchase in calibration: probability alive on 1997-09-30, by month of first purchase'
+WITH m AS (SELECT crm_mbgnbd_fit(frequency, recency, t) AS mbgnbd FROM crm_demo.calibration)
+SELECT to_char(c.first_at, 'YYYY-MM') AS first_purchase, count(*) AS customers,
+       round(avg(crm_bgnbd_p_alive(models.bgnbd, 0, 0, c.t))::numeric, 3) AS "BG/NBD",
+       round(avg(crm_mbgnbd_p_alive(m.mbgnbd, 0, 0, c.t))::numeric, 3) AS "MBG/NBD"
+FROM crm_demo.calibration c CROSS JOIN crm_demo.models models CROSS JOIN m
+WHERE c.frequency = 0
+GROUP BY 1 ORDER BY 1;
