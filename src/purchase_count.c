@@ -1,0 +1,175 @@
+/*
+ * purchase_count.c
+ *		The distribution of the number of purchases in a period, P(X(t) = n),
+ *		under BG/NBD and MBG/NBD: of a new customer, and of a customer with a
+ *		history over the next t time units.  P(X = 0) over the next period is
+ *		the churn score.
+ *
+ * A new BG/NBD customer (FHL 2005, eq. 8), with NB(j) the negative
+ * binomial probability of j Poisson purchases in t of a gamma mixture,
+ *
+ *	NB(j) = G(r+j) / (G(r) j!) (alpha/(alpha+t))^r (t/(alpha+t))^j
+ *
+ *	P(X(t) = n) = B(a, b+n)/B(a, b) NB(n)
+ *				+ [n > 0] B(a+1, b+n-1)/B(a, b) (1 - sum_{j<n} NB(j))
+ *
+ * A customer with a history (x, t_x, T) is either gone, and buys nothing
+ * more, or alive; alive, the purchase rate given the history is
+ * Gamma(r+x, alpha+T) and the dropout probability Beta(a, b+x), and the
+ * purchases to come follow a new customer's law with those parameters:
+ *
+ *	P(X(T, T+t) = n) = [n = 0] (1 - P(alive)) + P(alive) P_new(n; r+x, alpha+T, a, b+x)
+ *
+ * MBG/NBD: a new customer leaves at once with probability p, so
+ * P_new = [n = 0] a/(a+b) + b/(a+b) P_BG/NBD new(n; r, alpha, a, b+1); a
+ * customer with a history, alive, has dropout probability Beta(a, b+x+1).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "crm.h"
+#include "models.h"
+#include "specfun.h"
+
+#define BGNBD_PARAMS 4
+
+/* Most purchases n asked about: the tail sums run over them */
+#define MAX_PURCHASES 1e6
+
+/* ln NB(j) */
+static double
+log_nb(double r, double alpha, double t, double j)
+{
+	return lgamma(r + j) - lgamma(r) - lgamma(j + 1) +
+		r * (log(alpha) - log(alpha + t)) + j * (log(t) - log(alpha + t));
+}
+
+/*
+ * P(X(t) = n) of a new BG/NBD customer with parameters (r, alpha, a, b).
+ * The chance of n or more Poisson purchases is 1 minus those below n while
+ * that is not small, else summed from n on, where 1 minus a sum near 1
+ * would lose its digits.
+ */
+static double
+bgnbd_pmf_new(double r, double alpha, double a, double b, double n, double t)
+{
+	double		head;
+	double		below = 0;
+	double		tail = 0;
+
+	if (t == 0)
+		return n == 0 ? 1 : 0;
+	head = exp(crm_log_beta(a, b + n) - crm_log_beta(a, b) + log_nb(r, alpha, t, n));
+	if (n == 0)
+		return head;
+	for (double j = 0; j < n && below <= 0.5; j++)
+		below += exp(log_nb(r, alpha, t, j));
+	if (below <= 0.5)
+		tail = 1 - below;
+	else
+	{
+		/* the terms grow while (r+j) q / (j+1) > 1, then fall geometrically */
+		double		q = t / (alpha + t);
+		double		term = exp(log_nb(r, alpha, t, n));
+
+		for (double j = n; j < n + 1e7; j++)
+		{
+			tail += term;
+			/* falling, and too small to matter (or below double range) */
+			if ((r + j) * q < j + 1 && term <= tail * 1e-17)
+				break;
+			term *= (r + j) * q / (j + 1);
+		}
+	}
+	return head + exp(crm_log_beta(a + 1, b + n - 1) - crm_log_beta(a, b)) * tail;
+}
+
+/* Read and check (model, n, horizon) of the four functions */
+static void
+get_args(FunctionCallInfo fcinfo, double *p, double *n, double *t)
+{
+	crm_model_params(fcinfo, 0, BGNBD_PARAMS, p);
+	*n = PG_GETARG_FLOAT8(1);
+	*t = PG_GETARG_FLOAT8(2);
+	crm_check_whole("n", *n, 0, MAX_PURCHASES);
+	crm_check_nonnegative("horizon", *t);
+}
+
+/*
+ * crm_bgnbd_p_purchases_new(model, n, horizon)
+ */
+PG_FUNCTION_INFO_V1(crm_bgnbd_p_purchases_new);
+Datum
+crm_bgnbd_p_purchases_new(PG_FUNCTION_ARGS)
+{
+	double		p[BGNBD_PARAMS],
+				n,
+				t;
+
+	get_args(fcinfo, p, &n, &t);
+	PG_RETURN_FLOAT8(crm_model_result(bgnbd_pmf_new(p[0], p[1], p[2], p[3], n, t)));
+}
+
+/*
+ * crm_mbgnbd_p_purchases_new(model, n, horizon)
+ */
+PG_FUNCTION_INFO_V1(crm_mbgnbd_p_purchases_new);
+Datum
+crm_mbgnbd_p_purchases_new(PG_FUNCTION_ARGS)
+{
+	double		p[BGNBD_PARAMS],
+				n,
+				t;
+	double		gone;
+
+	get_args(fcinfo, p, &n, &t);
+	gone = p[2] / (p[2] + p[3]);
+	PG_RETURN_FLOAT8(crm_model_result((n == 0 ? gone : 0) +
+									  (1 - gone) * bgnbd_pmf_new(p[0], p[1], p[2], p[3] + 1, n, t)));
+}
+
+/*
+ * P(X(T, T+t) = n) of a customer with a history: gone, or alive and buying
+ * as a new BG/NBD customer with the parameters the history leaves; shift
+ * is 1 for MBG/NBD, whose dropout probability also survived the first
+ * purchase
+ */
+static Datum
+p_purchases(FunctionCallInfo fcinfo, int shift)
+{
+	double		p[BGNBD_PARAMS],
+				n,
+				h;
+	double		x = PG_GETARG_FLOAT8(3),
+				t_x = PG_GETARG_FLOAT8(4),
+				T = PG_GETARG_FLOAT8(5);
+	double		alive;
+
+	get_args(fcinfo, p, &n, &h);
+	crm_check_summary(x, t_x, T);
+	alive = shift ? crm_mbgnbd_alive(p, x, t_x, T) : crm_bgnbd_alive(p, x, t_x, T);
+	PG_RETURN_FLOAT8(crm_model_result((n == 0 ? 1 - alive : 0) +
+									  alive * bgnbd_pmf_new(p[0] + x, p[1] + T, p[2],
+															p[3] + x + shift, n, h)));
+}
+
+/*
+ * crm_bgnbd_p_purchases(model, n, horizon, frequency, recency, t)
+ */
+PG_FUNCTION_INFO_V1(crm_bgnbd_p_purchases);
+Datum
+crm_bgnbd_p_purchases(PG_FUNCTION_ARGS)
+{
+	return p_purchases(fcinfo, 0);
+}
+
+/*
+ * crm_mbgnbd_p_purchases(model, n, horizon, frequency, recency, t)
+ */
+PG_FUNCTION_INFO_V1(crm_mbgnbd_p_purchases);
+Datum
+crm_mbgnbd_p_purchases(PG_FUNCTION_ARGS)
+{
+	return p_purchases(fcinfo, 1);
+}

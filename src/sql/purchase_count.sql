@@ -1,0 +1,32 @@
+
+-- P(X(t) = n): how many purchases, under BG/NBD and MBG/NBD
+
+CREATE FUNCTION crm_bgnbd_p_purchases_new(model crm_bgnbd_model, n float8, horizon float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'crm_bgnbd_p_purchases_new'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_bgnbd_p_purchases_new(crm_bgnbd_model, float8, float8) IS
+'Probability that a new customer makes exactly n repeat purchases in the first horizon time units after the first (BG/NBD, Fader, Hardie & Lee 2005, eq. 8)';
+
+CREATE FUNCTION crm_bgnbd_p_purchases(model crm_bgnbd_model, n float8, horizon float8,
+                                      frequency float8, recency float8, t float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'crm_bgnbd_p_purchases'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_bgnbd_p_purchases(crm_bgnbd_model, float8, float8, float8, float8, float8) IS
+'Probability that a customer with this frequency, recency and t makes exactly n purchases in the next horizon time units (BG/NBD): gone, or alive and buying as a new customer would with the purchase rate and dropout probability the history leaves; with n = 0, the churn score';
+
+CREATE FUNCTION crm_mbgnbd_p_purchases_new(model crm_mbgnbd_model, n float8, horizon float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'crm_mbgnbd_p_purchases_new'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_mbgnbd_p_purchases_new(crm_mbgnbd_model, float8, float8) IS
+'Probability that a new customer makes exactly n repeat purchases in the first horizon time units after the first (MBG/NBD): gone at once with probability a / (a + b), else as BG/NBD with b + 1';
+
+CREATE FUNCTION crm_mbgnbd_p_purchases(model crm_mbgnbd_model, n float8, horizon float8,
+                                       frequency float8, recency float8, t float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'crm_mbgnbd_p_purchases'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_mbgnbd_p_purchases(crm_mbgnbd_model, float8, float8, float8, float8, float8) IS
+'Probability that a customer with this frequency, recency and t makes exactly n purchases in the next horizon time units (MBG/NBD); with n = 0, the churn score';
