@@ -6,7 +6,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(23);
+SELECT plan(24);
 
 -- 11,104 donors of 1995 and their repeat donations in the six yearly
 -- drives 1996-2001, as counts of donors per (frequency, recency, n)
@@ -81,6 +81,20 @@ SELECT is_empty($$SELECT f FROM model, generate_series(1, 7) f
                             / (SELECT sum(pg_temp.ep(1, 0) * pg_temp.et(0, s)) FROM generate_series(1, f) s) - 1) > 1e-5$$,
                 'a new donor''s expected donations in the first 1 to 7 drives');
 SELECT is((SELECT crm_bgbb_expected(m, 0, 3, 5, 6) FROM model), 0::float8, 'no future drive: nothing');
+
+-- Parameter recovery: 50,000 customers simulated from the paper's
+-- parameters over 6 opportunities (seeded).  Over four other seeds the
+-- estimates spread by 3.5% (alpha), 1.7% (beta), 7.7% (gamma) and 11%
+-- (delta: dropout shows only through the opportunities skipped at the end);
+-- the bounds are three times that.
+\ir lib/simulate.sql
+SELECT setseed(0.32);
+CREATE TEMP TABLE simulated AS
+SELECT s.* FROM generate_series(1, 50000) i, LATERAL pg_temp.bgbb_customer(1.2, 0.75, 0.66, 2.78, 6 + 0 * i) s;
+SELECT ok((SELECT converged AND abs(alpha / 1.2 - 1) < 0.11 AND abs(beta / 0.75 - 1) < 0.05
+                  AND abs(gamma / 0.66 - 1) < 0.23 AND abs(delta / 2.78 - 1) < 0.34
+           FROM (SELECT (crm_bgbb_fit(frequency, recency, 6)).* FROM simulated) f),
+          'simulated alpha = 1.2, beta = 0.75, gamma = 0.66, delta = 2.78 recovered within sampling error');
 
 -- NULLs, empty input, bad input
 SELECT is((SELECT crm_bgbb_fit(frequency, recency, n, n_custs) FROM donations WHERE false), NULL, 'no rows: NULL');

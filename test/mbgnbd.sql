@@ -6,7 +6,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(22);
+SELECT plan(23);
 
 CREATE TEMP TABLE published (id int, x int, t_x numeric, "T" numeric, zbar numeric);
 \copy published FROM 'data/cdnow_sample_summary.csv' WITH (FORMAT csv, HEADER)
@@ -94,6 +94,22 @@ RESET max_parallel_workers_per_gather;
 SELECT ok((SELECT p.r + p.alpha + p.a + p.b < f.r + f.alpha + f.a + f.b
            FROM (SELECT (crm_mbgnbd_fit(x, t_x, "T", 0.1)).* FROM published) p, fit f),
           'a penalty makes the parameters smaller');
+
+-- Parameter recovery: 100,000 customers simulated from known parameters
+-- (seeded), observed for 26 to 52 weeks.  Over six other seeds of 50,000
+-- customers the estimates spread by 5% (r), 4% (alpha), 6% (a) and 13% (b,
+-- which shows only through the repeat buyers who stopped); the bounds are
+-- three times that over the square root of two.
+\ir lib/simulate.sql
+SELECT setseed(0.31);
+CREATE TEMP TABLE simulated AS
+SELECT s.frequency, s.recency, c.t
+FROM (SELECT 26 + 26 * random() AS t FROM generate_series(1, 100000)) c,
+     LATERAL pg_temp.mbgnbd_customer(0.5, 6, 0.9, 1.6, c.t) s;
+SELECT ok((SELECT converged AND abs(r / 0.5 - 1) < 0.12 AND abs(alpha / 6 - 1) < 0.08
+                  AND abs(a / 0.9 - 1) < 0.13 AND abs(b / 1.6 - 1) < 0.27
+           FROM (SELECT (crm_mbgnbd_fit(frequency, recency, t)).* FROM simulated) f),
+          'simulated r = 0.5, alpha = 6, a = 0.9, b = 1.6 recovered within sampling error');
 
 -- Bad input
 SELECT is((SELECT crm_mbgnbd_fit(x, t_x, "T") FROM published WHERE false), NULL, 'no rows: NULL');

@@ -73,3 +73,72 @@ BEGIN
         recency := now;
     END LOOP;
 END $$;
+
+-- A draw from Beta(a, b), as the ratio of two gamma draws
+CREATE FUNCTION pg_temp.rbeta(a float8, b float8) RETURNS float8 LANGUAGE sql AS $$
+    SELECT g / (g + pg_temp.rgamma(b)) FROM (SELECT pg_temp.rgamma(a) AS g) d
+$$;
+
+-- An MBG/NBD customer: a BG/NBD customer who may also drop out right
+-- after the first purchase (Batislam et al. 2007)
+CREATE FUNCTION pg_temp.mbgnbd_customer(r float8, alpha float8, a float8, b float8, t float8,
+                                        OUT frequency int, OUT recency float8)
+LANGUAGE plpgsql AS $$
+DECLARE
+    lambda float8 := pg_temp.rgamma(r) / alpha;
+    p float8 := pg_temp.rbeta(a, b);
+    now float8 := 0;
+BEGIN
+    frequency := 0;
+    recency := 0;
+    IF random() < p THEN
+        RETURN;
+    END IF;
+    LOOP
+        now := now - ln(1 - random()) / lambda;
+        EXIT WHEN now > t;
+        frequency := frequency + 1;
+        recency := now;
+        EXIT WHEN random() < p;
+    END LOOP;
+END $$;
+
+-- A BG/BB customer over n opportunities: before each, gone with
+-- probability theta ~ Beta(gamma, delta); alive, takes it with probability
+-- p ~ Beta(alpha, beta) (Fader, Hardie & Berger 2010)
+CREATE FUNCTION pg_temp.bgbb_customer(alpha float8, beta float8, gamma float8, delta float8, n int,
+                                      OUT frequency int, OUT recency int)
+LANGUAGE plpgsql AS $$
+DECLARE
+    p float8 := pg_temp.rbeta(alpha, beta);
+    theta float8 := pg_temp.rbeta(gamma, delta);
+BEGIN
+    frequency := 0;
+    recency := 0;
+    FOR i IN 1 .. n LOOP
+        EXIT WHEN random() < theta;
+        IF random() < p THEN
+            frequency := frequency + 1;
+            recency := i;
+        END IF;
+    END LOOP;
+END $$;
+
+-- An sBG subscriber seen for up to n periods: leaves at the end of each
+-- with probability theta ~ Beta(alpha, beta) (Fader & Hardie 2007)
+CREATE FUNCTION pg_temp.sbg_customer(alpha float8, beta float8, n int,
+                                     OUT periods int, OUT churned boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    theta float8 := pg_temp.rbeta(alpha, beta);
+BEGIN
+    FOR i IN 1 .. n LOOP
+        IF random() < theta THEN
+            periods := i;
+            churned := true;
+            RETURN;
+        END IF;
+    END LOOP;
+    periods := n;
+    churned := false;
+END $$;
