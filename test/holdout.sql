@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
 SET TimeZone = 'UTC';
-SELECT plan(15);
+SELECT plan(17);
 
 CREATE TEMP TABLE cdnow_raw (line text);
 \copy cdnow_raw FROM 'data/cdnow_master.txt'
@@ -28,6 +28,29 @@ SELECT is((SELECT sum(frequency_holdout) FROM backtest), 19684::bigint,
 SELECT ok((SELECT abs(sum(crm_bgnbd_expected(m, duration_holdout, frequency_cal, recency_cal, t_cal)) - 16874) < 1
            FROM backtest, (SELECT crm_bgnbd_fit(frequency_cal, recency_cal, t_cal) AS m FROM backtest) f),
           'BG/NBD fitted on the calibration period forecasts 16,874 of them');
+
+-- The weekly tracking query of the README: repeat purchase days counted
+-- from the orders agree with the backtest's by the end of each period, and
+-- the expectation at the end of calibration is that of each customer's t_cal
+CREATE TEMP TABLE tracking AS
+WITH m AS (SELECT crm_bgnbd_fit(frequency_cal, recency_cal, t_cal) AS m FROM backtest),
+     days AS (SELECT DISTINCT customer_id, ordered_at::date AS day FROM cdnow),
+     firsts AS (SELECT customer_id, min(day) AS first_day FROM days GROUP BY customer_id),
+     cohorts AS (SELECT first_day, count(*) AS customers FROM firsts GROUP BY first_day),
+     weeks AS (SELECT w, date '1996-12-31' + 7 * w AS week_end FROM (VALUES (39), (78)) v(w))
+SELECT w,
+       (SELECT count(*) FROM days d JOIN firsts f USING (customer_id)
+        WHERE d.day > f.first_day AND d.day <= week_end) AS actual,
+       (SELECT sum(customers * crm_bgnbd_expected_new(m, (week_end - first_day) / 7.0))
+        FROM cohorts, m WHERE first_day <= week_end) AS expected
+FROM weeks;
+SELECT is((SELECT array_agg(actual ORDER BY w) FROM tracking),
+          (SELECT ARRAY[sum(frequency_cal), sum(frequency_cal + frequency_holdout)] FROM backtest),
+          'tracking: repeat purchase days by weeks 39 and 78 as the backtest counts them');
+SELECT ok((SELECT abs(t.expected / (SELECT sum(crm_bgnbd_expected_new(m, t_cal))
+                                     FROM backtest, (SELECT crm_bgnbd_fit(frequency_cal, recency_cal, t_cal) AS m FROM backtest) f)
+                      - 1) < 1e-12 FROM tracking t WHERE w = 39),
+          'tracking: expected repeat purchases by week 39 are those of each customer''s t_cal');
 
 -- The calibration fields are crm_rfm's over the orders up to calibration_end
 SELECT is_empty($$SELECT b.customer_id FROM backtest b
