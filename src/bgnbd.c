@@ -36,8 +36,6 @@
 #include "specfun.h"
 #include "weighted_rows.h"
 
-#define BGNBD_PARAMS 4
-
 /* What the MBG/NBD formulas add to b; 0 for BG/NBD */
 #define SHIFT_BG 0
 #define SHIFT_MBG 1
@@ -295,12 +293,9 @@ crm_mbgnbd_alive(const double *p, double x, double t_x, double T)
 	return beta_geometric_alive(p, x, t_x, T, SHIFT_MBG);
 }
 
-/*
- * crm_bgnbd_p_alive(model, frequency, recency, t)
- */
-PG_FUNCTION_INFO_V1(crm_bgnbd_p_alive);
-Datum
-crm_bgnbd_p_alive(PG_FUNCTION_ARGS)
+/* P(alive) of the summary in arguments 1 to 3, for the model in argument 0 */
+static Datum
+p_alive(FunctionCallInfo fcinfo, int shift)
 {
 	double		p[BGNBD_PARAMS];
 	double		x = PG_GETARG_FLOAT8(1),
@@ -309,7 +304,17 @@ crm_bgnbd_p_alive(PG_FUNCTION_ARGS)
 
 	crm_model_params(fcinfo, 0, BGNBD_PARAMS, p);
 	crm_check_summary(x, t_x, T);
-	PG_RETURN_FLOAT8(crm_model_result(crm_bgnbd_alive(p, x, t_x, T)));
+	PG_RETURN_FLOAT8(crm_model_result(beta_geometric_alive(p, x, t_x, T, shift)));
+}
+
+/*
+ * crm_bgnbd_p_alive(model, frequency, recency, t)
+ */
+PG_FUNCTION_INFO_V1(crm_bgnbd_p_alive);
+Datum
+crm_bgnbd_p_alive(PG_FUNCTION_ARGS)
+{
+	return p_alive(fcinfo, SHIFT_BG);
 }
 
 /*
@@ -319,14 +324,7 @@ PG_FUNCTION_INFO_V1(crm_mbgnbd_p_alive);
 Datum
 crm_mbgnbd_p_alive(PG_FUNCTION_ARGS)
 {
-	double		p[BGNBD_PARAMS];
-	double		x = PG_GETARG_FLOAT8(1),
-				t_x = PG_GETARG_FLOAT8(2),
-				T = PG_GETARG_FLOAT8(3);
-
-	crm_model_params(fcinfo, 0, BGNBD_PARAMS, p);
-	crm_check_summary(x, t_x, T);
-	PG_RETURN_FLOAT8(crm_model_result(crm_mbgnbd_alive(p, x, t_x, T)));
+	return p_alive(fcinfo, SHIFT_MBG);
 }
 
 /*
@@ -384,42 +382,12 @@ crm_bgnbd_expected_alive(const double *p, double h, double x, double t_x,
 	return beta_geometric_expected_alive(p, h, x, t_x, T, SHIFT_BG);
 }
 
-double
-crm_mbgnbd_expected_alive(const double *p, double h, double x, double t_x,
-						  double T)
-{
-	return beta_geometric_expected_alive(p, h, x, t_x, T, SHIFT_MBG);
-}
-
-/* Expected purchases: expected if alive, times P(alive) */
-double
-crm_bgnbd_expected_purchases(const double *p, double h, double x, double t_x,
-							 double T)
-{
-	double		expected = crm_bgnbd_expected_alive(p, h, x, t_x, T);
-
-	return crm_model_result(expected * crm_bgnbd_alive(p, x, t_x, T));
-}
-
-PG_FUNCTION_INFO_V1(crm_bgnbd_expected);
-Datum
-crm_bgnbd_expected(PG_FUNCTION_ARGS)
-{
-	double		p[BGNBD_PARAMS];
-
-	crm_model_params(fcinfo, 0, BGNBD_PARAMS, p);
-	PG_RETURN_FLOAT8(crm_bgnbd_expected_purchases(p, PG_GETARG_FLOAT8(1),
-												  PG_GETARG_FLOAT8(2),
-												  PG_GETARG_FLOAT8(3),
-												  PG_GETARG_FLOAT8(4)));
-}
-
 /*
- * crm_mbgnbd_expected(model, horizon, frequency, recency, t)
+ * Expected purchases: expected if alive, times P(alive); for the model in
+ * argument 0 and (horizon, frequency, recency, t) in arguments 1 to 4
  */
-PG_FUNCTION_INFO_V1(crm_mbgnbd_expected);
-Datum
-crm_mbgnbd_expected(PG_FUNCTION_ARGS)
+static Datum
+expected_purchases(FunctionCallInfo fcinfo, int shift)
 {
 	double		p[BGNBD_PARAMS];
 	double		h = PG_GETARG_FLOAT8(1),
@@ -429,6 +397,26 @@ crm_mbgnbd_expected(PG_FUNCTION_ARGS)
 	double		expected;
 
 	crm_model_params(fcinfo, 0, BGNBD_PARAMS, p);
-	expected = crm_mbgnbd_expected_alive(p, h, x, t_x, T);
-	PG_RETURN_FLOAT8(crm_model_result(expected * crm_mbgnbd_alive(p, x, t_x, T)));
+	expected = beta_geometric_expected_alive(p, h, x, t_x, T, shift);
+	PG_RETURN_FLOAT8(crm_model_result(expected * beta_geometric_alive(p, x, t_x, T, shift)));
+}
+
+/*
+ * crm_bgnbd_expected(model, horizon, frequency, recency, t)
+ */
+PG_FUNCTION_INFO_V1(crm_bgnbd_expected);
+Datum
+crm_bgnbd_expected(PG_FUNCTION_ARGS)
+{
+	return expected_purchases(fcinfo, SHIFT_BG);
+}
+
+/*
+ * crm_mbgnbd_expected(model, horizon, frequency, recency, t)
+ */
+PG_FUNCTION_INFO_V1(crm_mbgnbd_expected);
+Datum
+crm_mbgnbd_expected(PG_FUNCTION_ARGS)
+{
+	return expected_purchases(fcinfo, SHIFT_MBG);
 }

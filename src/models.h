@@ -49,17 +49,14 @@ extern Datum crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows,
 #define SUMMARY_T 1
 #define SUMMARY_T_X 2
 
-/* bgnbd.c */
+/* bgnbd.c: BG/NBD and MBG/NBD, whose parameters are (r, alpha, a, b) */
+#define BGNBD_PARAMS 4
 extern void crm_check_frequency(double frequency);
 extern void crm_check_summary(double frequency, double recency, double t);
 extern double crm_bgnbd_alive(const double *p, double x, double t_x, double T);
 extern double crm_mbgnbd_alive(const double *p, double x, double t_x, double T);
-extern double crm_mbgnbd_expected_alive(const double *p, double h, double x,
-										double t_x, double T);
 extern double crm_bgnbd_expected_alive(const double *p, double h, double x,
 									   double t_x, double T);
-extern double crm_bgnbd_expected_purchases(const double *p, double h, double x,
-										   double t_x, double T);
 
 /*
  * paretonbd.c; as for BG/NBD, expected purchases are the expectation of a

@@ -32,8 +32,6 @@
 #include "models.h"
 #include "specfun.h"
 
-#define BGNBD_PARAMS 4
-
 /* Most purchases n asked about: the tail sums run over them */
 #define MAX_PURCHASES 1e6
 

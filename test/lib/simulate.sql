@@ -30,8 +30,11 @@ END $$;
 
 -- A BG/NBD customer observed for t after the first purchase: purchase
 -- rate ~ Gamma(r, alpha), dropout probability ~ Beta(a, b), a chance to
--- drop out after each repeat purchase (FHL 2005, section 2)
+-- drop out after each repeat purchase (FHL 2005, section 2); with
+-- at_first, after the first purchase too: an MBG/NBD customer (Batislam
+-- et al. 2007)
 CREATE FUNCTION pg_temp.bgnbd_customer(r float8, alpha float8, a float8, b float8, t float8,
+                                       at_first boolean DEFAULT false,
                                        OUT frequency int, OUT recency float8)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -42,6 +45,9 @@ DECLARE
 BEGIN
     frequency := 0;
     recency := 0;
+    IF at_first AND random() < p THEN
+        RETURN;
+    END IF;
     LOOP
         now := now - ln(1 - random()) / lambda;
         EXIT WHEN now > t;
@@ -78,30 +84,6 @@ END $$;
 CREATE FUNCTION pg_temp.rbeta(a float8, b float8) RETURNS float8 LANGUAGE sql AS $$
     SELECT g / (g + pg_temp.rgamma(b)) FROM (SELECT pg_temp.rgamma(a) AS g) d
 $$;
-
--- An MBG/NBD customer: a BG/NBD customer who may also drop out right
--- after the first purchase (Batislam et al. 2007)
-CREATE FUNCTION pg_temp.mbgnbd_customer(r float8, alpha float8, a float8, b float8, t float8,
-                                        OUT frequency int, OUT recency float8)
-LANGUAGE plpgsql AS $$
-DECLARE
-    lambda float8 := pg_temp.rgamma(r) / alpha;
-    p float8 := pg_temp.rbeta(a, b);
-    now float8 := 0;
-BEGIN
-    frequency := 0;
-    recency := 0;
-    IF random() < p THEN
-        RETURN;
-    END IF;
-    LOOP
-        now := now - ln(1 - random()) / lambda;
-        EXIT WHEN now > t;
-        frequency := frequency + 1;
-        recency := now;
-        EXIT WHEN random() < p;
-    END LOOP;
-END $$;
 
 -- A BG/BB customer over n opportunities: before each, gone with
 -- probability theta ~ Beta(gamma, delta); alive, takes it with probability
