@@ -6,7 +6,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(24);
+SELECT plan(27);
 
 -- 11,104 donors of 1995 and their repeat donations in the six yearly
 -- drives 1996-2001, as counts of donors per (frequency, recency, n)
@@ -113,5 +113,10 @@ SELECT throws_ok($$SELECT crm_bgbb_expected(m, -1, 1, 1, 6) FROM model$$, '22003
 SELECT throws_ok($$SELECT crm_bgbb_p_alive(ROW(1, 1, 1, 1, 0, 1, 1, false)::crm_bgbb_model, 1, 1, 2)$$,
                  '22023', 'the model did not converge', 'a model that did not converge is refused');
 
+SELECT throws_ok($$SELECT crm_bgbb_expected(ROW(1, 1, 1, 2, 0, 1, 1, true)::crm_bgbb_model, 3, 1, 1, 6)$$, '22023',
+                 'expected opportunities taken need gamma != 1', 'gamma = 1: the form''s singularity, an error');
+SELECT throws_ok($$SELECT crm_bgbb_expected(m, 2.5, 1, 1, 6) FROM model$$, '22023',
+                 'future_opportunities must be a whole number', 'fractional future opportunities');
+SELECT throws_ok($$SELECT crm_bgbb_p_alive(m, 1, 1, 2e6) FROM model$$, '22003', NULL, 'opportunities above a million');
 SELECT * FROM finish();
 ROLLBACK;

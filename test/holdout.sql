@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
 SET TimeZone = 'UTC';
-SELECT plan(17);
+SELECT plan(20);
 
 CREATE TEMP TABLE cdnow_raw (line text);
 \copy cdnow_raw FROM 'data/cdnow_master.txt'
@@ -118,5 +118,11 @@ SELECT throws_ok($$SELECT crm_calibration_holdout(now(), 1, c, '2024-03-31')
 SELECT throws_ok($$SELECT crm_calibration_holdout('infinity', 1, '2024-01-31', '2024-03-31')$$, '22023',
                  'ordered_at cannot be infinity', 'infinite order time');
 
+SELECT throws_ok($$SELECT crm_calibration_holdout(now(), 1, '2024-01-31', NULL)$$, '22004',
+                 'observation_end must not be null', 'NULL observation_end');
+SELECT throws_ok($$SELECT crm_calibration_holdout(now(), 1, '2024-01-31', 'infinity')$$, '22023',
+                 'calibration_end and observation_end cannot be infinity', 'infinite observation_end');
+SELECT is((SELECT crm_calibration_holdout(NULL, 1, '2024-01-31', '2024-03-31')), NULL,
+          'only rows with a NULL order time: NULL');
 SELECT * FROM finish();
 ROLLBACK;

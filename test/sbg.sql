@@ -5,7 +5,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(18);
+SELECT plan(21);
 
 -- FH 2007, table 1: of 1,000 customers of each segment, those still active
 -- at the start of years 1 to 8
@@ -95,5 +95,11 @@ SELECT throws_ok($$SELECT crm_sbg_residual_lifetime(m, 1, 0) FROM model WHERE se
 SELECT throws_ok($$SELECT crm_sbg_retention_rate(m, 0) FROM model WHERE segment = 'regular'$$, '22003', NULL,
                  'retention of period 0');
 
+SELECT throws_ok($$SELECT crm_sbg_residual_lifetime(m, 1, -0.1) FROM model WHERE segment = 'regular'$$, '22003', NULL,
+                 'negative discount rate');
+SELECT throws_ok($$SELECT crm_sbg_survival(m, -1) FROM model WHERE segment = 'regular'$$, '22003', NULL,
+                 'negative periods');
+SELECT throws_ok($$SELECT crm_sbg_survival(m, 1.5) FROM model WHERE segment = 'regular'$$, '22023',
+                 'periods must be a whole number', 'fractional periods in scoring');
 SELECT * FROM finish();
 ROLLBACK;
