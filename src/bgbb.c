@@ -297,21 +297,14 @@ crm_bgbb_p_alive(PG_FUNCTION_ARGS)
  *
  * gamma = 1 is the form's removable singularity, not handled.
  */
-PG_FUNCTION_INFO_V1(crm_bgbb_expected);
-Datum
-crm_bgbb_expected(PG_FUNCTION_ARGS)
+static double
+bgbb_expected(const double *p, double future, double x, double t_x, double n)
 {
-	double		p[BGBB_PARAMS];
 	BgbbConsts	c;
-	double		future = PG_GETARG_FLOAT8(1),
-				x = PG_GETARG_FLOAT8(2),
-				t_x = PG_GETARG_FLOAT8(3),
-				n = PG_GETARG_FLOAT8(4);
 	double		head,
 				ratio_now,
 				ratio_then;
 
-	crm_model_params(fcinfo, 0, BGBB_PARAMS, p);
 	crm_check_whole("future_opportunities", future, 0, BGBB_MAX_OPPORTUNITIES);
 	check_bgbb_summary(x, t_x, n);
 	bgbb_consts(p, false, &c);
@@ -320,12 +313,61 @@ crm_bgbb_expected(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("expected opportunities taken need gamma != 1")));
 	if (future == 0)
-		PG_RETURN_FLOAT8(0);
+		return 0;
 	head = crm_log_beta(c.alpha + x + 1, c.beta + n - x) - c.log_b_ab
 		+ lgamma(c.gamma + c.delta) - lgamma(1 + c.delta)
 		- customer_loglik(&c, x, t_x, n, NULL);
 	ratio_now = exp(head + lgamma(1 + c.delta + n) - lgamma(c.gamma + c.delta + n));
 	ratio_then = exp(head + lgamma(1 + c.delta + n + future) -
 					 lgamma(c.gamma + c.delta + n + future));
-	PG_RETURN_FLOAT8(crm_model_result(c.delta / (c.gamma - 1) * (ratio_now - ratio_then)));
+	return crm_model_result(c.delta / (c.gamma - 1) * (ratio_now - ratio_then));
+}
+
+PG_FUNCTION_INFO_V1(crm_bgbb_expected);
+Datum
+crm_bgbb_expected(PG_FUNCTION_ARGS)
+{
+	double		p[BGBB_PARAMS];
+
+	crm_model_params(fcinfo, 0, BGBB_PARAMS, p);
+	PG_RETURN_FLOAT8(bgbb_expected(p, PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2),
+								   PG_GETARG_FLOAT8(3), PG_GETARG_FLOAT8(4)));
+}
+
+/* The customer and future of an interval of expected opportunities taken */
+typedef struct OpportunityQuery
+{
+	double		future,
+				x,
+				t_x,
+				n;
+} OpportunityQuery;
+
+static double
+expected_at(const double *p, void *arg)
+{
+	OpportunityQuery *q = arg;
+
+	return bgbb_expected(p, q->future, q->x, q->t_x, q->n);
+}
+
+/*
+ * crm_bgbb_expected_interval(model, future_opportunities, frequency,
+ * recency, opportunities, level): expected opportunities taken with an
+ * interval from the uncertainty of the model's parameters
+ */
+PG_FUNCTION_INFO_V1(crm_bgbb_expected_interval);
+Datum
+crm_bgbb_expected_interval(PG_FUNCTION_ARGS)
+{
+	double		p[BGBB_PARAMS];
+	double		cov[BGBB_PARAMS * BGBB_PARAMS];
+	OpportunityQuery q = {PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2),
+	PG_GETARG_FLOAT8(3), PG_GETARG_FLOAT8(4)};
+	double		estimate;
+
+	crm_model_params_cov(fcinfo, 0, BGBB_PARAMS, p, cov);
+	estimate = expected_at(p, &q);
+	return crm_interval_result(fcinfo, expected_at, &q, p, cov, BGBB_PARAMS,
+							   estimate, 5);
 }

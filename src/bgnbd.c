@@ -420,3 +420,61 @@ crm_mbgnbd_expected(PG_FUNCTION_ARGS)
 {
 	return expected_purchases(fcinfo, SHIFT_MBG);
 }
+
+/* The customer and horizon of an interval of expected purchases */
+typedef struct PurchaseQuery
+{
+	double		h,
+				x,
+				t_x,
+				T;
+	int			shift;
+} PurchaseQuery;
+
+static double
+expected_at(const double *p, void *arg)
+{
+	PurchaseQuery *q = arg;
+
+	return beta_geometric_expected_alive(p, q->h, q->x, q->t_x, q->T, q->shift) *
+		beta_geometric_alive(p, q->x, q->t_x, q->T, q->shift);
+}
+
+/*
+ * Expected purchases with an interval from the uncertainty of the model's
+ * parameters: (model, horizon, frequency, recency, t, level)
+ */
+static Datum
+expected_interval(FunctionCallInfo fcinfo, int shift)
+{
+	double		p[BGNBD_PARAMS];
+	double		cov[BGNBD_PARAMS * BGNBD_PARAMS];
+	PurchaseQuery q = {PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2),
+	PG_GETARG_FLOAT8(3), PG_GETARG_FLOAT8(4), shift};
+	double		estimate;
+
+	crm_model_params_cov(fcinfo, 0, BGNBD_PARAMS, p, cov);
+	estimate = crm_model_result(expected_at(p, &q));
+	return crm_interval_result(fcinfo, expected_at, &q, p, cov, BGNBD_PARAMS,
+							   estimate, 5);
+}
+
+/*
+ * crm_bgnbd_expected_interval(model, horizon, frequency, recency, t, level)
+ */
+PG_FUNCTION_INFO_V1(crm_bgnbd_expected_interval);
+Datum
+crm_bgnbd_expected_interval(PG_FUNCTION_ARGS)
+{
+	return expected_interval(fcinfo, SHIFT_BG);
+}
+
+/*
+ * crm_mbgnbd_expected_interval(model, horizon, frequency, recency, t, level)
+ */
+PG_FUNCTION_INFO_V1(crm_mbgnbd_expected_interval);
+Datum
+crm_mbgnbd_expected_interval(PG_FUNCTION_ARGS)
+{
+	return expected_interval(fcinfo, SHIFT_MBG);
+}

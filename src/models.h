@@ -19,6 +19,22 @@
 typedef double (*CrmLoglik) (const double *p, const WeightedRows *rows,
 							 double *grad);
 
+/*
+ * The fields of a model type after its parameters, in this order: what a
+ * fit returns and the scoring functions read
+ */
+enum
+{
+	MODEL_LOG_LIKELIHOOD,
+	MODEL_CUSTOMERS,
+	MODEL_ITERATIONS,
+	MODEL_CONVERGED,
+	MODEL_AIC,
+	MODEL_BIC,
+	MODEL_COVARIANCE,
+	MODEL_FIELDS
+};
+
 /* fit.c */
 extern const CrmAggStateKind crm_fit_state_kind;
 extern WeightedRows *crm_fit_state(FunctionCallInfo fcinfo, int width,
@@ -29,9 +45,25 @@ extern WeightedRows *crm_fit_rows(FunctionCallInfo fcinfo, int width,
 								  const char *fname);
 extern void crm_model_params(FunctionCallInfo fcinfo, int argno, int nparams,
 							 double *p);
+extern void crm_model_params_cov(FunctionCallInfo fcinfo, int argno, int nparams,
+								 double *p, double *cov);
 extern double crm_model_result(double value);
 extern Datum crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows,
 						   int nparams, CrmLoglik loglik);
+
+/*
+ * uncertainty.c: intervals of a prediction f(p) from the covariance of p.
+ * A model's two-sided intervals take at most two models' parameters (a
+ * purchase and a spend model) at once.
+ */
+#define CRM_INTERVAL_MAX_PARAMS 8
+typedef double (*CrmPrediction) (const double *p, void *arg);
+extern void crm_prediction_interval(CrmPrediction f, void *arg, const double *p,
+									const double *cov, int n, double estimate,
+									double z, double *lower, double *upper);
+extern Datum crm_interval_result(FunctionCallInfo fcinfo, CrmPrediction f,
+								 void *arg, const double *p, const double *cov,
+								 int n, double estimate, int level_argno);
 
 /*
  * Largest frequency, recency or t the models take: a billion purchases or
@@ -59,9 +91,10 @@ extern double crm_bgnbd_expected_alive(const double *p, double h, double x,
 									   double t_x, double T);
 
 /*
- * paretonbd.c; as for BG/NBD, expected purchases are the expectation of a
+ * paretonbd.c, whose parameters are (r, alpha, s, beta); as for BG/NBD, expected purchases are the expectation of a
  * customer known to be alive times P(alive)
  */
+#define PARETONBD_PARAMS 4
 extern double crm_paretonbd_alive(const double *p, double x, double t_x, double T);
 extern double crm_paretonbd_expected_alive(const double *p, double h, double x,
 										   double t_x, double T);

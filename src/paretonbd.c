@@ -30,8 +30,6 @@
 #include "models.h"
 #include "specfun.h"
 
-#define PARETONBD_PARAMS 4
-
 /*
  * ln of (alpha+t)^-(r+s+x) 2F1(r+s+x, b2; r+s+x+1; z(t)), one term of A0,
  * where for alpha >= beta: b2 = s+1, z = (alpha-beta)/(alpha+t);
@@ -358,4 +356,42 @@ crm_paretonbd_expected(PG_FUNCTION_ARGS)
 													  PG_GETARG_FLOAT8(2),
 													  PG_GETARG_FLOAT8(3),
 													  PG_GETARG_FLOAT8(4)));
+}
+
+/* The customer and horizon of an interval of expected purchases */
+typedef struct PurchaseQuery
+{
+	double		h,
+				x,
+				t_x,
+				T;
+} PurchaseQuery;
+
+static double
+expected_at(const double *p, void *arg)
+{
+	PurchaseQuery *q = arg;
+
+	return crm_paretonbd_expected_purchases(p, q->h, q->x, q->t_x, q->T);
+}
+
+/*
+ * crm_paretonbd_expected_interval(model, horizon, frequency, recency, t,
+ * level): expected purchases with an interval from the uncertainty of the
+ * model's parameters
+ */
+PG_FUNCTION_INFO_V1(crm_paretonbd_expected_interval);
+Datum
+crm_paretonbd_expected_interval(PG_FUNCTION_ARGS)
+{
+	double		p[PARETONBD_PARAMS];
+	double		cov[PARETONBD_PARAMS * PARETONBD_PARAMS];
+	PurchaseQuery q = {PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2),
+	PG_GETARG_FLOAT8(3), PG_GETARG_FLOAT8(4)};
+	double		estimate;
+
+	crm_model_params_cov(fcinfo, 0, PARETONBD_PARAMS, p, cov);
+	estimate = expected_at(p, &q);
+	return crm_interval_result(fcinfo, expected_at, &q, p, cov, PARETONBD_PARAMS,
+							   estimate, 5);
 }

@@ -1,9 +1,9 @@
 /*
  * purchase_count.c
  *		The distribution of the number of purchases in a period, P(X(t) = n),
- *		under BG/NBD and MBG/NBD: of a new customer, and of a customer with a
- *		history over the next t time units.  P(X = 0) over the next period is
- *		the churn score.
+ *		under BG/NBD, MBG/NBD and Pareto/NBD: of a new customer, and of a
+ *		customer with a history over the next t time units.  P(X = 0) over
+ *		the next period is the churn score.
  *
  * A new BG/NBD customer (FHL 2005, eq. 8), with NB(j) the negative
  * binomial probability of j Poisson purchases in t of a gamma mixture,
@@ -23,10 +23,29 @@
  * MBG/NBD: a new customer leaves at once with probability p, so
  * P_new = [n = 0] a/(a+b) + b/(a+b) P_BG/NBD new(n; r, alpha, a, b+1); a
  * customer with a history, alive, has dropout probability Beta(a, b+x+1).
+ *
+ * Pareto/NBD: lifetimes are exponential, without memory, so a customer
+ * alive at T is again a new customer, with rates Gamma(r+x, alpha+T) and
+ * Gamma(s, beta+T).  A new customer (Fader & Hardie 2006, "Deriving an
+ * expression for P(X(t) = x) under the Pareto/NBD model") is alive at t
+ * and made n purchases, or died at some tau < t after n purchases:
+ *
+ *	P(X(t) = n) = NB(n) (beta/(beta+t))^s
+ *				+ J(r+s; 0) - sum_{i=0..n} t^i / i! J(r+s+i; t)
+ *
+ * where, writing the death term E[mu lambda^n (lambda+mu)^(i-n-1)
+ * e^-(lambda+mu) u] over the two gammas in polar form,
+ *
+ *	J(c; u) = alpha^r beta^s G(c) / (G(r) G(s)) B(r+n, s+1)
+ *			  (m+u)^-c 2F1(c, b2; r+n+s+1; |alpha-beta| / (m+u))
+ *
+ * with m = max(alpha, beta), b2 = s+1 if alpha >= beta, else r+n.
  */
 #include "postgres.h"
 
 #include <math.h>
+
+#include "miscadmin.h"
 
 #include "crm.h"
 #include "models.h"
@@ -83,7 +102,59 @@ bgnbd_pmf_new(double r, double alpha, double a, double b, double n, double t)
 	return head + exp(crm_log_beta(a + 1, b + n - 1) - crm_log_beta(a, b)) * tail;
 }
 
-/* Read and check (model, n, horizon) of the four functions */
+/* ln 2F1 of the Pareto/NBD death terms; a series too long is an error */
+static double
+pareto_log_hyp2f1(double a, double b, double c, double z)
+{
+	double		value = crm_log_hyp2f1(a, b, c, z, CRM_HYP2F1_SCORING_TERMS);
+
+	if (isnan(value))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("purchase probabilities cannot be computed for these parameters"),
+				 errdetail("The hypergeometric series 2F1(%g, %g; %g; %g) would need too many terms.",
+						   a, b, c, z)));
+	return value;
+}
+
+/*
+ * P(X(t) = n) of a new Pareto/NBD customer with parameters (r, alpha, s,
+ * beta).  The death term is a difference of two positive quantities that
+ * agree to about t^(n+1) for a short horizon: rounding may leave it a
+ * hair below 0, which is 0.
+ */
+static double
+paretonbd_pmf_new(double r, double alpha, double s, double beta, double n,
+				  double t)
+{
+	double		m = Max(alpha, beta);
+	double		b2 = alpha >= beta ? s + 1 : r + n;
+	double		c2 = r + n + s + 1;
+	double		log_common;
+	double		alive,
+				dead,
+				then = 0;
+
+	if (t == 0)
+		return n == 0 ? 1 : 0;
+	alive = exp(lgamma(r + n) - lgamma(r) - lgamma(n + 1) + n * log(t) +
+				r * (log(alpha) - log(alpha + t)) - n * log(alpha + t) +
+				s * (log(beta) - log(beta + t)));
+	log_common = r * log(alpha) + s * log(beta) - lgamma(r) - lgamma(s) +
+		crm_log_beta(r + n, s + 1);
+	dead = exp(log_common + lgamma(r + s) - (r + s) * log(m) +
+			   pareto_log_hyp2f1(r + s, b2, c2, fabs(alpha - beta) / m));
+	for (double i = 0; i <= n; i++)
+	{
+		then += exp(log_common + lgamma(r + s + i) - (r + s + i) * log(m + t) +
+					i * log(t) - lgamma(i + 1) +
+					pareto_log_hyp2f1(r + s + i, b2, c2, fabs(alpha - beta) / (m + t)));
+		CHECK_FOR_INTERRUPTS();
+	}
+	return alive + Max(dead - then, 0);
+}
+
+/* Read and check (model, n, horizon) of the six functions: every model here has four parameters */
 static void
 get_args(FunctionCallInfo fcinfo, double *p, double *n, double *t)
 {
@@ -170,4 +241,42 @@ Datum
 crm_mbgnbd_p_purchases(PG_FUNCTION_ARGS)
 {
 	return p_purchases(fcinfo, 1);
+}
+
+/*
+ * crm_paretonbd_p_purchases_new(model, n, horizon)
+ */
+PG_FUNCTION_INFO_V1(crm_paretonbd_p_purchases_new);
+Datum
+crm_paretonbd_p_purchases_new(PG_FUNCTION_ARGS)
+{
+	double		p[PARETONBD_PARAMS],
+				n,
+				t;
+
+	get_args(fcinfo, p, &n, &t);
+	PG_RETURN_FLOAT8(crm_model_result(paretonbd_pmf_new(p[0], p[1], p[2], p[3], n, t)));
+}
+
+/*
+ * crm_paretonbd_p_purchases(model, n, horizon, frequency, recency, t):
+ * gone, or alive and a new customer with the rates the history leaves
+ */
+PG_FUNCTION_INFO_V1(crm_paretonbd_p_purchases);
+Datum
+crm_paretonbd_p_purchases(PG_FUNCTION_ARGS)
+{
+	double		p[PARETONBD_PARAMS],
+				n,
+				h;
+	double		x = PG_GETARG_FLOAT8(3),
+				t_x = PG_GETARG_FLOAT8(4),
+				T = PG_GETARG_FLOAT8(5);
+	double		alive;
+
+	get_args(fcinfo, p, &n, &h);
+	alive = crm_paretonbd_alive(p, x, t_x, T);
+	PG_RETURN_FLOAT8(crm_model_result((n == 0 ? 1 - alive : 0) +
+									  alive * paretonbd_pmf_new(p[0] + x, p[1] + T, p[2],
+																p[3] + T, n, h)));
 }

@@ -169,3 +169,29 @@ crm_log_hyp2f1_next(double n, double b, double z, int max_terms, double *dlog)
 	}
 	return NAN;
 }
+
+/*
+ * The z with P(Z > z) = u for a standard normal Z, 0 < u <= 1/2: the
+ * half-width in standard deviations of a two-sided interval of level
+ * 1 - 2u.  Newton's method on the upper tail, 1/2 erfc(z / sqrt 2) - u,
+ * which is convex and decreasing for z >= 0: from z = 0 every step stays
+ * below the root and the steps shrink quadratically near it.
+ */
+double
+crm_normal_upper_quantile(double u)
+{
+	double		z = 0;
+
+	Assert(u > 0 && u <= 0.5);
+	for (int i = 0; i < 200; i++)
+	{
+		double		tail = 0.5 * erfc(z / M_SQRT2);
+		double		density = exp(-z * z / 2) / sqrt(2 * M_PI);
+		double		step = (tail - u) / density;
+
+		z += step;
+		if (step <= 1e-15 * Max(z, 1))
+			break;
+	}
+	return z;
+}

@@ -10,6 +10,7 @@
 extern double crm_log_beta(double a, double b);
 extern double crm_digamma(double x);
 extern double crm_log_add(double x, double y);
+extern double crm_normal_upper_quantile(double u);
 extern double crm_log_hyp2f1(double a, double b, double c, double z,
 							 int max_terms);
 extern double crm_log_hyp2f1_next(double n, double b, double z, int max_terms,

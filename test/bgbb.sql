@@ -110,10 +110,10 @@ SELECT throws_ok($$SELECT crm_bgbb_fit(1.5, 2, 6)$$, '22023', 'frequency must be
 SELECT throws_ok($$SELECT crm_bgbb_fit(-1, 0, 6)$$, '22003', NULL, 'negative frequency');
 SELECT throws_ok($$SELECT crm_bgbb_fit(1, 1, 6, -5)$$, '22003', NULL, 'negative customers');
 SELECT throws_ok($$SELECT crm_bgbb_expected(m, -1, 1, 1, 6) FROM model$$, '22003', NULL, 'negative future opportunities');
-SELECT throws_ok($$SELECT crm_bgbb_p_alive(ROW(1, 1, 1, 1, 0, 1, 1, false)::crm_bgbb_model, 1, 1, 2)$$,
+SELECT throws_ok($$SELECT crm_bgbb_p_alive(ROW(1, 1, 1, 1, 0, 1, 1, false, NULL, NULL, NULL)::crm_bgbb_model, 1, 1, 2)$$,
                  '22023', 'the model did not converge', 'a model that did not converge is refused');
 
-SELECT throws_ok($$SELECT crm_bgbb_expected(ROW(1, 1, 1, 2, 0, 1, 1, true)::crm_bgbb_model, 3, 1, 1, 6)$$, '22023',
+SELECT throws_ok($$SELECT crm_bgbb_expected(ROW(1, 1, 1, 2, 0, 1, 1, true, NULL, NULL, NULL)::crm_bgbb_model, 3, 1, 1, 6)$$, '22023',
                  'expected opportunities taken need gamma != 1', 'gamma = 1: the form''s singularity, an error');
 SELECT throws_ok($$SELECT crm_bgbb_expected(m, 2.5, 1, 1, 6) FROM model$$, '22023',
                  'future_opportunities must be a whole number', 'fractional future opportunities');

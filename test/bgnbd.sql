@@ -98,9 +98,9 @@ SELECT throws_ok($$SELECT crm_bgnbd_expected(m, -1, 2, 30.43, 38.86) FROM model$
                  'horizon must not be negative', 'negative horizon');
 SELECT throws_ok($$SELECT crm_bgnbd_p_alive(m, 2, 40, 38.86) FROM model$$, '22023',
                  'recency must not exceed t', 'scoring checks the summary too');
-SELECT throws_ok($$SELECT crm_bgnbd_p_alive(ROW(1, 1, 1, 1, 0, 1, 1, false)::crm_bgnbd_model, 1, 1, 2)$$,
+SELECT throws_ok($$SELECT crm_bgnbd_p_alive(ROW(1, 1, 1, 1, 0, 1, 1, false, NULL, NULL, NULL)::crm_bgnbd_model, 1, 1, 2)$$,
                  '22023', 'the model did not converge', 'a model that did not converge is refused');
-SELECT throws_ok($$SELECT crm_bgnbd_p_alive(ROW(-1, 1, 1, 1, 0, 1, 1, true)::crm_bgnbd_model, 1, 1, 2)$$,
+SELECT throws_ok($$SELECT crm_bgnbd_p_alive(ROW(-1, 1, 1, 1, 0, 1, 1, true, NULL, NULL, NULL)::crm_bgnbd_model, 1, 1, 2)$$,
                  '22003', 'model parameter r must be positive', 'a model with a negative parameter is refused');
 
 -- Parameter recovery: 100,000 customers simulated from known parameters

@@ -78,9 +78,9 @@ SELECT throws_ok($$SELECT crm_clv_predict(m, g, 2, 30.43, 38.86, 22.35, 12, -1, 
                  '22003', 'discount_rate must be greater than -1', 'discount rate -1');
 SELECT throws_ok($$SELECT crm_clv_predict(m, g, 2, 30.43, 38.86, 22.35, 12, 0.01, 0) FROM models$$,
                  '22003', 'period_length must be positive', 'zero period length');
-SELECT throws_ok($$SELECT crm_gammagamma_expected(ROW(1, 1, 1, 0, 1, 1, false)::crm_gammagamma_model, 1, 1)$$,
+SELECT throws_ok($$SELECT crm_gammagamma_expected(ROW(1, 1, 1, 0, 1, 1, false, NULL, NULL, NULL)::crm_gammagamma_model, 1, 1)$$,
                  '22023', 'the model did not converge', 'an unconverged model is refused');
-SELECT throws_ok($$SELECT crm_gammagamma_expected(ROW(0.5, 0.2, 1, 0, 1, 1, true)::crm_gammagamma_model, 0, 1)$$,
+SELECT throws_ok($$SELECT crm_gammagamma_expected(ROW(0.5, 0.2, 1, 0, 1, 1, true, NULL, NULL, NULL)::crm_gammagamma_model, 0, 1)$$,
                  '22023', 'the expected value needs p * frequency + q > 1', 'q <= 1 has no population mean');
 
 -- Parameter recovery: 100,000 customers with 1 to 10 repeat purchases,

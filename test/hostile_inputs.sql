@@ -50,20 +50,37 @@ UNION ALL
 SELECT 'interval', v FROM unnest(ARRAY[NULL, '-178000000 years', '178000000 years', '0',
                                        '1 day', '-1 day', '1 microsecond']) v
 UNION ALL
-SELECT 'crm_bgnbd_model', v FROM unnest(ARRAY[NULL, '(0.243,4.414,0.793,2.426,-9582,2357,300,t)',
-                                              '(NaN,1,2,3,0,1,1,t)', '(-1,1,2,3,0,1,1,t)', '(0,1,2,3,0,1,1,t)',
-                                              '(1,1,2,3,0,1,1,f)', '(1,1,2,3,0,1,1,)', '(,1,2,3,0,1,1,t)',
-                                              '(1,1,1,3,0,1,1,t)', '(1e308,1e308,1e308,1e308,0,1,1,t)',
-                                              '(5e-324,5e-324,5e-324,5e-324,0,1,1,t)', '(1,1,0.1,0.1,0,1,1,t)']) v
+SELECT 'crm_bgnbd_model', v FROM unnest(ARRAY[NULL, '(0.243,4.414,0.793,2.426,-9582,2357,300,t,,,)',
+                                              '(NaN,1,2,3,0,1,1,t,,,)', '(-1,1,2,3,0,1,1,t,,,)', '(0,1,2,3,0,1,1,t,,,)',
+                                              '(1,1,2,3,0,1,1,f,,,)', '(1,1,2,3,0,1,1,,,,)', '(,1,2,3,0,1,1,t,,,)',
+                                              '(1,1,1,3,0,1,1,t,,,)', '(1e308,1e308,1e308,1e308,0,1,1,t,,,)',
+                                              '(5e-324,5e-324,5e-324,5e-324,0,1,1,t,,,)', '(1,1,0.1,0.1,0,1,1,t,,,)']) v
 UNION ALL
-SELECT 'crm_paretonbd_model', v FROM unnest(ARRAY[NULL, '(0.55,10.58,0.61,11.67,-9595,2357,300,t)',
-                                                  '(NaN,1,2,3,0,1,1,t)', '(-1,1,2,3,0,1,1,t)', '(1,1,2,3,0,1,1,f)',
-                                                  '(1,1e308,1,1,0,1,1,t)', '(1,1,1,1e308,0,1,1,t)',
-                                                  '(5e-324,5e-324,5e-324,5e-324,0,1,1,t)']) v
+SELECT 'crm_paretonbd_model', v FROM unnest(ARRAY[NULL, '(0.55,10.58,0.61,11.67,-9595,2357,300,t,,,)',
+                                                  '(NaN,1,2,3,0,1,1,t,,,)', '(-1,1,2,3,0,1,1,t,,,)', '(1,1,2,3,0,1,1,f,,,)',
+                                                  '(1,1e308,1,1,0,1,1,t,,,)', '(1,1,1,1e308,0,1,1,t,,,)',
+                                                  '(5e-324,5e-324,5e-324,5e-324,0,1,1,t,,,)']) v
 UNION ALL
-SELECT 'crm_gammagamma_model', v FROM unnest(ARRAY[NULL, '(6.25,3.74,15.44,0,946,1,t)', '(NaN,1,1,0,1,1,t)',
-                                                   '(-1,1,1,0,1,1,t)', '(1,1,1,0,1,1,f)', '(0.5,0.2,1,0,1,1,t)',
-                                                   '(1e308,1e308,1e308,0,1,1,t)', '(5e-324,5e-324,5e-324,0,1,1,t)']) v;
+SELECT 'crm_gammagamma_model', v FROM unnest(ARRAY[NULL, '(6.25,3.74,15.44,0,946,1,t,,,)', '(NaN,1,1,0,1,1,t,,,)',
+                                                   '(-1,1,1,0,1,1,t,,,)', '(1,1,1,0,1,1,f,,,)', '(0.5,0.2,1,0,1,1,t,,,)',
+                                                   '(1e308,1e308,1e308,0,1,1,t,,,)', '(5e-324,5e-324,5e-324,0,1,1,t,,,)']) v;
+
+-- Models with a covariance, as the fits return them, and covariances
+-- written by hand: of the wrong shape, with a NaN, a negative variance,
+-- not positive semidefinite.
+INSERT INTO hostile VALUES
+    ('crm_bgnbd_model', '(0.243,4.414,0.793,2.426,-9582,2357,300,t,19173,19196,"{{1.6e-4,3.7e-3,-8.8e-5,6.6e-5},{3.7e-3,0.143,-2.9e-3,1.05e-2},{-8.8e-5,-2.9e-3,3.4e-2,0.123},{6.6e-5,1.05e-2,0.123,0.4975}}")'),
+    ('crm_bgnbd_model', '(0.243,4.414,0.793,2.426,-9582,2357,300,t,1,1,"{{1,2},{3,4}}")'),
+    ('crm_bgnbd_model', '(0.243,4.414,0.793,2.426,-9582,2357,300,t,1,1,"{{1,0,0,0},{0,1,0,0},{0,0,1,0},{0,0,0,NaN}}")'),
+    ('crm_bgnbd_model', '(0.243,4.414,0.793,2.426,-9582,2357,300,t,1,1,"{{1,0,0,0},{0,1,0,0},{0,0,1,0},{0,0,0,-1}}")'),
+    ('crm_bgnbd_model', '(0.243,4.414,0.793,2.426,-9582,2357,300,t,1,1,"{{1,2,0,0},{2,1,0,0},{0,0,1,0},{0,0,0,1}}")'),
+    ('crm_bgnbd_model', '(0.243,4.414,0.793,2.426,-9582,2357,300,t,1,1,"{{1,0,0,0},{0,1,0,0},{0,0,1,0},{0,0,0,NULL}}")'),
+    ('crm_bgnbd_model', '(0.243,4.414,0.793,2.426,-9582,2357,300,t,1,1,"{{1e308,0,0,0},{0,1e308,0,0},{0,0,1e308,0},{0,0,0,1e308}}")'),
+    ('crm_paretonbd_model', '(0.553,10.58,0.606,11.67,-9595,2357,300,t,19198,19221,"{{2.3e-3,3.3e-2,-3.2e-3,-0.141},{3.3e-2,0.71,-2.7e-2,-1.21},{-3.2e-3,-2.7e-2,3.5e-2,1.13},{-0.141,-1.21,1.13,38.6}}")'),
+    ('crm_paretonbd_model', '(0.553,10.58,0.606,11.67,-9595,2357,300,t,1,1,"{{1,0,0,0},{0,1,0,0},{0,0,1,0},{0,0,0,-1}}")'),
+    ('crm_gammagamma_model', '(6.25,3.74,15.44,0,946,1,t,10000,10010,"{{1.42,-0.10,3.1},{-0.10,0.084,0.7},{3.1,0.7,17.3}}")'),
+    ('crm_gammagamma_model', '(6.25,3.74,15.44,0,946,1,t,1,1,"{{1,0,0},{0,1,0},{0,0,Infinity}}")'),
+    ('crm_gammagamma_model', '(6.25,3.74,15.44,0,946,1,t,1,1,"{1,0,0}")');
 
 -- Each function with its argument types and one valid value per argument.
 CREATE TEMP TABLE signatures (fn text, types text[], valid text[]);
@@ -102,20 +119,34 @@ INSERT INTO signatures VALUES
     ('crm_gammagamma_fit', '{float8,float8,float8}', '{2,20,0.01}'),
     -- the models' scoring functions
     ('crm_bgnbd_p_alive', '{crm_bgnbd_model,float8,float8,float8}',
-                          '{"(0.243,4.414,0.793,2.426,-9582,2357,300,t)",2,30,38}'),
+                          '{"(0.243,4.414,0.793,2.426,-9582,2357,300,t,,,)",2,30,38}'),
     ('crm_bgnbd_expected', '{crm_bgnbd_model,float8,float8,float8,float8}',
-                           '{"(0.243,4.414,0.793,2.426,-9582,2357,300,t)",39,2,30,38}'),
-    ('crm_bgnbd_expected_new', '{crm_bgnbd_model,float8}', '{"(0.243,4.414,0.793,2.426,-9582,2357,300,t)",39}'),
+                           '{"(0.243,4.414,0.793,2.426,-9582,2357,300,t,,,)",39,2,30,38}'),
+    ('crm_bgnbd_expected_new', '{crm_bgnbd_model,float8}', '{"(0.243,4.414,0.793,2.426,-9582,2357,300,t,,,)",39}'),
     ('crm_paretonbd_p_alive', '{crm_paretonbd_model,float8,float8,float8}',
-                              '{"(0.55,10.58,0.61,11.67,-9595,2357,300,t)",2,30,38}'),
+                              '{"(0.55,10.58,0.61,11.67,-9595,2357,300,t,,,)",2,30,38}'),
     ('crm_paretonbd_expected', '{crm_paretonbd_model,float8,float8,float8,float8}',
-                               '{"(0.55,10.58,0.61,11.67,-9595,2357,300,t)",39,2,30,38}'),
-    ('crm_paretonbd_expected_new', '{crm_paretonbd_model,float8}', '{"(0.55,10.58,0.61,11.67,-9595,2357,300,t)",39}'),
-    ('crm_gammagamma_expected', '{crm_gammagamma_model,float8,float8}', '{"(6.25,3.74,15.44,0,946,1,t)",2,20}'),
+                               '{"(0.55,10.58,0.61,11.67,-9595,2357,300,t,,,)",39,2,30,38}'),
+    ('crm_paretonbd_expected_new', '{crm_paretonbd_model,float8}', '{"(0.55,10.58,0.61,11.67,-9595,2357,300,t,,,)",39}'),
+    ('crm_paretonbd_p_purchases_new', '{crm_paretonbd_model,float8,float8}', '{"(0.55,10.58,0.61,11.67,-9595,2357,300,t,,,)",2,39}'),
+    ('crm_paretonbd_p_purchases', '{crm_paretonbd_model,float8,float8,float8,float8,float8}',
+                                  '{"(0.55,10.58,0.61,11.67,-9595,2357,300,t,,,)",2,39,2,30,38}'),
+    ('crm_gammagamma_expected', '{crm_gammagamma_model,float8,float8}', '{"(6.25,3.74,15.44,0,946,1,t,,,)",2,20}'),
     ('crm_clv_predict', '{crm_bgnbd_model,crm_gammagamma_model,float8,float8,float8,float8,integer,float8,float8}',
-                        '{"(0.243,4.414,0.793,2.426,-9582,2357,300,t)","(6.25,3.74,15.44,0,946,1,t)",2,30,38,20,12,0.01,4.345}'),
+                        '{"(0.243,4.414,0.793,2.426,-9582,2357,300,t,,,)","(6.25,3.74,15.44,0,946,1,t,,,)",2,30,38,20,12,0.01,4.345}'),
     ('crm_clv_predict', '{crm_paretonbd_model,crm_gammagamma_model,float8,float8,float8,float8,integer,float8,float8}',
-                        '{"(0.55,10.58,0.61,11.67,-9595,2357,300,t)","(6.25,3.74,15.44,0,946,1,t)",2,30,38,20,12,0.01,4.345}');
+                        '{"(0.55,10.58,0.61,11.67,-9595,2357,300,t,,,)","(6.25,3.74,15.44,0,946,1,t,,,)",2,30,38,20,12,0.01,4.345}'),
+    -- what the uncertainty of a model gives
+    ('crm_model_parameters', '{crm_bgnbd_model}', ARRAY['(0.243,4.414,0.793,2.426,-9582,2357,300,t,19173,19196,"{{1.6e-4,3.7e-3,-8.8e-5,6.6e-5},{3.7e-3,0.143,-2.9e-3,1.05e-2},{-8.8e-5,-2.9e-3,3.4e-2,0.123},{6.6e-5,1.05e-2,0.123,0.4975}}")']),
+    ('crm_model_parameters', '{crm_gammagamma_model}', ARRAY['(6.25,3.74,15.44,0,946,1,t,10000,10010,"{{1.42,-0.10,3.1},{-0.10,0.084,0.7},{3.1,0.7,17.3}}")']),
+    ('crm_bgnbd_expected_interval', '{crm_bgnbd_model,float8,float8,float8,float8,float8}',
+                                    ARRAY['(0.243,4.414,0.793,2.426,-9582,2357,300,t,19173,19196,"{{1.6e-4,3.7e-3,-8.8e-5,6.6e-5},{3.7e-3,0.143,-2.9e-3,1.05e-2},{-8.8e-5,-2.9e-3,3.4e-2,0.123},{6.6e-5,1.05e-2,0.123,0.4975}}")', '39', '2', '30', '38', '0.95']),
+    ('crm_paretonbd_expected_interval', '{crm_paretonbd_model,float8,float8,float8,float8,float8}',
+                                        ARRAY['(0.553,10.58,0.606,11.67,-9595,2357,300,t,19198,19221,"{{2.3e-3,3.3e-2,-3.2e-3,-0.141},{3.3e-2,0.71,-2.7e-2,-1.21},{-3.2e-3,-2.7e-2,3.5e-2,1.13},{-0.141,-1.21,1.13,38.6}}")', '39', '2', '30', '38', '0.95']),
+    ('crm_clv_predict_interval', '{crm_bgnbd_model,crm_gammagamma_model,float8,float8,float8,float8,integer,float8,float8,float8}',
+                                 ARRAY['(0.243,4.414,0.793,2.426,-9582,2357,300,t,19173,19196,"{{1.6e-4,3.7e-3,-8.8e-5,6.6e-5},{3.7e-3,0.143,-2.9e-3,1.05e-2},{-8.8e-5,-2.9e-3,3.4e-2,0.123},{6.6e-5,1.05e-2,0.123,0.4975}}")', '(6.25,3.74,15.44,0,946,1,t,10000,10010,"{{1.42,-0.10,3.1},{-0.10,0.084,0.7},{3.1,0.7,17.3}}")', '2', '30', '38', '20', '12', '0.01', '4.345', '0.95']),
+    ('crm_clv_predict_interval', '{crm_paretonbd_model,crm_gammagamma_model,float8,float8,float8,float8,integer,float8,float8,float8}',
+                                 ARRAY['(0.553,10.58,0.606,11.67,-9595,2357,300,t,19198,19221,"{{2.3e-3,3.3e-2,-3.2e-3,-0.141},{3.3e-2,0.71,-2.7e-2,-1.21},{-3.2e-3,-2.7e-2,3.5e-2,1.13},{-0.141,-1.21,1.13,38.6}}")', '(6.25,3.74,15.44,0,946,1,t,10000,10010,"{{1.42,-0.10,3.1},{-0.10,0.084,0.7},{3.1,0.7,17.3}}")', '2', '30', '38', '20', '12', '0.01', '4.345', '0.95']);
 
 CREATE FUNCTION pg_temp.call_text(fn text, types text[], literals text[]) RETURNS text
 LANGUAGE sql AS $$
@@ -157,9 +188,9 @@ SELECT is_empty($$SELECT call, outcome FROM outcomes
 SELECT is_empty($$SELECT call, outcome FROM outcomes
                   WHERE outcome IN ('NaN', 'Infinity', '-Infinity') OR outcome LIKE '%NaN%'$$,
                 'no call returns NaN or infinity, nor a model with a NaN in it');
-SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome LIKE 'ERROR %'), 37::bigint,
+SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome LIKE 'ERROR %'), 45::bigint,
           'every function rejects some of the grid');
-SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome NOT LIKE 'ERROR %'), 37::bigint,
+SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome NOT LIKE 'ERROR %'), 45::bigint,
           'every function accepts some of the grid');
 
 SELECT * FROM finish();

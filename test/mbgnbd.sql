@@ -37,7 +37,7 @@ SELECT is_empty($$SELECT id FROM published, model
                 'P(alive) of every CDNOW customer as the formula gives it');
 SELECT ok((SELECT crm_mbgnbd_p_alive(m, 0, 0, 38.86) < 0.5 FROM model),
           'a one-time buyer 38.86 weeks ago is probably gone (BG/NBD would say 1)');
-SELECT is((SELECT crm_bgnbd_p_alive(ROW(f.r, f.alpha, f.a, f.b, 0, 1, 1, true)::crm_bgnbd_model, 0, 0, 38.86) FROM fit f),
+SELECT is((SELECT crm_bgnbd_p_alive(ROW(f.r, f.alpha, f.a, f.b, 0, 1, 1, true, NULL, NULL, NULL)::crm_bgnbd_model, 0, 0, 38.86) FROM fit f),
           1::float8, '(BG/NBD: 1 for the same customer)');
 SELECT ok((SELECT crm_mbgnbd_p_alive(m, 0, 0, 0) < 1 FROM model),
           'even right after the first purchase a new customer may be gone');
@@ -61,7 +61,7 @@ SELECT is((SELECT crm_mbgnbd_expected(m, 39, 0, 0, 0) = crm_mbgnbd_expected_new(
 -- Known alive, a customer expects what BG/NBD with b + 1 expects of one
 -- known alive: MBG/NBD adds one chance to drop out, at the first purchase
 SELECT is_empty($$SELECT id FROM published, model,
-                         LATERAL (SELECT ROW((m).r, (m).alpha, (m).a, (m).b + 1, 0, 1, 1, true)::crm_bgnbd_model AS bg) g
+                         LATERAL (SELECT ROW((m).r, (m).alpha, (m).a, (m).b + 1, 0, 1, 1, true, NULL, NULL, NULL)::crm_bgnbd_model AS bg) g
                   WHERE x > 0
                     AND abs(crm_mbgnbd_expected(m, 39, x, t_x, "T") / crm_mbgnbd_p_alive(m, x, t_x, "T")
                             / (crm_bgnbd_expected(bg, 39, x, t_x, "T") / crm_bgnbd_p_alive(bg, x, t_x, "T")) - 1) > 1e-9$$,
@@ -116,7 +116,7 @@ SELECT is((SELECT crm_mbgnbd_fit(x, t_x, "T") FROM published WHERE false), NULL,
 SELECT throws_ok($$SELECT crm_mbgnbd_fit(2, 11, 10)$$, '22023', 'recency must not exceed t', 'recency > t');
 SELECT throws_ok($$SELECT crm_mbgnbd_expected(m, -1, 2, 30.43, 38.86) FROM model$$, '22003',
                  'horizon must not be negative', 'negative horizon');
-SELECT throws_ok($$SELECT crm_mbgnbd_p_alive(ROW(1, 1, 1, 1, 0, 1, 1, false)::crm_mbgnbd_model, 1, 1, 2)$$,
+SELECT throws_ok($$SELECT crm_mbgnbd_p_alive(ROW(1, 1, 1, 1, 0, 1, 1, false, NULL, NULL, NULL)::crm_mbgnbd_model, 1, 1, 2)$$,
                  '22023', 'the model did not converge', 'a model that did not converge is refused');
 
 SELECT * FROM finish();

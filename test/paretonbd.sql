@@ -107,7 +107,7 @@ SELECT is_empty($$SELECT id, h FROM published, model, (VALUES (1::float8), (39),
 SELECT ok((SELECT abs(crm_paretonbd_expected(m, 39, 200, 38, 38.86) / pg_temp.expected_sql(m, 39, 200, 38, 38.86) - 1)
                   < 1e-9 FROM model), 'and with 200 repeat purchases');
 SELECT ok((SELECT abs(crm_paretonbd_expected(m, 39, 2, 30, 38) / pg_temp.expected_sql(m, 39, 2, 30, 38) - 1) < 1e-9
-           FROM (SELECT ROW(0.55, 10.58, 1, 11.67, 0, 1, 1, true)::crm_paretonbd_model AS m) m1),
+           FROM (SELECT ROW(0.55, 10.58, 1, 11.67, 0, 1, 1, true, NULL, NULL, NULL)::crm_paretonbd_model AS m) m1),
           's = 1, where the closed form takes its limit');
 SELECT ok((SELECT abs(crm_paretonbd_expected_new(m, 39) / ((m).r / (m).alpha * pg_temp.alive_time_sql((m).s, (m).beta, 39)) - 1)
                   < 1e-9 FROM model),
@@ -117,7 +117,7 @@ SELECT throws_ok($$SELECT crm_paretonbd_expected(m, -1, 2, 30.43, 38.86) FROM mo
                  'horizon must not be negative', 'negative horizon');
 SELECT throws_ok($$SELECT crm_paretonbd_expected(m, 39, 2, 40, 38.86) FROM model$$, '22023',
                  'recency must not exceed t', 'scoring checks the summary');
-SELECT throws_ok($$SELECT crm_paretonbd_expected(ROW(1, 1, 1, 1, 0, 1, 1, false)::crm_paretonbd_model, 39, 2, 30, 38)$$,
+SELECT throws_ok($$SELECT crm_paretonbd_expected(ROW(1, 1, 1, 1, 0, 1, 1, false, NULL, NULL, NULL)::crm_paretonbd_model, 39, 2, 30, 38)$$,
                  '22023', 'the model did not converge', 'a model that did not converge is refused');
 
 -- The fit is the maximum of the likelihood (Fader & Hardie's eq. 22)
@@ -143,7 +143,7 @@ SELECT is_empty($$SELECT i, f FROM eighth, generate_series(1, 4) i, (VALUES (0.9
                                                CASE WHEN i = 2 THEN (m).alpha * f ELSE (m).alpha END,
                                                CASE WHEN i = 3 THEN (m).s * f ELSE (m).s END,
                                                CASE WHEN i = 4 THEN (m).beta * f ELSE (m).beta END,
-                                               0, 1, 1, true)::crm_paretonbd_model)
+                                               0, 1, 1, true, NULL, NULL, NULL)::crm_paretonbd_model)
                         >= (m).log_likelihood$$,
                 'no parameter moved by 0.1% either way gives a higher likelihood');
 

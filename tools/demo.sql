@@ -123,23 +123,26 @@ CREATE TABLE crm_demo.models AS
 SELECT (SELECT crm_bgnbd_fit(frequency, recency, t) FROM crm_demo.calibration) AS bgnbd,
        (SELECT crm_gammagamma_fit(frequency, avg_repeat_value) FROM crm_demo.calibration) AS spend;
 
-\echo 'BG/NBD (purchases) and Gamma-Gamma (spend) fitted on the 39 calibration weeks'
-SELECT round((bgnbd).r::numeric, 3) AS r, round((bgnbd).alpha::numeric, 3) AS alpha,
-       round((bgnbd).a::numeric, 3) AS a, round((bgnbd).b::numeric, 3) AS b,
-       round((bgnbd).log_likelihood::numeric, 1) AS log_likelihood, (bgnbd).converged,
-       round((spend).p::numeric, 2) AS p, round((spend).q::numeric, 2) AS q,
-       round((spend).gamma::numeric, 2) AS gamma
-FROM crm_demo.models;
+\echo 'BG/NBD (purchases) and Gamma-Gamma (spend) fitted on the 39 calibration weeks, with standard errors and 95% intervals'
+SELECT model, p.parameter, round(p.estimate::numeric, 3) AS estimate, round(p.std_error::numeric, 3) AS std_error,
+       round(p.lower_95::numeric, 3) AS lower_95, round(p.upper_95::numeric, 3) AS upper_95
+FROM crm_demo.models m,
+     LATERAL (SELECT 'BG/NBD' AS model, x.parameter, x.estimate, x.std_error, x.lower_95, x.upper_95, o FROM crm_model_parameters(m.bgnbd) WITH ORDINALITY x(parameter, estimate, std_error, lower_95, upper_95, o)
+              UNION ALL
+              SELECT 'Gamma-Gamma', x.parameter, x.estimate, x.std_error, x.lower_95, x.upper_95, 4 + o FROM crm_model_parameters(m.spend) WITH ORDINALITY x(parameter, estimate, std_error, lower_95, upper_95, o)) p
+ORDER BY p.o;
 
 \echo 'Top 10 customers by predicted value over the next 12 months (1% a month discount), with what they actually bought in the 39 weeks after'
 SELECT c.customer_id, c.frequency, round(c.recency::numeric, 1) AS recency, round(c.t::numeric, 1) AS t,
        round(crm_bgnbd_p_alive(m.bgnbd, c.frequency, c.recency, c.t)::numeric, 3) AS p_alive,
        round(crm_bgnbd_expected(m.bgnbd, 39, c.frequency, c.recency, c.t)::numeric, 2) AS expected_39_weeks,
        coalesce(a.days, 0) AS actual_39_weeks,
-       round(crm_clv_predict(m.bgnbd, m.spend, c.frequency, c.recency, c.t,
-                             coalesce(c.avg_repeat_value, 0), 12, 0.01, 4.345)::numeric, 2) AS clv_12_months
+       round(v.estimate::numeric, 2) AS clv_12_months,
+       round(v.lower::numeric, 2) || ' - ' || round(v.upper::numeric, 2) AS "95% interval"
 FROM crm_demo.calibration c
 CROSS JOIN crm_demo.models m
+CROSS JOIN LATERAL crm_clv_predict_interval(m.bgnbd, m.spend, c.frequency, c.recency, c.t,
+                                            coalesce(c.avg_repeat_value, 0), 12, 0.01, 4.345) v
 LEFT JOIN (SELECT customer_id, count(DISTINCT ordered_at) AS days
            FROM crm_demo.orders WHERE ordered_at > '1997-09-30'
            GROUP BY customer_id) a ON a.customer_id = c.customer_id

@@ -9,7 +9,10 @@ CREATE TYPE crm_bgbb_model AS (
     log_likelihood float8,
     customers      bigint,
     iterations     integer,
-    converged      boolean
+    converged      boolean,
+    aic            float8,
+    bic            float8,
+    covariance     float8[]
 );
 COMMENT ON TYPE crm_bgbb_model IS
 'A BG/BB model fitted by crm_bgbb_fit: probability of taking an opportunity while alive p ~ Beta(alpha, beta), of dropping out before each opportunity after the first theta ~ Beta(gamma, delta)';
@@ -21,6 +24,9 @@ COMMENT ON COLUMN crm_bgbb_model.log_likelihood IS 'Log-likelihood of the data a
 COMMENT ON COLUMN crm_bgbb_model.customers IS 'Number of customers fitted: the sum of the rows'' customers';
 COMMENT ON COLUMN crm_bgbb_model.iterations IS 'Optimiser steps taken';
 COMMENT ON COLUMN crm_bgbb_model.converged IS 'Whether the optimiser converged; do not use a model that did not';
+COMMENT ON COLUMN crm_bgbb_model.aic IS 'Akaike information criterion, 2 k - 2 log_likelihood for k parameters: lower is better between models of the same data';
+COMMENT ON COLUMN crm_bgbb_model.bic IS 'Bayesian information criterion, k ln(customers) - 2 log_likelihood: lower is better between models of the same data';
+COMMENT ON COLUMN crm_bgbb_model.covariance IS 'Asymptotic covariance of the parameters, in their order, from the observed information at the optimum; NULL when the fit did not converge (see crm_model_parameters)';
 
 CREATE FUNCTION crm_bgbb_accum(crm_agg_state, float8, float8, float8)
 RETURNS crm_agg_state
@@ -71,6 +77,15 @@ AS 'MODULE_PATHNAME', 'crm_bgbb_expected'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm_bgbb_expected(crm_bgbb_model, float8, float8, float8, float8) IS
 'Expected opportunities taken among the next future_opportunities by a customer with this history (BG/BB, Fader, Hardie & Berger 2010, eq. 13)';
+
+CREATE FUNCTION crm_bgbb_expected_interval(model crm_bgbb_model, future_opportunities float8,
+                                  frequency float8, recency float8, opportunities float8,
+                                  level float8 DEFAULT 0.95)
+RETURNS crm_interval
+AS 'MODULE_PATHNAME', 'crm_bgbb_expected_interval'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_bgbb_expected_interval(crm_bgbb_model, float8, float8, float8, float8, float8) IS
+'crm_bgbb_expected with an interval at this level (0.95 by default) for the uncertainty of the model''s parameters, not for the randomness of the opportunities taken: exp(ln E -+ z sd(ln E)), sd by the delta method on the logarithm, from the covariance the fit stored; see crm_model_parameters';
 
 CREATE FUNCTION crm_bgbb_expected_new(model crm_bgbb_model, opportunities float8)
 RETURNS float8

@@ -9,7 +9,10 @@ CREATE TYPE crm_bgnbd_model AS (
     log_likelihood float8,
     customers      bigint,
     iterations     integer,
-    converged      boolean
+    converged      boolean,
+    aic            float8,
+    bic            float8,
+    covariance     float8[]
 );
 COMMENT ON TYPE crm_bgnbd_model IS
 'A BG/NBD model fitted by crm_bgnbd_fit: purchase rate lambda ~ Gamma(r, alpha), dropout probability after each purchase p ~ Beta(a, b)';
@@ -21,6 +24,9 @@ COMMENT ON COLUMN crm_bgnbd_model.log_likelihood IS 'Log-likelihood of the data 
 COMMENT ON COLUMN crm_bgnbd_model.customers IS 'Number of customers fitted';
 COMMENT ON COLUMN crm_bgnbd_model.iterations IS 'Optimiser steps taken';
 COMMENT ON COLUMN crm_bgnbd_model.converged IS 'Whether the optimiser converged; do not use a model that did not';
+COMMENT ON COLUMN crm_bgnbd_model.aic IS 'Akaike information criterion, 2 k - 2 log_likelihood for k parameters: lower is better between models of the same data';
+COMMENT ON COLUMN crm_bgnbd_model.bic IS 'Bayesian information criterion, k ln(customers) - 2 log_likelihood: lower is better between models of the same data';
+COMMENT ON COLUMN crm_bgnbd_model.covariance IS 'Asymptotic covariance of the parameters, in their order, from the observed information at the optimum; NULL when the fit did not converge (see crm_model_parameters)';
 
 CREATE FUNCTION crm_fit_summary_accum(crm_agg_state, float8, float8, float8)
 RETURNS crm_agg_state
@@ -78,6 +84,15 @@ AS 'MODULE_PATHNAME', 'crm_bgnbd_expected'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm_bgnbd_expected(crm_bgnbd_model, float8, float8, float8, float8) IS
 'Expected purchases in the next horizon time units of a customer with this frequency, recency and t (BG/NBD, Fader, Hardie & Lee 2005, eq. 10), in the time unit the model was fitted in';
+
+CREATE FUNCTION crm_bgnbd_expected_interval(model crm_bgnbd_model, horizon float8,
+                                   frequency float8, recency float8, t float8,
+                                   level float8 DEFAULT 0.95)
+RETURNS crm_interval
+AS 'MODULE_PATHNAME', 'crm_bgnbd_expected_interval'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_bgnbd_expected_interval(crm_bgnbd_model, float8, float8, float8, float8, float8) IS
+'crm_bgnbd_expected with an interval at this level (0.95 by default) for the uncertainty of the model''s parameters, not for the randomness of the purchases themselves: exp(ln E -+ z sd(ln E)), sd by the delta method on the logarithm, from the covariance the fit stored; see crm_model_parameters';
 
 CREATE FUNCTION crm_bgnbd_expected_new(model crm_bgnbd_model, horizon float8)
 RETURNS float8

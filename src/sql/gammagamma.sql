@@ -8,7 +8,10 @@ CREATE TYPE crm_gammagamma_model AS (
     log_likelihood float8,
     customers      bigint,
     iterations     integer,
-    converged      boolean
+    converged      boolean,
+    aic            float8,
+    bic            float8,
+    covariance     float8[]
 );
 COMMENT ON TYPE crm_gammagamma_model IS
 'A Gamma-Gamma spend model fitted by crm_gammagamma_fit: transaction values ~ Gamma(p, nu) per customer, nu ~ Gamma(q, gamma) across customers';
@@ -19,6 +22,9 @@ COMMENT ON COLUMN crm_gammagamma_model.log_likelihood IS 'Log-likelihood of the 
 COMMENT ON COLUMN crm_gammagamma_model.customers IS 'Number of customers with repeat purchases fitted';
 COMMENT ON COLUMN crm_gammagamma_model.iterations IS 'Optimiser steps taken';
 COMMENT ON COLUMN crm_gammagamma_model.converged IS 'Whether the optimiser converged; do not use a model that did not';
+COMMENT ON COLUMN crm_gammagamma_model.aic IS 'Akaike information criterion, 2 k - 2 log_likelihood for k parameters: lower is better between models of the same data';
+COMMENT ON COLUMN crm_gammagamma_model.bic IS 'Bayesian information criterion, k ln(customers) - 2 log_likelihood: lower is better between models of the same data';
+COMMENT ON COLUMN crm_gammagamma_model.covariance IS 'Asymptotic covariance of the parameters, in their order, from the observed information at the optimum; NULL when the fit did not converge (see crm_model_parameters)';
 
 CREATE FUNCTION crm_gammagamma_accum(crm_agg_state, float8, float8)
 RETURNS crm_agg_state
@@ -73,6 +79,16 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm_clv_predict(crm_bgnbd_model, crm_gammagamma_model, float8, float8, float8, float8, integer, float8, float8) IS
 'Predicted lifetime value over periods discount periods of period_length model time units (4.345 for months of a weekly model): the sum over periods i of expected transaction value (Gamma-Gamma) times the expected purchases in period i (BG/NBD), discounted by (1 + discount_rate)^i, as lifetimes'' customer_lifetime_value computes it';
 
+CREATE FUNCTION crm_clv_predict_interval(bgnbd crm_bgnbd_model, gammagamma crm_gammagamma_model,
+                                         frequency float8, recency float8, t float8, avg_value float8,
+                                         periods integer, discount_rate float8, period_length float8,
+                                         level float8 DEFAULT 0.95)
+RETURNS crm_interval
+AS 'MODULE_PATHNAME', 'crm_clv_predict_interval'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_clv_predict_interval(crm_bgnbd_model, crm_gammagamma_model, float8, float8, float8, float8, integer, float8, float8, float8) IS
+'crm_clv_predict (BG/NBD and Gamma-Gamma) with an interval at this level (0.95 by default) for the uncertainty of both models'' parameters, fitted separately and so independent: exp(ln CLV -+ z sd(ln CLV)), sd by the delta method on the logarithm, from the covariance the fit stored; see crm_model_parameters';
+
 CREATE FUNCTION crm_clv_predict(paretonbd crm_paretonbd_model, gammagamma crm_gammagamma_model,
                                 frequency float8, recency float8, t float8, avg_value float8,
                                 periods integer, discount_rate float8, period_length float8)
@@ -81,3 +97,13 @@ AS 'MODULE_PATHNAME', 'crm_clv_predict_paretonbd'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm_clv_predict(crm_paretonbd_model, crm_gammagamma_model, float8, float8, float8, float8, integer, float8, float8) IS
 'Predicted lifetime value as crm_clv_predict with a BG/NBD model, the expected purchases in each period from a Pareto/NBD model';
+
+CREATE FUNCTION crm_clv_predict_interval(paretonbd crm_paretonbd_model, gammagamma crm_gammagamma_model,
+                                         frequency float8, recency float8, t float8, avg_value float8,
+                                         periods integer, discount_rate float8, period_length float8,
+                                         level float8 DEFAULT 0.95)
+RETURNS crm_interval
+AS 'MODULE_PATHNAME', 'crm_clv_predict_interval_paretonbd'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_clv_predict_interval(crm_paretonbd_model, crm_gammagamma_model, float8, float8, float8, float8, integer, float8, float8, float8) IS
+'crm_clv_predict (Pareto/NBD and Gamma-Gamma) with an interval at this level (0.95 by default) for the uncertainty of both models'' parameters, fitted separately and so independent: exp(ln CLV -+ z sd(ln CLV)), sd by the delta method on the logarithm, from the covariance the fit stored; see crm_model_parameters';

@@ -9,7 +9,10 @@ CREATE TYPE crm_mbgnbd_model AS (
     log_likelihood float8,
     customers      bigint,
     iterations     integer,
-    converged      boolean
+    converged      boolean,
+    aic            float8,
+    bic            float8,
+    covariance     float8[]
 );
 COMMENT ON TYPE crm_mbgnbd_model IS
 'An MBG/NBD model fitted by crm_mbgnbd_fit: purchase rate lambda ~ Gamma(r, alpha), dropout probability at each purchase, the first included, p ~ Beta(a, b)';
@@ -21,6 +24,9 @@ COMMENT ON COLUMN crm_mbgnbd_model.log_likelihood IS 'Log-likelihood of the data
 COMMENT ON COLUMN crm_mbgnbd_model.customers IS 'Number of customers fitted';
 COMMENT ON COLUMN crm_mbgnbd_model.iterations IS 'Optimiser steps taken';
 COMMENT ON COLUMN crm_mbgnbd_model.converged IS 'Whether the optimiser converged; do not use a model that did not';
+COMMENT ON COLUMN crm_mbgnbd_model.aic IS 'Akaike information criterion, 2 k - 2 log_likelihood for k parameters: lower is better between models of the same data';
+COMMENT ON COLUMN crm_mbgnbd_model.bic IS 'Bayesian information criterion, k ln(customers) - 2 log_likelihood: lower is better between models of the same data';
+COMMENT ON COLUMN crm_mbgnbd_model.covariance IS 'Asymptotic covariance of the parameters, in their order, from the observed information at the optimum; NULL when the fit did not converge (see crm_model_parameters)';
 
 CREATE FUNCTION crm_mbgnbd_final(crm_agg_state)
 RETURNS crm_mbgnbd_model
@@ -57,6 +63,15 @@ AS 'MODULE_PATHNAME', 'crm_mbgnbd_expected'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm_mbgnbd_expected(crm_mbgnbd_model, float8, float8, float8, float8) IS
 'Expected purchases in the next horizon time units of a customer with this frequency, recency and t (MBG/NBD, Batislam et al. 2007): BG/NBD''s conditional expectation with b + 1 for b, times this model''s P(alive), in the time unit the model was fitted in';
+
+CREATE FUNCTION crm_mbgnbd_expected_interval(model crm_mbgnbd_model, horizon float8,
+                                   frequency float8, recency float8, t float8,
+                                   level float8 DEFAULT 0.95)
+RETURNS crm_interval
+AS 'MODULE_PATHNAME', 'crm_mbgnbd_expected_interval'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_mbgnbd_expected_interval(crm_mbgnbd_model, float8, float8, float8, float8, float8) IS
+'crm_mbgnbd_expected with an interval at this level (0.95 by default) for the uncertainty of the model''s parameters, not for the randomness of the purchases themselves: exp(ln E -+ z sd(ln E)), sd by the delta method on the logarithm, from the covariance the fit stored; see crm_model_parameters';
 
 CREATE FUNCTION crm_mbgnbd_expected_new(model crm_mbgnbd_model, horizon float8)
 RETURNS float8

@@ -1,5 +1,5 @@
 
--- P(X(t) = n): how many purchases, under BG/NBD and MBG/NBD
+-- P(X(t) = n): how many purchases, under BG/NBD, MBG/NBD and Pareto/NBD
 
 CREATE FUNCTION crm_bgnbd_p_purchases_new(model crm_bgnbd_model, n float8, horizon float8)
 RETURNS float8
@@ -30,3 +30,18 @@ AS 'MODULE_PATHNAME', 'crm_mbgnbd_p_purchases'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm_mbgnbd_p_purchases(crm_mbgnbd_model, float8, float8, float8, float8, float8) IS
 'Probability that a customer with this frequency, recency and t makes exactly n purchases in the next horizon time units (MBG/NBD); with n = 0, the churn score';
+
+CREATE FUNCTION crm_paretonbd_p_purchases_new(model crm_paretonbd_model, n float8, horizon float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'crm_paretonbd_p_purchases_new'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_paretonbd_p_purchases_new(crm_paretonbd_model, float8, float8) IS
+'Probability that a new customer makes exactly n repeat purchases in the first horizon time units after the first (Pareto/NBD, Fader & Hardie 2006): alive throughout, or gone after the n-th';
+
+CREATE FUNCTION crm_paretonbd_p_purchases(model crm_paretonbd_model, n float8, horizon float8,
+                                          frequency float8, recency float8, t float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'crm_paretonbd_p_purchases'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_paretonbd_p_purchases(crm_paretonbd_model, float8, float8, float8, float8, float8) IS
+'Probability that a customer with this frequency, recency and t makes exactly n purchases in the next horizon time units (Pareto/NBD): gone, or alive and, lifetimes having no memory, a new customer with the rates the history leaves; with n = 0, the churn score';

@@ -7,7 +7,10 @@ CREATE TYPE crm_sbg_model AS (
     log_likelihood float8,
     customers      bigint,
     iterations     integer,
-    converged      boolean
+    converged      boolean,
+    aic            float8,
+    bic            float8,
+    covariance     float8[]
 );
 COMMENT ON TYPE crm_sbg_model IS
 'A shifted-beta-geometric model fitted by crm_sbg_fit: each customer leaves at the end of each period with probability theta ~ Beta(alpha, beta)';
@@ -17,6 +20,9 @@ COMMENT ON COLUMN crm_sbg_model.log_likelihood IS 'Log-likelihood of the data at
 COMMENT ON COLUMN crm_sbg_model.customers IS 'Number of customers fitted: the sum of the rows'' customers';
 COMMENT ON COLUMN crm_sbg_model.iterations IS 'Optimiser steps taken';
 COMMENT ON COLUMN crm_sbg_model.converged IS 'Whether the optimiser converged; do not use a model that did not';
+COMMENT ON COLUMN crm_sbg_model.aic IS 'Akaike information criterion, 2 k - 2 log_likelihood for k parameters: lower is better between models of the same data';
+COMMENT ON COLUMN crm_sbg_model.bic IS 'Bayesian information criterion, k ln(customers) - 2 log_likelihood: lower is better between models of the same data';
+COMMENT ON COLUMN crm_sbg_model.covariance IS 'Asymptotic covariance of the parameters, in their order, from the observed information at the optimum; NULL when the fit did not converge (see crm_model_parameters)';
 
 CREATE FUNCTION crm_sbg_accum(crm_agg_state, float8, boolean)
 RETURNS crm_agg_state

@@ -1,0 +1,264 @@
+/*
+ * uncertainty.c
+ *		How sure a fitted model is: the standard errors and confidence
+ *		intervals of its parameters (crm_model_parameters), and intervals
+ *		for the predictions made with it.
+ *
+ * Every fit stores the asymptotic covariance of its parameters, the
+ * inverse of the observed information at the optimum (fit.c).  The fits
+ * work on the logarithms of the parameters, where the likelihood is
+ * closer to a normal shape and every value is allowed, and so do the
+ * intervals here: a parameter's interval is exp(ln p -+ z se / p), and
+ * a prediction's is f at the two points, z standard deviations away along
+ * the direction in which f changes most (crm_prediction_interval).  Both
+ * stay positive, as the quantities are, and are asymmetric, as their
+ * uncertainty is.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/typcache.h"
+
+#include "crm.h"
+#include "models.h"
+#include "specfun.h"
+
+/* z of a two-sided 95% interval */
+#define Z_95 1.959963984540054
+
+/*
+ * Step in the log-parameters of the central differences of ln f: ln f is
+ * smooth, and its derivatives are needed to a few digits only
+ */
+#define LOG_STEP 1e-4
+
+/*
+ * The number of parameters of a crm model type, or -1 if tupdesc is not
+ * one: positive float8 parameters, then the MODEL_FIELDS in order
+ */
+static int
+model_nparams(TupleDesc tupdesc)
+{
+	int			nparams = tupdesc->natts - MODEL_FIELDS;
+	static const char *const names[MODEL_FIELDS] = {
+		"log_likelihood", "customers", "iterations", "converged", "aic",
+		"bic", "covariance"
+	};
+	static const Oid types[MODEL_FIELDS] = {
+		FLOAT8OID, INT8OID, INT4OID, BOOLOID, FLOAT8OID, FLOAT8OID,
+		FLOAT8ARRAYOID
+	};
+
+	if (nparams < 1 || nparams > CRM_INTERVAL_MAX_PARAMS)
+		return -1;
+	for (int i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+		if (att->attisdropped)
+			return -1;
+		if (i < nparams ? att->atttypid != FLOAT8OID :
+			(att->atttypid != types[i - nparams] ||
+			 strcmp(NameStr(att->attname), names[i - nparams]) != 0))
+			return -1;
+	}
+	return nparams;
+}
+
+/*
+ * crm_model_parameters(model): one row per parameter of any crm model,
+ * (parameter, estimate, std_error, lower_95, upper_95); without a
+ * covariance (a model that did not converge, or written by hand) only the
+ * estimates.  Parameters are checked as the scoring functions check them,
+ * but a NULL one is shown as NULL: this function is for looking.
+ */
+PG_FUNCTION_INFO_V1(crm_model_parameters);
+Datum
+crm_model_parameters(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader model = PG_GETARG_HEAPTUPLEHEADER(0);
+	Oid			typid = HeapTupleHeaderGetTypeId(model);
+	TupleDesc	tupdesc = lookup_rowtype_tupdesc(typid, HeapTupleHeaderGetTypMod(model));
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			nparams = model_nparams(tupdesc);
+	bool		isnull;
+	Datum		covariance;
+	double		cov[CRM_INTERVAL_MAX_PARAMS * CRM_INTERVAL_MAX_PARAMS];
+	bool		has_cov;
+
+	if (nparams < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("crm_model_parameters takes a crm model, not %s",
+						format_type_be(typid)),
+				 errhint("Pass what a crm_*_fit aggregate returns, such as a crm_bgnbd_model.")));
+
+	covariance = GetAttributeByNum(model, nparams + 1 + MODEL_COVARIANCE, &isnull);
+	has_cov = !isnull;
+	if (has_cov)
+	{
+		ArrayType  *array = DatumGetArrayTypeP(covariance);
+
+		if (ARR_NDIM(array) != 2 || ARR_DIMS(array)[0] != nparams ||
+			ARR_DIMS(array)[1] != nparams)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("the covariance of the model must be a %d x %d matrix",
+							nparams, nparams)));
+		if (ARR_HASNULL(array))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("the covariance of the model must not contain nulls")));
+		memcpy(cov, ARR_DATA_PTR(array), sizeof(double) * nparams * nparams);
+	}
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < nparams; i++)
+	{
+		Datum		values[5];
+		bool		nulls[5] = {false};
+		Datum		estimate = GetAttributeByNum(model, i + 1, &isnull);
+		double		p = isnull ? 0 : DatumGetFloat8(estimate);
+		double		variance = has_cov ? cov[i * nparams + i] : 0;
+
+		if (has_cov && !(variance >= 0 && isfinite(variance)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the variance of model parameter %s must be a number of 0 or more",
+							NameStr(TupleDescAttr(tupdesc, i)->attname)),
+					 errdetail("The value was %g.", variance)));
+		if (!isnull)
+		{
+			crm_check_finite(NameStr(TupleDescAttr(tupdesc, i)->attname), p);
+			if (p <= 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("model parameter %s must be positive",
+								NameStr(TupleDescAttr(tupdesc, i)->attname)),
+						 errdetail("The value was %g.", p)));
+		}
+		values[0] = CStringGetTextDatum(NameStr(TupleDescAttr(tupdesc, i)->attname));
+		values[1] = estimate;
+		nulls[1] = isnull;
+		values[2] = Float8GetDatum(sqrt(variance));
+		nulls[2] = !has_cov;
+		if (has_cov && !isnull)
+		{
+			double		half = Z_95 * sqrt(variance) / p;
+
+			values[3] = Float8GetDatum(p * exp(-half));
+			values[4] = Float8GetDatum(p * exp(half));
+		}
+		else
+			nulls[3] = nulls[4] = true;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	ReleaseTupleDesc(tupdesc);
+	return (Datum) 0;
+}
+
+/*
+ * The interval of a prediction f(p) = estimate > 0 when p has covariance
+ * cov, at z standard deviations, into *lower and *upper.
+ *
+ * In the log-parameters theta, with C their covariance (cov(p_i, p_j) /
+ * (p_i p_j)) and g the gradient of f there (central differences), the
+ * direction d = C g / sqrt(g' C g) is the one along which f changes most
+ * per standard deviation of theta, and f(theta +- z d) are the bounds.
+ * Where f is any increasing function of one linear combination of theta,
+ * this is exactly the interval of f under the normal distribution of
+ * theta; in general it is the delta method's interval with the curvature
+ * of f along d taken into account, which matters when a parameter is
+ * known to within tens of percent only.
+ */
+void
+crm_prediction_interval(CrmPrediction f, void *arg, const double *p,
+						const double *cov, int n, double estimate, double z,
+						double *lower, double *upper)
+{
+	double		g[CRM_INTERVAL_MAX_PARAMS];
+	double		cg[CRM_INTERVAL_MAX_PARAMS];
+	double		x[CRM_INTERVAL_MAX_PARAMS];
+	double		variance = 0;
+
+	Assert(n <= CRM_INTERVAL_MAX_PARAMS && estimate > 0);
+	memcpy(x, p, sizeof(double) * n);
+	for (int i = 0; i < n; i++)
+	{
+		x[i] = p[i] * exp(LOG_STEP);
+		g[i] = f(x, arg);
+		x[i] = p[i] * exp(-LOG_STEP);
+		g[i] = (g[i] - f(x, arg)) / (2 * LOG_STEP);
+		x[i] = p[i];
+	}
+	for (int i = 0; i < n; i++)
+	{
+		cg[i] = 0;
+		for (int j = 0; j < n; j++)
+			cg[i] += cov[i * n + j] / (p[i] * p[j]) * g[j];
+		variance += g[i] * cg[i];
+	}
+	if (!(variance >= 0) || !isfinite(variance))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the covariance of the model is not positive semidefinite"),
+				 errhint("Use the covariance its crm_*_fit aggregate returned.")));
+	*lower = *upper = estimate;
+	if (variance == 0)
+		return;
+	for (int sign = -1; sign <= 1; sign += 2)
+	{
+		double		bound;
+
+		for (int i = 0; i < n; i++)
+			x[i] = p[i] * exp(sign * z * cg[i] / sqrt(variance));
+		bound = f(x, arg);
+		/* past a maximum or minimum of f, the estimate is the bound */
+		if (sign < 0)
+			*lower = Min(bound, estimate);
+		else
+			*upper = Max(bound, estimate);
+	}
+}
+
+/*
+ * The crm_interval (estimate, lower, upper) of the calling function for
+ * the prediction f(p) = estimate, at the level in argument level_argno;
+ * an estimate of 0 (a horizon of 0) is certain
+ */
+Datum
+crm_interval_result(FunctionCallInfo fcinfo, CrmPrediction f, void *arg,
+					const double *p, const double *cov, int n, double estimate,
+					int level_argno)
+{
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {false};
+	double		level = PG_GETARG_FLOAT8(level_argno);
+	double		lower = estimate,
+				upper = estimate;
+
+	if (!(level > 0 && level < 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("level must be between 0 and 1, both excluded"),
+				 errdetail("The value was %g.", level)));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	if (estimate > 0)
+		crm_prediction_interval(f, arg, p, cov, n, estimate,
+								crm_normal_upper_quantile((1 - level) / 2),
+								&lower, &upper);
+	values[0] = Float8GetDatum(estimate);
+	values[1] = Float8GetDatum(crm_model_result(lower));
+	values[2] = Float8GetDatum(crm_model_result(upper));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
+													  values, nulls)));
+}
