@@ -178,7 +178,8 @@ customer_loglik(const BgbbConsts *c, double x, double t_x, double n, double *gra
 
 /* Sum of weight x ln L over the rows, and its gradient (CrmLoglik) */
 static double
-bgbb_loglik(const double *p, const WeightedRows *rows, double *grad)
+bgbb_loglik(const double *p, const WeightedRows *rows, double *grad,
+			void *arg)
 {
 	BgbbConsts	c;
 	double		sum = 0;
@@ -188,7 +189,7 @@ bgbb_loglik(const double *p, const WeightedRows *rows, double *grad)
 	bgbb_consts(p, grad != NULL, &c);
 	for (int64 i = 0; i < rows->nrows; i++)
 	{
-		const WeightedRow *row = &rows->rows[i];
+		const WeightedRow *row = crm_wrow(rows, i);
 		double		w = row->weight;
 
 		if (w == 0)

@@ -82,14 +82,49 @@ crm_check_summary(double frequency, double recency, double t)
 }
 
 /*
+ * ln G(v+n) - ln G(v) for a whole n >= 0, and with dpsi not NULL
+ * psi(v+n) - psi(v): while n is small, as the log of the product of
+ * v, v+1, .., v+n-1 and the sum of their reciprocals -- exact, and far
+ * cheaper than log-gammas and digammas, which take over beyond.  (The
+ * product of RISING_TERMS factors below e^40 each, the optimiser's wall,
+ * stays inside double range.)
+ */
+#define RISING_TERMS 16
+
+static inline double
+log_rising(double v, double n, double *dpsi)
+{
+	if (n <= RISING_TERMS)
+	{
+		double		product = 1,
+					reciprocals = 0;
+
+		for (int k = 0; k < n; k++)
+		{
+			product *= v + k;
+			reciprocals += 1 / (v + k);
+		}
+		if (dpsi)
+			*dpsi = reciprocals;
+		return log(product);
+	}
+	if (dpsi)
+		*dpsi = crm_digamma(v + n) - crm_digamma(v);
+	return lgamma(v + n) - lgamma(v);
+}
+
+/*
  * Sum of the weighted BG/NBD (shift 0) or MBG/NBD (shift 1) log-likelihoods
  * of the rows (x, t_x, T), and its gradient in p = (r, alpha, a, b) when
  * grad is not NULL.
  *
- * The terms that depend on x alone (log-gammas, log-betas and, for the
- * gradient, their digammas) are worked out once per distinct x, and
- * ln(alpha+T) once per distinct T within it: the rows come sorted by x,
- * then T.  Per row, the last term is ln(e^A + e^B) with
+ * The terms that depend on x alone -- ln G(r+x) - ln G(r) and
+ * ln B(a, b+x) - ln B(a, b), rising factorials of r, b and a+b, and for
+ * the gradient their digamma differences -- are worked out once per
+ * distinct x, and ln(alpha+T) once per distinct T within it: the rows come
+ * sorted by x, then T.  (A covariate fit passes one customer at a time
+ * when covariates differ, and then most customers' x are small: no
+ * log-gamma is needed.)  Per row, the last term is ln(e^A + e^B) with
  * A = -(r+x) ln(alpha+T) and B = ln a - ln(b+x-1+shift) - (r+x) ln(alpha+t_x);
  * its derivatives are those of A and B weighted by e^A and e^B over their
  * sum.
@@ -104,10 +139,7 @@ beta_geometric_loglik(const double *p, const WeightedRows *rows, double *grad,
 				b = p[3];
 	double		log_alpha = log(alpha),
 				log_a = log(a);
-	double		head_0 = -lgamma(r) + r * log_alpha - crm_log_beta(a, b);
-	double		psi_r = 0,
-				psi_b = 0,
-				psi_ab = 0;
+	double		head_0 = r * log_alpha;
 	double		x = NAN,
 				T = NAN,
 				head = 0,
@@ -118,15 +150,9 @@ beta_geometric_loglik(const double *p, const WeightedRows *rows, double *grad,
 	double		sum = 0;
 	double		g[BGNBD_PARAMS] = {0};
 
-	if (grad)
-	{
-		psi_r = crm_digamma(r);
-		psi_b = crm_digamma(b);
-		psi_ab = crm_digamma(a + b);
-	}
 	for (int64 i = 0; i < rows->nrows; i++)
 	{
-		const WeightedRow *row = &rows->rows[i];
+		const WeightedRow *row = crm_wrow(rows, i);
 		double		w = row->weight;
 		double		t_x = row->v[SUMMARY_T_X];
 		double		rx,
@@ -134,9 +160,15 @@ beta_geometric_loglik(const double *p, const WeightedRows *rows, double *grad,
 
 		if (row->v[SUMMARY_X] != x)
 		{
+			double		d_r,
+						d_b,
+						d_ab;
+
 			x = row->v[SUMMARY_X];
 			T = NAN;
-			head = head_0 + lgamma(r + x) + crm_log_beta(a, b + x + shift);
+			head = head_0 + log_rising(r, x, grad ? &d_r : NULL) +
+				log_rising(b, x + shift, grad ? &d_b : NULL) -
+				log_rising(a + b, x + shift, grad ? &d_ab : NULL);
 			if (x > 0 || shift)
 			{
 				log_c = log_a - log(b + x - 1 + shift);
@@ -144,12 +176,10 @@ beta_geometric_loglik(const double *p, const WeightedRows *rows, double *grad,
 			}
 			if (grad)
 			{
-				double		psi_abx = crm_digamma(a + b + x + shift);
-
-				dhead[0] = crm_digamma(r + x) - psi_r + log_alpha;
+				dhead[0] = d_r + log_alpha;
 				dhead[1] = r / alpha;
-				dhead[2] = psi_ab - psi_abx;
-				dhead[3] = crm_digamma(b + x + shift) - psi_abx - psi_b + psi_ab;
+				dhead[2] = -d_ab;
+				dhead[3] = d_b - d_ab;
 			}
 		}
 		rx = r + x;
@@ -195,16 +225,34 @@ beta_geometric_loglik(const double *p, const WeightedRows *rows, double *grad,
 	return sum;
 }
 
-static double
-bgnbd_loglik(const double *p, const WeightedRows *rows, double *grad)
+double
+crm_bgnbd_loglik(const double *p, const WeightedRows *rows, double *grad,
+				 void *arg)
 {
 	return beta_geometric_loglik(p, rows, grad, SHIFT_BG);
 }
 
 static double
-mbgnbd_loglik(const double *p, const WeightedRows *rows, double *grad)
+mbgnbd_loglik(const double *p, const WeightedRows *rows, double *grad,
+			void *arg)
 {
 	return beta_geometric_loglik(p, rows, grad, SHIFT_MBG);
+}
+
+/*
+ * Add the customer summary (frequency, recency, t) in arguments 1 to 3,
+ * checked, to state as row v, whose numbers after the summary (a covariate
+ * fit's) are filled in
+ */
+void
+crm_add_summary(FunctionCallInfo fcinfo, WeightedRows *state, CrmAggState *agg,
+				double *v)
+{
+	v[SUMMARY_X] = PG_GETARG_FLOAT8(1);
+	v[SUMMARY_T_X] = PG_GETARG_FLOAT8(2);
+	v[SUMMARY_T] = PG_GETARG_FLOAT8(3);
+	crm_check_summary(v[SUMMARY_X], v[SUMMARY_T_X], v[SUMMARY_T]);
+	crm_wrows_add(state, v, 1.0, CrmAggStateContext(agg));
 }
 
 /*
@@ -220,11 +268,7 @@ crm_fit_summary_accum(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
 		PG_RETURN_CRM_AGG_STATE(agg);
-	v[SUMMARY_X] = PG_GETARG_FLOAT8(1);
-	v[SUMMARY_T_X] = PG_GETARG_FLOAT8(2);
-	v[SUMMARY_T] = PG_GETARG_FLOAT8(3);
-	crm_check_summary(v[SUMMARY_X], v[SUMMARY_T_X], v[SUMMARY_T]);
-	crm_wrows_add(state, v, 1.0, CrmAggStateContext(agg));
+	crm_add_summary(fcinfo, state, agg, v);
 	PG_RETURN_CRM_AGG_STATE(agg);
 }
 
@@ -240,7 +284,7 @@ crm_bgnbd_final(PG_FUNCTION_ARGS)
 	rows = crm_fit_rows(fcinfo, 3, "crm_bgnbd_final");
 	if (rows == NULL || rows->customers == 0)
 		PG_RETURN_NULL();
-	return crm_fit_model(fcinfo, rows, BGNBD_PARAMS, bgnbd_loglik);
+	return crm_fit_model(fcinfo, rows, BGNBD_PARAMS, crm_bgnbd_loglik);
 }
 
 /*

@@ -25,12 +25,12 @@
 
 /*
  * The state of a fitting aggregate's transition function, in *holder,
- * created on the first row: width numbers per row, then an optional
- * penalizer argument (after the state and the width row arguments).
+ * created on the first row: width numbers per row, and the penalizer from
+ * argument penalizer_argno if the call has it.
  */
-static WeightedRows *
-fit_state(FunctionCallInfo fcinfo, int width, const char *fname,
-		  CrmAggState **holder, int penalizer_argno)
+WeightedRows *
+crm_fit_state_at(FunctionCallInfo fcinfo, int width, const char *fname,
+				 CrmAggState **holder, int penalizer_argno)
 {
 	WeightedRows *state;
 
@@ -50,11 +50,12 @@ fit_state(FunctionCallInfo fcinfo, int width, const char *fname,
 	return state;
 }
 
+/* The same with the penalizer, if any, after the state and the width row arguments */
 WeightedRows *
 crm_fit_state(FunctionCallInfo fcinfo, int width, const char *fname,
 			  CrmAggState **holder)
 {
-	return fit_state(fcinfo, width, fname, holder, 1 + width);
+	return crm_fit_state_at(fcinfo, width, fname, holder, 1 + width);
 }
 
 /* The same for a fit that takes no penalizer: what follows is its own */
@@ -62,7 +63,7 @@ WeightedRows *
 crm_fit_state_unpenalized(FunctionCallInfo fcinfo, int width, const char *fname,
 						  CrmAggState **holder)
 {
-	return fit_state(fcinfo, width, fname, holder, PG_NARGS());
+	return crm_fit_state_at(fcinfo, width, fname, holder, PG_NARGS());
 }
 
 /*
@@ -77,7 +78,7 @@ crm_fit_rows(FunctionCallInfo fcinfo, int width, const char *fname)
 
 	crm_aggregate_context(fcinfo, fname);
 	rows = crm_agg_state_data(fcinfo, 0, &crm_fit_state_kind);
-	if (rows != NULL && rows->width != width)
+	if (rows != NULL && (rows->width != width || rows->key_from != 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s needs a model-fit state of %d numbers per customer, not %d",
@@ -126,50 +127,80 @@ crm_fit_rows(FunctionCallInfo fcinfo, int width, const char *fname)
 #define SIMPLEX_ITERATIONS 2000
 #define SAMPLE_GTOL 1e-6
 
+/*
+ * What a fit minimises.  The first nlog parameters are positive and the
+ * optimiser sees their logarithms; the others -- the coefficients of a
+ * covariate fit -- are free and seen as they are.  The penalty is on the
+ * parameters from penalize_from on: all of them for the plain models, as
+ * lifetimes' penalizer_coef, the coefficients only for a covariate fit.
+ */
 typedef struct FitData
 {
 	const WeightedRows *rows;
 	double		weights;		/* sum of the rows' weights */
 	int			nparams;
+	int			nlog;
+	int			penalize_from;
 	CrmLoglik	loglik;
+	void	   *loglik_arg;		/* passed to the likelihood (a covariate fit's) */
 	double		penalizer;
 } FitData;
 
 static void
-fit_data_init(FitData *data, const WeightedRows *rows, int nparams,
-			  CrmLoglik loglik, double penalizer)
+fit_data_init(FitData *data, const WeightedRows *rows, const FitData *like)
 {
+	*data = *like;
 	data->rows = rows;
 	data->weights = 0;
 	for (int64 i = 0; i < rows->nrows; i++)
-		data->weights += rows->rows[i].weight;
-	data->nparams = nparams;
-	data->loglik = loglik;
-	data->penalizer = penalizer;
+		data->weights += crm_wrow(rows, i)->weight;
 }
 
-/* Mean negative log-likelihood plus penalty, at log-parameters theta */
+/*
+ * The parameters at the optimiser's point theta, false if theta is past
+ * the wall (see LOG_PARAM_WALL)
+ */
+static bool
+parameters_at(const FitData *data, const double *theta, double *p)
+{
+	for (int i = 0; i < data->nparams; i++)
+	{
+		if (i >= data->nlog)
+			p[i] = theta[i];
+		else if (fabs(theta[i]) > LOG_PARAM_WALL)
+			return false;
+		else
+			p[i] = exp(theta[i]);
+	}
+	return true;
+}
+
+static double
+penalty_of(const FitData *data, const double *p)
+{
+	double		penalty = 0;
+
+	for (int i = data->penalize_from; i < data->nparams; i++)
+		penalty += p[i] * p[i];
+	return data->penalizer * penalty;
+}
+
+/* Mean negative log-likelihood plus penalty, at the optimiser's theta */
 static double
 objective(const double *theta, void *arg)
 {
 	FitData    *data = arg;
 	double		p[CRM_OPTIM_MAX_PARAMS];
-	double		penalty = 0;
 
-	for (int i = 0; i < data->nparams; i++)
-	{
-		if (fabs(theta[i]) > LOG_PARAM_WALL)
-			return INFINITY;
-		p[i] = exp(theta[i]);
-		penalty += p[i] * p[i];
-	}
-	return -data->loglik(p, data->rows, NULL) / data->weights +
-		data->penalizer * penalty;
+	if (!parameters_at(data, theta, p))
+		return INFINITY;
+	return -data->loglik(p, data->rows, NULL, data->loglik_arg) / data->weights +
+		penalty_of(data, p);
 }
 
 /*
  * The objective and its gradient in theta, from the model's gradient in
- * the parameters by the chain rule (d/d theta = p d/dp)
+ * the parameters by the chain rule (d/d theta = p d/dp for a logarithm)
  */
 static double
 smooth_objective(const double *theta, double *grad, void *arg)
@@ -177,20 +208,20 @@ smooth_objective(const double *theta, double *grad, void *arg)
 	FitData    *data = arg;
 	double		p[CRM_OPTIM_MAX_PARAMS];
 	double		gp[CRM_OPTIM_MAX_PARAMS];
-	double		penalty = 0;
 	double		ll;
 
+	if (!parameters_at(data, theta, p))
+		return INFINITY;
+	ll = data->loglik(p, data->rows, gp, data->loglik_arg);
 	for (int i = 0; i < data->nparams; i++)
 	{
-		if (fabs(theta[i]) > LOG_PARAM_WALL)
-			return INFINITY;
-		p[i] = exp(theta[i]);
-		penalty += p[i] * p[i];
+		double		scale = i < data->nlog ? p[i] : 1;
+
+		grad[i] = -gp[i] * scale / data->weights;
+		if (i >= data->penalize_from)
+			grad[i] += 2 * data->penalizer * p[i] * scale;
 	}
-	ll = data->loglik(p, data->rows, gp);
-	for (int i = 0; i < data->nparams; i++)
-		grad[i] = -gp[i] * p[i] / data->weights + 2 * data->penalizer * p[i] * p[i];
-	return -ll / data->weights + data->penalizer * penalty;
+	return -ll / data->weights + penalty_of(data, p);
 }
 
 /*
@@ -210,14 +241,14 @@ sample_rows(const FitData *data)
 	*sample = *rows;
 	sample->scratch = NULL;
 	sample->maxrows = 2 * FIT_SAMPLE_ROWS + 1;
-	sample->rows = palloc(sizeof(WeightedRow) * sample->maxrows);
+	sample->data = palloc(crm_wrow_size(rows->width) * sample->maxrows);
 	sample->nrows = 0;
 	for (int64 i = 0; i < rows->nrows && sample->nrows < sample->maxrows; i++)
 	{
-		const WeightedRow *row = &rows->rows[i];
+		const WeightedRow *row = crm_wrow(rows, i);
 
 		if (row->weight >= step)
-			sample->rows[sample->nrows++] = *row;
+			memcpy(crm_wrow(sample, sample->nrows++), row, crm_wrow_size(rows->width));
 		else
 		{
 			double		before = floor(light / step);
@@ -225,8 +256,8 @@ sample_rows(const FitData *data)
 			light += row->weight;
 			if (floor(light / step) > before)
 			{
-				sample->rows[sample->nrows] = *row;
-				sample->rows[sample->nrows++].weight = step;
+				memcpy(crm_wrow(sample, sample->nrows), row, crm_wrow_size(rows->width));
+				crm_wrow(sample, sample->nrows++)->weight = step;
 			}
 		}
 	}
@@ -310,9 +341,9 @@ cholesky(double H[CRM_OPTIM_MAX_PARAMS][CRM_OPTIM_MAX_PARAMS], int n)
  * The observed information is the Hessian of the total negative
  * log-likelihood -- the objective is a mean, so weights times its Hessian
  * -- penalty included, as the fit maximised it.  Its inverse is the
- * covariance of the log-parameters; at the optimum, where the gradient
- * vanishes, the delta method turns it into that of the parameters
- * themselves: cov(p_i, p_j) = p_i p_j cov(theta_i, theta_j).
+ * covariance of the optimiser's parameters; at the optimum, where the
+ * gradient vanishes, the delta method turns that of a logarithm into that
+ * of the parameter itself: cov(p_i, p_j) = p_i p_j cov(theta_i, theta_j).
  */
 static bool
 parameter_covariance(FitData *data, const double *theta, double *cov)
@@ -351,7 +382,10 @@ parameter_covariance(FitData *data, const double *theta, double *cov)
 	for (int i = 0; i < n; i++)
 		for (int j = 0; j < n; j++)
 		{
-			cov[i * n + j] = exp(theta[i] + theta[j]) * (inv[i][j] + inv[j][i]) / 2 /
+			double		scale_i = i < data->nlog ? exp(theta[i]) : 1;
+			double		scale_j = j < data->nlog ? exp(theta[j]) : 1;
+
+			cov[i * n + j] = scale_i * scale_j * (inv[i][j] + inv[j][i]) / 2 /
 				data->weights;
 			if (!isfinite(cov[i * n + j]))
 				return false;
@@ -359,7 +393,7 @@ parameter_covariance(FitData *data, const double *theta, double *cov)
 	return true;
 }
 
-/* Whether a parameter has run off towards 0 or infinity */
+/* Whether a positive parameter has run off towards 0 or infinity */
 static bool
 beyond_maximum(const double *theta, int n)
 {
@@ -401,7 +435,7 @@ minimize(FitData *data, FitData *sample, double *theta)
 	result = crm_minimize_bfgs(smooth_objective, data, n, theta,
 							   warm ? hinv : NULL, FIT_GTOL);
 	result.iterations += iterations;
-	if (!result.converged && !beyond_maximum(theta, n))
+	if (!result.converged && !beyond_maximum(theta, data->nlog))
 	{
 		CrmOptimResult simplex = crm_minimize(objective, data, n, theta,
 											  SIMPLEX_ITERATIONS);
@@ -427,35 +461,33 @@ covariance_array(const double *cov, int n)
 											  TYPALIGN_DOUBLE));
 }
 
-/*
- * Fit and return the composite model of the calling final function:
- * (the nparams parameters, log_likelihood, customers, iterations,
- * converged, aic, bic, covariance).  Data in which nobody bought again
- * (first column all 0) have no maximum: an error rather than a
- * meaningless model.
- */
-Datum
-crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows, int nparams,
-			  CrmLoglik loglik)
+/* What fit_rows found */
+typedef struct FitResult
 {
-	TupleDesc	tupdesc;
-	FitData		data;
-	double		theta[CRM_OPTIM_MAX_PARAMS] = {0};
 	double		p[CRM_OPTIM_MAX_PARAMS];
 	double		cov[CRM_OPTIM_MAX_PARAMS * CRM_OPTIM_MAX_PARAMS];
-	double		ll;
-	bool		repeat = false;
-	CrmOptimResult result;
-	FitData    *sample = NULL;
-	Datum		values[CRM_OPTIM_MAX_PARAMS + MODEL_FIELDS];
-	bool		nulls[CRM_OPTIM_MAX_PARAMS + MODEL_FIELDS] = {false};
-	Datum	   *fields = values + nparams;
-	bool	   *null_fields = nulls + nparams;
+	double		log_likelihood;
+	CrmOptimResult optim;
+} FitResult;
 
-	Assert(nparams <= CRM_OPTIM_MAX_PARAMS);
+/*
+ * Fit the rows as like says (its rows and weights aside).  Data in which
+ * nobody bought again (first column all 0) have no maximum: an error
+ * rather than a meaningless model.
+ */
+static void
+fit_rows(WeightedRows *rows, const FitData *like, FitResult *fit)
+{
+	FitData		data;
+	FitData    *sample = NULL;
+	double		theta[CRM_OPTIM_MAX_PARAMS] = {0};
+	bool		repeat = false;
+	int			n = like->nparams;
+
+	Assert(n <= CRM_OPTIM_MAX_PARAMS);
 	crm_wrows_merge(rows);
 	for (int64 i = 0; i < rows->nrows && !repeat; i++)
-		repeat = rows->rows[i].v[0] > 0 && rows->rows[i].weight > 0;
+		repeat = crm_wrow(rows, i)->v[0] > 0 && crm_wrow(rows, i)->weight > 0;
 	if (!repeat)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -463,84 +495,212 @@ crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows, int nparams,
 				 errdetail("Without repeat purchases the likelihood has no maximum."),
 				 errhint("Fit the model on a longer calibration period.")));
 
-	fit_data_init(&data, rows, nparams, loglik,
-				  rows->has_setting ? rows->setting : 0);
+	fit_data_init(&data, rows, like);
 	if (rows->nrows > 2 * FIT_SAMPLE_ROWS)
 	{
 		sample = palloc(sizeof(FitData));
-		fit_data_init(sample, sample_rows(&data), nparams, loglik,
-					  data.penalizer);
+		fit_data_init(sample, sample_rows(&data), like);
 	}
-	result = minimize(&data, sample, theta);
-	for (int i = 0; i < nparams; i++)
-		p[i] = exp(theta[i]);
+	fit->optim = minimize(&data, sample, theta);
+	(void) parameters_at(&data, theta, fit->p);
 	/* a parameter run off towards 0 or infinity: no maximum was found */
-	if (beyond_maximum(theta, nparams))
-		result.converged = false;
-	ll = loglik(p, rows, NULL);
+	if (beyond_maximum(theta, data.nlog))
+		fit->optim.converged = false;
+	fit->log_likelihood = data.loglik(fit->p, rows, NULL, data.loglik_arg);
+	for (int i = 0; i < n; i++)
+		if (!isfinite(fit->p[i]))
+			fit->optim.converged = false;
 	/* a maximum is where the curvature is clearly positive (see above) */
-	if (!isfinite(ll) ||
-		(result.converged && !parameter_covariance(sample ? sample : &data, theta, cov)))
-		result.converged = false;
+	if (!isfinite(fit->log_likelihood) ||
+		(fit->optim.converged &&
+		 !parameter_covariance(sample ? sample : &data, theta, fit->cov)))
+		fit->optim.converged = false;
+}
+
+/* The MODEL_FIELDS of a fit of nparams parameters into fields and nulls */
+static void
+model_fields(const FitResult *fit, int nparams, int64 customers,
+			 Datum *fields, bool *nulls)
+{
+	double		ll = fit->log_likelihood;
+
+	fields[MODEL_LOG_LIKELIHOOD] = Float8GetDatum(ll);
+	nulls[MODEL_LOG_LIKELIHOOD] = !isfinite(ll);
+	fields[MODEL_CUSTOMERS] = Int64GetDatum(customers);
+	fields[MODEL_ITERATIONS] = Int32GetDatum(fit->optim.iterations);
+	fields[MODEL_CONVERGED] = BoolGetDatum(fit->optim.converged);
+	fields[MODEL_AIC] = Float8GetDatum(2.0 * nparams - 2 * ll);
+	fields[MODEL_BIC] = Float8GetDatum(nparams * log((double) customers) - 2 * ll);
+	nulls[MODEL_AIC] = nulls[MODEL_BIC] = !isfinite(ll);
+	if (fit->optim.converged)
+		fields[MODEL_COVARIANCE] = covariance_array(fit->cov, nparams);
+	nulls[MODEL_COVARIANCE] = !fit->optim.converged;
+}
+
+/* The row type of the calling final function, with natts attributes */
+static TupleDesc
+model_tupdesc(FunctionCallInfo fcinfo, int natts)
+{
+	TupleDesc	tupdesc;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	if (tupdesc->natts != nparams + MODEL_FIELDS)
+	if (tupdesc->natts != natts)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("model type does not match the crm library"),
 				 errhint("Run ALTER EXTENSION crm UPDATE, or reinstall the extension.")));
-	tupdesc = BlessTupleDesc(tupdesc);
-	for (int i = 0; i < nparams; i++)
-		values[i] = Float8GetDatum(p[i]);
+	return BlessTupleDesc(tupdesc);
+}
+
+/*
+ * Fit and return the composite model of the calling final function:
+ * (the nparams parameters, log_likelihood, customers, iterations,
+ * converged, aic, bic, covariance)
+ */
+Datum
+crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows, int nparams,
+			  CrmLoglik loglik)
+{
+	FitData		like = {0};
+	FitResult	fit;
+	Datum		values[CRM_OPTIM_MAX_PARAMS + MODEL_FIELDS];
+	bool		nulls[CRM_OPTIM_MAX_PARAMS + MODEL_FIELDS] = {false};
+	TupleDesc	tupdesc = model_tupdesc(fcinfo, nparams + MODEL_FIELDS);
+
+	like.nparams = like.nlog = nparams;
+	like.loglik = loglik;
+	like.penalizer = rows->has_setting ? rows->setting : 0;
+	fit_rows(rows, &like, &fit);
 	/* never a NaN or infinity in a model: NULL, and not converged */
 	for (int i = 0; i < nparams; i++)
-		nulls[i] = !isfinite(p[i]);
-	fields[MODEL_LOG_LIKELIHOOD] = Float8GetDatum(ll);
-	null_fields[MODEL_LOG_LIKELIHOOD] = !isfinite(ll);
-	fields[MODEL_CUSTOMERS] = Int64GetDatum(rows->customers);
-	fields[MODEL_ITERATIONS] = Int32GetDatum(result.iterations);
-	fields[MODEL_CONVERGED] = BoolGetDatum(result.converged);
-	fields[MODEL_AIC] = Float8GetDatum(2.0 * nparams - 2 * ll);
-	fields[MODEL_BIC] = Float8GetDatum(nparams * log((double) rows->customers) - 2 * ll);
-	null_fields[MODEL_AIC] = null_fields[MODEL_BIC] = !isfinite(ll);
-	if (result.converged)
-		fields[MODEL_COVARIANCE] = covariance_array(cov, nparams);
-	null_fields[MODEL_COVARIANCE] = !result.converged;
+	{
+		values[i] = Float8GetDatum(fit.p[i]);
+		nulls[i] = !isfinite(fit.p[i]);
+	}
+	model_fields(&fit, nparams, rows->customers, values + nparams, nulls + nparams);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+static Datum
+float8_array(const double *v, int n)
+{
+	Datum		elems[CRM_MAX_COVARIATES];
+
+	for (int i = 0; i < n; i++)
+		elems[i] = Float8GetDatum(v[i]);
+	return PointerGetDatum(construct_array(elems, n, FLOAT8OID, sizeof(float8),
+										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/*
+ * The same for a covariate fit (covariates.c): nbase positive parameters,
+ * then ncoefficients purchase and as many dropout coefficients, returned
+ * as (the base parameters, purchase_coefficients, dropout_coefficients,
+ * the MODEL_FIELDS); loglik gets arg
+ */
+Datum
+crm_fit_covariate_model(FunctionCallInfo fcinfo, WeightedRows *rows, int nbase,
+						int ncoefficients, CrmLoglik loglik, void *arg)
+{
+	FitData		like = {0};
+	FitResult	fit;
+	int			nparams = nbase + 2 * ncoefficients;
+	Datum		values[CRM_OPTIM_MAX_PARAMS + MODEL_FIELDS];
+	bool		nulls[CRM_OPTIM_MAX_PARAMS + MODEL_FIELDS] = {false};
+	TupleDesc	tupdesc = model_tupdesc(fcinfo, nbase + 2 + MODEL_FIELDS);
+
+	StaticAssertStmt(CRM_OPTIM_MAX_PARAMS >= 4 + 2 * CRM_MAX_COVARIATES,
+					 "the optimiser must take every coefficient");
+	Assert(nbase <= 4 && ncoefficients <= CRM_MAX_COVARIATES);
+	like.nparams = nparams;
+	like.nlog = like.penalize_from = nbase;
+	like.loglik = loglik;
+	like.loglik_arg = arg;
+	like.penalizer = rows->has_setting ? rows->setting : 0;
+	fit_rows(rows, &like, &fit);
+	for (int i = 0; i < nbase; i++)
+	{
+		values[i] = Float8GetDatum(fit.p[i]);
+		nulls[i] = !isfinite(fit.p[i]);
+	}
+	for (int i = 0; i < 2; i++)
+	{
+		const double *c = fit.p + nbase + i * ncoefficients;
+		bool		finite = true;
+
+		for (int k = 0; k < ncoefficients; k++)
+			finite &= isfinite(c[k]);
+		values[nbase + i] = finite ? float8_array(c, ncoefficients) : (Datum) 0;
+		nulls[nbase + i] = !finite;
+	}
+	model_fields(&fit, nparams, rows->customers, values + nbase + 2,
+				 nulls + nbase + 2);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
 /*
- * The covariance of a model as an n x n matrix into cov: NULL in a model
- * written by hand, and whatever shape such a model gives it, are errors
- * to the functions that need it
+ * The covariance in attribute attno of a model as an n x n matrix into
+ * cov, false if it is NULL (a model written by hand, or one that did not
+ * converge); of another shape, or with a NULL or a non-finite element, it
+ * is an error
  */
-static void
-read_covariance(HeapTupleHeader model, int nparams, double *cov)
+bool
+crm_model_covariance(HeapTupleHeader model, int attno, int n, double *cov)
 {
 	bool		isnull;
-	Datum		value = GetAttributeByNum(model, nparams + 1 + MODEL_COVARIANCE, &isnull);
+	Datum		value = GetAttributeByNum(model, attno, &isnull);
 	ArrayType  *array;
 
 	if (isnull)
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("the model has no covariance"),
-				 errhint("Use a model returned by its crm_*_fit aggregate: those carry the covariance of their parameters.")));
+		return false;
 	array = DatumGetArrayTypeP(value);
-	if (ARR_NDIM(array) != 2 || ARR_DIMS(array)[0] != nparams ||
-		ARR_DIMS(array)[1] != nparams)
+	if (ARR_NDIM(array) != 2 || ARR_DIMS(array)[0] != n || ARR_DIMS(array)[1] != n)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("the covariance of the model must be a %d x %d matrix",
-						nparams, nparams)));
+				 errmsg("the covariance of the model must be a %d x %d matrix", n, n)));
 	if (ARR_HASNULL(array))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("the covariance of the model must not contain nulls")));
-	memcpy(cov, ARR_DATA_PTR(array), sizeof(double) * nparams * nparams);
-	for (int i = 0; i < nparams * nparams; i++)
+	memcpy(cov, ARR_DATA_PTR(array), sizeof(double) * n * n);
+	for (int i = 0; i < n * n; i++)
 		crm_check_finite("covariance", cov[i]);
+	return true;
+}
+
+/*
+ * Parameter i (from 0) of a model, of row type tupdesc: a positive number,
+ * or NULL into *isnull where isnull is given (else an error)
+ */
+double
+crm_model_parameter(HeapTupleHeader model, TupleDesc tupdesc, int i,
+					bool *isnull)
+{
+	const char *name = NameStr(TupleDescAttr(tupdesc, i)->attname);
+	bool		null;
+	Datum		value = GetAttributeByNum(model, i + 1, &null);
+	double		p;
+
+	if (null && isnull)
+	{
+		*isnull = true;
+		return 0;
+	}
+	if (null)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model parameter %s must not be null", name)));
+	if (isnull)
+		*isnull = false;
+	p = DatumGetFloat8(value);
+	crm_check_finite(name, p);
+	if (p <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("model parameter %s must be positive", name),
+				 errdetail("The value was %g.", p)));
+	return p;
 }
 
 /*
@@ -559,22 +719,7 @@ read_model(HeapTupleHeader model, int nparams, double *p, double *cov)
 	Datum		converged;
 
 	for (int i = 0; i < nparams; i++)
-	{
-		const char *name = NameStr(TupleDescAttr(tupdesc, i)->attname);
-		Datum		value = GetAttributeByNum(model, i + 1, &isnull);
-
-		if (isnull)
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("model parameter %s must not be null", name)));
-		p[i] = DatumGetFloat8(value);
-		crm_check_finite(name, p[i]);
-		if (p[i] <= 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("model parameter %s must be positive", name),
-					 errdetail("The value was %g.", p[i])));
-	}
+		p[i] = crm_model_parameter(model, tupdesc, i, NULL);
 	ReleaseTupleDesc(tupdesc);
 	if (natts != nparams + MODEL_FIELDS)
 		ereport(ERROR,
@@ -587,8 +732,12 @@ read_model(HeapTupleHeader model, int nparams, double *p, double *cov)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the model did not converge"),
 				 errhint("Check the data, or fit with a penalizer.")));
-	if (cov != NULL)
-		read_covariance(model, nparams, cov);
+	if (cov != NULL &&
+		!crm_model_covariance(model, nparams + 1 + MODEL_COVARIANCE, nparams, cov))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the model has no covariance"),
+				 errhint("Use a model returned by its crm_*_fit aggregate: those carry the covariance of their parameters.")));
 }
 
 /* Models a scoring function takes: at most two (crm_clv_predict) */
@@ -607,8 +756,8 @@ typedef struct ModelCache
 	{
 		Size		len;		/* 0: nothing cached */
 		char	   *bytes;
-		double		p[CRM_OPTIM_MAX_PARAMS];
-		double		cov[CRM_OPTIM_MAX_PARAMS * CRM_OPTIM_MAX_PARAMS];
+		double		p[CRM_SCORED_MAX_PARAMS];
+		double		cov[CRM_SCORED_MAX_PARAMS * CRM_SCORED_MAX_PARAMS];
 	}			models[CACHED_MODELS];
 } ModelCache;
 
@@ -627,7 +776,7 @@ crm_model_params_cov(FunctionCallInfo fcinfo, int argno, int nparams,
 	bool		inline_datum = !VARATT_IS_EXTENDED(raw) || VARATT_IS_SHORT(raw);
 	Size		len = VARSIZE_ANY(raw);
 
-	Assert(argno < CACHED_MODELS && nparams <= CRM_OPTIM_MAX_PARAMS);
+	Assert(argno < CACHED_MODELS && nparams <= CRM_SCORED_MAX_PARAMS);
 	if (cache == NULL)
 		cache = fcinfo->flinfo->fn_extra =
 			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ModelCache));

@@ -35,7 +35,8 @@
  * x).  Rows of weight 0 (x = 0) are left out.
  */
 static double
-gammagamma_loglik(const double *params, const WeightedRows *rows, double *grad)
+gammagamma_loglik(const double *params, const WeightedRows *rows, double *grad,
+				  void *arg)
 {
 	double		p = params[0],
 				q = params[1],
@@ -53,7 +54,7 @@ gammagamma_loglik(const double *params, const WeightedRows *rows, double *grad)
 
 	for (int64 i = 0; i < rows->nrows; i++)
 	{
-		const WeightedRow *row = &rows->rows[i];
+		const WeightedRow *row = crm_wrow(rows, i);
 		double		w = row->weight;
 		double		m = row->v[1];
 		double		log_m,

@@ -17,7 +17,10 @@
  * not NULL, also its gradient with respect to p
  */
 typedef double (*CrmLoglik) (const double *p, const WeightedRows *rows,
-							 double *grad);
+							 double *grad, void *arg);
+
+/* Most parameters of a model the scoring functions take (crm_model_params) */
+#define CRM_SCORED_MAX_PARAMS 4
 
 /*
  * The fields of a model type after its parameters, in this order: what a
@@ -39,17 +42,27 @@ enum
 extern const CrmAggStateKind crm_fit_state_kind;
 extern WeightedRows *crm_fit_state(FunctionCallInfo fcinfo, int width,
 								   const char *fname, CrmAggState **holder);
+extern WeightedRows *crm_fit_state_at(FunctionCallInfo fcinfo, int width,
+									  const char *fname, CrmAggState **holder,
+									  int penalizer_argno);
 extern WeightedRows *crm_fit_state_unpenalized(FunctionCallInfo fcinfo, int width,
 											   const char *fname, CrmAggState **holder);
 extern WeightedRows *crm_fit_rows(FunctionCallInfo fcinfo, int width,
 								  const char *fname);
 extern void crm_model_params(FunctionCallInfo fcinfo, int argno, int nparams,
 							 double *p);
+extern double crm_model_parameter(HeapTupleHeader model, TupleDesc tupdesc, int i,
+								  bool *isnull);
+extern bool crm_model_covariance(HeapTupleHeader model, int attno, int n,
+								 double *cov);
 extern void crm_model_params_cov(FunctionCallInfo fcinfo, int argno, int nparams,
 								 double *p, double *cov);
 extern double crm_model_result(double value);
 extern Datum crm_fit_model(FunctionCallInfo fcinfo, WeightedRows *rows,
 						   int nparams, CrmLoglik loglik);
+extern Datum crm_fit_covariate_model(FunctionCallInfo fcinfo, WeightedRows *rows,
+									 int nbase, int ncoefficients,
+									 CrmLoglik loglik, void *arg);
 
 /*
  * uncertainty.c: intervals of a prediction f(p) from the covariance of p.
@@ -83,8 +96,12 @@ extern Datum crm_interval_result(FunctionCallInfo fcinfo, CrmPrediction f,
 
 /* bgnbd.c: BG/NBD and MBG/NBD, whose parameters are (r, alpha, a, b) */
 #define BGNBD_PARAMS 4
+extern double crm_bgnbd_loglik(const double *p, const WeightedRows *rows,
+							   double *grad, void *arg);
 extern void crm_check_frequency(double frequency);
 extern void crm_check_summary(double frequency, double recency, double t);
+extern void crm_add_summary(FunctionCallInfo fcinfo, WeightedRows *state,
+							CrmAggState *agg, double *v);
 extern double crm_bgnbd_alive(const double *p, double x, double t_x, double T);
 extern double crm_mbgnbd_alive(const double *p, double x, double t_x, double T);
 extern double crm_bgnbd_expected_alive(const double *p, double h, double x,
@@ -95,6 +112,8 @@ extern double crm_bgnbd_expected_alive(const double *p, double h, double x,
  * customer known to be alive times P(alive)
  */
 #define PARETONBD_PARAMS 4
+extern double crm_paretonbd_loglik(const double *p, const WeightedRows *rows,
+								   double *grad, void *arg);
 extern double crm_paretonbd_alive(const double *p, double x, double t_x, double T);
 extern double crm_paretonbd_expected_alive(const double *p, double h, double x,
 										   double t_x, double T);

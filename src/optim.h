@@ -5,7 +5,8 @@
 #ifndef CRM_OPTIM_H
 #define CRM_OPTIM_H
 
-#define CRM_OPTIM_MAX_PARAMS 4
+/* a covariate fit: four parameters and two coefficients per covariate */
+#define CRM_OPTIM_MAX_PARAMS (4 + 2 * 8)
 
 /* Objective to minimise at x[0 .. n); +Infinity where undefined */
 typedef double (*CrmObjective) (const double *x, void *arg);

@@ -170,8 +170,9 @@ a0_term(A0Cache *cache, const double *p, double x, double t, bool with_grad)
  * distinct x (the rows come sorted by x), the two hypergeometric terms of
  * A0 mostly once per distinct (x, t_x) and (x, T) (A0Cache).
  */
-static double
-paretonbd_loglik(const double *p, const WeightedRows *rows, double *grad)
+double
+crm_paretonbd_loglik(const double *p, const WeightedRows *rows, double *grad,
+					 void *arg)
 {
 	double		r = p[0],
 				alpha = p[1],
@@ -191,7 +192,7 @@ paretonbd_loglik(const double *p, const WeightedRows *rows, double *grad)
 	cache->evaluation++;
 	for (int64 i = 0; i < rows->nrows; i++)
 	{
-		const WeightedRow *row = &rows->rows[i];
+		const WeightedRow *row = crm_wrow(rows, i);
 		double		w = row->weight;
 		double		t_x = row->v[SUMMARY_T_X],
 					T = row->v[SUMMARY_T];
@@ -260,7 +261,7 @@ crm_paretonbd_final(PG_FUNCTION_ARGS)
 	rows = crm_fit_rows(fcinfo, 3, "crm_paretonbd_final");
 	if (rows == NULL || rows->customers == 0)
 		PG_RETURN_NULL();
-	return crm_fit_model(fcinfo, rows, PARETONBD_PARAMS, paretonbd_loglik);
+	return crm_fit_model(fcinfo, rows, PARETONBD_PARAMS, crm_paretonbd_loglik);
 }
 
 /*

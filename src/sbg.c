@@ -39,7 +39,8 @@
 
 /* Sum of weight x ln L over the rows, and its gradient (CrmLoglik) */
 static double
-sbg_loglik(const double *p, const WeightedRows *rows, double *grad)
+sbg_loglik(const double *p, const WeightedRows *rows, double *grad,
+			void *arg)
 {
 	double		alpha = p[0],
 				beta = p[1];
@@ -60,7 +61,7 @@ sbg_loglik(const double *p, const WeightedRows *rows, double *grad)
 	}
 	for (int64 i = 0; i < rows->nrows; i++)
 	{
-		const WeightedRow *row = &rows->rows[i];
+		const WeightedRow *row = crm_wrow(rows, i);
 		double		w = row->weight;
 		double		t = row->v[SBG_PERIODS];
 

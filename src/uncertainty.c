@@ -28,6 +28,7 @@
 
 #include "crm.h"
 #include "models.h"
+#include "optim.h"
 #include "specfun.h"
 
 /* z of a two-sided 95% interval */
@@ -40,13 +41,14 @@
 #define LOG_STEP 1e-4
 
 /*
- * The number of parameters of a crm model type, or -1 if tupdesc is not
- * one: positive float8 parameters, then the MODEL_FIELDS in order
+ * The number of positive parameters of a crm model type, 0 if tupdesc is
+ * not one: positive float8 parameters, then for a covariate model the
+ * float8[] purchase_coefficients and dropout_coefficients (*coefficients
+ * set), then the MODEL_FIELDS in order
  */
 static int
-model_nparams(TupleDesc tupdesc)
+model_layout(TupleDesc tupdesc, bool *coefficients)
 {
-	int			nparams = tupdesc->natts - MODEL_FIELDS;
 	static const char *const names[MODEL_FIELDS] = {
 		"log_likelihood", "customers", "iterations", "converged", "aic",
 		"bic", "covariance"
@@ -55,21 +57,63 @@ model_nparams(TupleDesc tupdesc)
 		FLOAT8OID, INT8OID, INT4OID, BOOLOID, FLOAT8OID, FLOAT8OID,
 		FLOAT8ARRAYOID
 	};
+	int			nbase = 0;
+	int			first_field;
 
-	if (nparams < 1 || nparams > CRM_INTERVAL_MAX_PARAMS)
-		return -1;
+	while (nbase < tupdesc->natts &&
+		   TupleDescAttr(tupdesc, nbase)->atttypid == FLOAT8OID &&
+		   strcmp(NameStr(TupleDescAttr(tupdesc, nbase)->attname), "log_likelihood") != 0)
+		nbase++;
+	*coefficients = nbase + 2 < tupdesc->natts &&
+		strcmp(NameStr(TupleDescAttr(tupdesc, nbase)->attname), "purchase_coefficients") == 0 &&
+		TupleDescAttr(tupdesc, nbase)->atttypid == FLOAT8ARRAYOID &&
+		strcmp(NameStr(TupleDescAttr(tupdesc, nbase + 1)->attname), "dropout_coefficients") == 0 &&
+		TupleDescAttr(tupdesc, nbase + 1)->atttypid == FLOAT8ARRAYOID;
+	first_field = nbase + (*coefficients ? 2 : 0);
+	if (nbase < 1 || nbase > CRM_SCORED_MAX_PARAMS ||
+		tupdesc->natts != first_field + MODEL_FIELDS)
+		return 0;
 	for (int i = 0; i < tupdesc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
 
 		if (att->attisdropped)
-			return -1;
-		if (i < nparams ? att->atttypid != FLOAT8OID :
-			(att->atttypid != types[i - nparams] ||
-			 strcmp(NameStr(att->attname), names[i - nparams]) != 0))
-			return -1;
+			return 0;
+		if (i >= first_field &&
+			(att->atttypid != types[i - first_field] ||
+			 strcmp(NameStr(att->attname), names[i - first_field]) != 0))
+			return 0;
 	}
-	return nparams;
+	return nbase;
+}
+
+/* Attribute attno of model, a float8[] of coefficients, into names and p */
+static int
+read_coefficients(HeapTupleHeader model, int attno, const char *name,
+				  char **names, double *p, bool *isnull, int room)
+{
+	bool		null;
+	Datum		value = GetAttributeByNum(model, attno, &null);
+	ArrayType  *array;
+	int			n;
+
+	if (null)
+		return 0;
+	array = DatumGetArrayTypeP(value);
+	n = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
+	if (ARR_NDIM(array) != 1 || n > room || ARR_HASNULL(array))
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("model %s must be a one-dimensional array of at most %d numbers",
+						name, room)));
+	for (int k = 0; k < n; k++)
+	{
+		names[k] = psprintf("%s[%d]", name, k + 1);
+		p[k] = ((double *) ARR_DATA_PTR(array))[k];
+		isnull[k] = false;
+		crm_check_finite(name, p[k]);
+	}
+	return n;
 }
 
 /*
@@ -77,7 +121,10 @@ model_nparams(TupleDesc tupdesc)
  * (parameter, estimate, std_error, lower_95, upper_95); without a
  * covariance (a model that did not converge, or written by hand) only the
  * estimates.  Parameters are checked as the scoring functions check them,
- * but a NULL one is shown as NULL: this function is for looking.
+ * but a NULL one is shown as NULL: this function is for looking.  A
+ * covariate model's coefficients follow its parameters, named
+ * purchase_coefficients[k] and dropout_coefficients[k]; they may be of
+ * either sign, and their interval is estimate -+ 1.96 se.
  */
 PG_FUNCTION_INFO_V1(crm_model_parameters);
 Datum
@@ -87,80 +134,75 @@ crm_model_parameters(PG_FUNCTION_ARGS)
 	Oid			typid = HeapTupleHeaderGetTypeId(model);
 	TupleDesc	tupdesc = lookup_rowtype_tupdesc(typid, HeapTupleHeaderGetTypMod(model));
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int			nparams = model_nparams(tupdesc);
-	bool		isnull;
-	Datum		covariance;
-	double		cov[CRM_INTERVAL_MAX_PARAMS * CRM_INTERVAL_MAX_PARAMS];
-	bool		has_cov;
+	bool		has_coefficients;
+	int			nbase = model_layout(tupdesc, &has_coefficients);
+	int			nparams = nbase;
+	int			covariance_attno = nbase + (has_coefficients ? 2 : 0) + 1 + MODEL_COVARIANCE;
+	char	   *names[CRM_OPTIM_MAX_PARAMS];
+	double		p[CRM_OPTIM_MAX_PARAMS];
+	bool		p_null[CRM_OPTIM_MAX_PARAMS];
+	double		cov_matrix[CRM_OPTIM_MAX_PARAMS * CRM_OPTIM_MAX_PARAMS];
+	double	   *cov = NULL;
 
-	if (nparams < 0)
+	if (nbase == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("crm_model_parameters takes a crm model, not %s",
 						format_type_be(typid)),
 				 errhint("Pass what a crm_*_fit aggregate returns, such as a crm_bgnbd_model.")));
 
-	covariance = GetAttributeByNum(model, nparams + 1 + MODEL_COVARIANCE, &isnull);
-	has_cov = !isnull;
-	if (has_cov)
+	for (int i = 0; i < nbase; i++)
 	{
-		ArrayType  *array = DatumGetArrayTypeP(covariance);
-
-		if (ARR_NDIM(array) != 2 || ARR_DIMS(array)[0] != nparams ||
-			ARR_DIMS(array)[1] != nparams)
-			ereport(ERROR,
-					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-					 errmsg("the covariance of the model must be a %d x %d matrix",
-							nparams, nparams)));
-		if (ARR_HASNULL(array))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("the covariance of the model must not contain nulls")));
-		memcpy(cov, ARR_DATA_PTR(array), sizeof(double) * nparams * nparams);
+		names[i] = pstrdup(NameStr(TupleDescAttr(tupdesc, i)->attname));
+		p[i] = crm_model_parameter(model, tupdesc, i, &p_null[i]);
 	}
+	ReleaseTupleDesc(tupdesc);
+	if (has_coefficients)
+	{
+		int			room = (CRM_OPTIM_MAX_PARAMS - nbase) / 2;
+
+		nparams += read_coefficients(model, nbase + 1, "purchase_coefficients",
+									 names + nparams, p + nparams, p_null + nparams, room);
+		nparams += read_coefficients(model, nbase + 2, "dropout_coefficients",
+									 names + nparams, p + nparams, p_null + nparams, room);
+	}
+
+	if (crm_model_covariance(model, covariance_attno, nparams, cov_matrix))
+		cov = cov_matrix;
 
 	InitMaterializedSRF(fcinfo, 0);
 	for (int i = 0; i < nparams; i++)
 	{
 		Datum		values[5];
 		bool		nulls[5] = {false};
-		Datum		estimate = GetAttributeByNum(model, i + 1, &isnull);
-		double		p = isnull ? 0 : DatumGetFloat8(estimate);
-		double		variance = has_cov ? cov[i * nparams + i] : 0;
+		double		variance = cov ? cov[i * nparams + i] : 0;
+		double		se = sqrt(variance);
 
-		if (has_cov && !(variance >= 0 && isfinite(variance)))
+		if (cov && !(variance >= 0 && isfinite(variance)))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("the variance of model parameter %s must be a number of 0 or more",
-							NameStr(TupleDescAttr(tupdesc, i)->attname)),
+							names[i]),
 					 errdetail("The value was %g.", variance)));
-		if (!isnull)
+		values[0] = CStringGetTextDatum(names[i]);
+		values[1] = Float8GetDatum(p[i]);
+		nulls[1] = p_null[i];
+		values[2] = Float8GetDatum(se);
+		nulls[2] = cov == NULL;
+		if (cov == NULL || p_null[i])
+			nulls[3] = nulls[4] = true;
+		else if (i < nbase)
 		{
-			crm_check_finite(NameStr(TupleDescAttr(tupdesc, i)->attname), p);
-			if (p <= 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-						 errmsg("model parameter %s must be positive",
-								NameStr(TupleDescAttr(tupdesc, i)->attname)),
-						 errdetail("The value was %g.", p)));
-		}
-		values[0] = CStringGetTextDatum(NameStr(TupleDescAttr(tupdesc, i)->attname));
-		values[1] = estimate;
-		nulls[1] = isnull;
-		values[2] = Float8GetDatum(sqrt(variance));
-		nulls[2] = !has_cov;
-		if (has_cov && !isnull)
-		{
-			double		half = Z_95 * sqrt(variance) / p;
-
-			values[3] = Float8GetDatum(p * exp(-half));
-			values[4] = Float8GetDatum(p * exp(half));
+			values[3] = Float8GetDatum(p[i] * exp(-Z_95 * se / p[i]));
+			values[4] = Float8GetDatum(p[i] * exp(Z_95 * se / p[i]));
 		}
 		else
-			nulls[3] = nulls[4] = true;
+		{
+			values[3] = Float8GetDatum(p[i] - Z_95 * se);
+			values[4] = Float8GetDatum(p[i] + Z_95 * se);
+		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	ReleaseTupleDesc(tupdesc);
 	return (Datum) 0;
 }
 

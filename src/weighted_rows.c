@@ -22,7 +22,7 @@
 #include "weighted_rows.h"
 
 /* Serialised state format; bump when the layout changes */
-#define WROWS_VERSION 1
+#define WROWS_VERSION 2
 
 WeightedRows *
 crm_wrows_new(MemoryContext context, int width)
@@ -32,14 +32,26 @@ crm_wrows_new(MemoryContext context, int width)
 	Assert(width > 0 && width <= WROWS_MAX_WIDTH);
 	state->width = width;
 	state->maxrows = 64;
-	state->rows = MemoryContextAlloc(context, sizeof(WeightedRow) * state->maxrows);
+	state->data = MemoryContextAlloc(context, crm_wrow_size(width) * state->maxrows);
 	return state;
 }
 
+/*
+ * Order of two rows of state: by v[key_from .. width), then v[0 ..
+ * key_from) -- a covariate fit's rows sort by their covariates first, so
+ * that the customers who share them are adjacent
+ */
 static inline int
-row_cmp(const WeightedRow *x, const WeightedRow *y)
+row_cmp(const WeightedRow *x, const WeightedRow *y, const WeightedRows *state)
 {
-	for (int i = 0; i < WROWS_MAX_WIDTH; i++)
+	for (int i = state->key_from; i < state->width; i++)
+	{
+		if (x->v[i] < y->v[i])
+			return -1;
+		if (x->v[i] > y->v[i])
+			return 1;
+	}
+	for (int i = 0; i < state->key_from; i++)
 	{
 		if (x->v[i] < y->v[i])
 			return -1;
@@ -50,17 +62,97 @@ row_cmp(const WeightedRow *x, const WeightedRow *y)
 }
 
 /*
- * sort_rows(rows, n): core's quicksort template with the comparison
- * inlined -- a million rows sort in half the time qsort's calls through a
- * function pointer take
+ * Core's quicksort template with the comparison inlined -- a million rows
+ * sort in half the time qsort's calls through a function pointer take --
+ * for rows of 2 and 3 numbers, the plain models', and of 4 and 5, fits
+ * with one or two covariates, as structs, which it swaps whole; wider rows
+ * as runs of bytes.
  */
-#define ST_SORT sort_rows
-#define ST_ELEMENT_TYPE WeightedRow
-#define ST_COMPARE(a, b) row_cmp(a, b)
+typedef struct Row2
+{
+	double		weight;
+	double		v[2];
+} Row2;
+
+typedef struct Row3
+{
+	double		weight;
+	double		v[3];
+} Row3;
+
+typedef struct Row4
+{
+	double		weight;
+	double		v[4];
+} Row4;
+
+typedef struct Row5
+{
+	double		weight;
+	double		v[5];
+} Row5;
+
+#define ST_SORT sort_rows2
+#define ST_ELEMENT_TYPE Row2
+#define ST_COMPARE(a, b, state) row_cmp((const WeightedRow *) (a), (const WeightedRow *) (b), state)
+#define ST_COMPARE_ARG_TYPE const WeightedRows
 #define ST_SCOPE static
 #define ST_DECLARE
 #define ST_DEFINE
 #include "lib/sort_template.h"
+
+#define ST_SORT sort_rows3
+#define ST_ELEMENT_TYPE Row3
+#define ST_COMPARE(a, b, state) row_cmp((const WeightedRow *) (a), (const WeightedRow *) (b), state)
+#define ST_COMPARE_ARG_TYPE const WeightedRows
+#define ST_SCOPE static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+#define ST_SORT sort_rows4
+#define ST_ELEMENT_TYPE Row4
+#define ST_COMPARE(a, b, state) row_cmp((const WeightedRow *) (a), (const WeightedRow *) (b), state)
+#define ST_COMPARE_ARG_TYPE const WeightedRows
+#define ST_SCOPE static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+#define ST_SORT sort_rows5
+#define ST_ELEMENT_TYPE Row5
+#define ST_COMPARE(a, b, state) row_cmp((const WeightedRow *) (a), (const WeightedRow *) (b), state)
+#define ST_COMPARE_ARG_TYPE const WeightedRows
+#define ST_SCOPE static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+#define ST_SORT sort_rows_wide
+#define ST_ELEMENT_TYPE_VOID
+#define ST_COMPARE(a, b, state) row_cmp((const WeightedRow *) (a), (const WeightedRow *) (b), state)
+#define ST_COMPARE_ARG_TYPE const WeightedRows
+#define ST_SCOPE static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+static void
+sort_rows(WeightedRows *state)
+{
+	StaticAssertStmt(sizeof(Row2) == sizeof(double) * 3 && sizeof(Row5) == sizeof(double) * 6,
+					 "rows of 2 to 5 numbers are laid out as WeightedRow");
+	if (state->width == 2)
+		sort_rows2((Row2 *) state->data, state->nrows, state);
+	else if (state->width == 3)
+		sort_rows3((Row3 *) state->data, state->nrows, state);
+	else if (state->width == 4)
+		sort_rows4((Row4 *) state->data, state->nrows, state);
+	else if (state->width == 5)
+		sort_rows5((Row5 *) state->data, state->nrows, state);
+	else
+		sort_rows_wide(state->data, state->nrows, crm_wrow_size(state->width), state);
+}
 
 /*
  * Sort the rows and merge identical ones
@@ -72,13 +164,15 @@ crm_wrows_merge(WeightedRows *state)
 
 	if (state->merged == state->nrows)
 		return;
-	sort_rows(state->rows, state->nrows);
+	sort_rows(state);
 	for (int64 i = 0; i < state->nrows; i++)
 	{
-		if (n > 0 && row_cmp(&state->rows[n - 1], &state->rows[i]) == 0)
-			state->rows[n - 1].weight += state->rows[i].weight;
-		else
-			state->rows[n++] = state->rows[i];
+		WeightedRow *row = crm_wrow(state, i);
+
+		if (n > 0 && row_cmp(crm_wrow(state, n - 1), row, state) == 0)
+			crm_wrow(state, n - 1)->weight += row->weight;
+		else if (n++ < i)
+			memcpy(crm_wrow(state, n - 1), row, crm_wrow_size(state->width));
 	}
 	state->nrows = state->merged = n;
 }
@@ -94,7 +188,7 @@ make_room(WeightedRows *state, int64 more, MemoryContext context)
 		return;
 	while (state->nrows + more > state->maxrows / 2)
 		state->maxrows *= 2;
-	state->rows = repalloc_huge(state->rows, sizeof(WeightedRow) * state->maxrows);
+	state->data = repalloc_huge(state->data, crm_wrow_size(state->width) * state->maxrows);
 	(void) context;
 }
 
@@ -105,8 +199,7 @@ crm_wrows_add(WeightedRows *state, const double *v, double weight,
 	WeightedRow *row;
 
 	make_room(state, 1, context);
-	row = &state->rows[state->nrows++];
-	memset(row, 0, sizeof(WeightedRow));
+	row = crm_wrow(state, state->nrows++);
 	memcpy(row->v, v, sizeof(double) * state->width);
 	row->weight = weight;
 	/* a row may stand for several customers (crm_bgbb_fit's counts) */
@@ -121,7 +214,7 @@ void
 crm_wrows_append(WeightedRows *into, WeightedRows *from, MemoryContext context)
 {
 	/* only a state written by hand can mix the fits of two models */
-	if (from->width != into->width)
+	if (from->width != into->width || from->key_from != into->key_from)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cannot combine model-fit states of %d and %d numbers per customer",
@@ -132,7 +225,7 @@ crm_wrows_append(WeightedRows *into, WeightedRows *from, MemoryContext context)
 		into->setting = from->setting;
 	}
 	make_room(into, from->nrows, context);
-	memcpy(&into->rows[into->nrows], from->rows, sizeof(WeightedRow) * from->nrows);
+	memcpy(crm_wrow(into, into->nrows), from->data, crm_wrow_size(from->width) * from->nrows);
 	into->nrows += from->nrows;
 	into->customers += from->customers;
 	into->merged = 0;
@@ -150,15 +243,18 @@ write_state(const void *data, StringInfo buf, bool compact)
 	crm_wrows_merge(state);
 	pq_sendbyte(buf, WROWS_VERSION);
 	pq_sendbyte(buf, state->width);
+	pq_sendbyte(buf, state->key_from);
 	pq_sendbyte(buf, state->has_setting);
 	pq_sendfloat8(buf, state->setting);
 	pq_sendint64(buf, state->customers);
 	pq_sendint64(buf, state->nrows);
 	for (int64 i = 0; i < state->nrows; i++)
 	{
+		WeightedRow *row = crm_wrow(state, i);
+
 		for (int j = 0; j < state->width; j++)
-			pq_sendfloat8(buf, state->rows[i].v[j]);
-		pq_sendfloat8(buf, state->rows[i].weight);
+			pq_sendfloat8(buf, row->v[j]);
+		pq_sendfloat8(buf, row->weight);
 	}
 }
 
@@ -168,9 +264,10 @@ read_state(StringInfo buf, MemoryContext context)
 	WeightedRows *state;
 	int64		nrows;
 	int			width;
+	int			key_from;
 	int			has_setting;
 
-	if (buf->len - buf->cursor < 3 + 3 * 8)
+	if (buf->len - buf->cursor < 4 + 3 * 8)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid serialized model-fit state"),
@@ -180,11 +277,13 @@ read_state(StringInfo buf, MemoryContext context)
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid serialized model-fit state")));
 	width = pq_getmsgbyte(buf);
-	if (width < 1 || width > WROWS_MAX_WIDTH)
+	key_from = pq_getmsgbyte(buf);
+	if (width < 1 || width > WROWS_MAX_WIDTH || key_from >= width)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid serialized model-fit state")));
 	state = crm_wrows_new(context, width);
+	state->key_from = key_from;
 	has_setting = pq_getmsgbyte(buf);
 	state->has_setting = has_setting == 1;
 	state->setting = pq_getmsgfloat8(buf);
@@ -202,9 +301,8 @@ read_state(StringInfo buf, MemoryContext context)
 	make_room(state, nrows, context);
 	for (int64 i = 0; i < nrows; i++)
 	{
-		WeightedRow *row = &state->rows[i];
+		WeightedRow *row = crm_wrow(state, i);
 
-		memset(row, 0, sizeof(WeightedRow));
 		for (int j = 0; j < width; j++)
 			row->v[j] = pq_getmsgfloat8(buf);
 		row->weight = pq_getmsgfloat8(buf);
@@ -246,6 +344,7 @@ crm_fit_combine(PG_FUNCTION_ARGS)
 	{
 		agg = crm_agg_state_new(fcinfo, &crm_fit_state_kind, "crm_fit_combine");
 		into = crm_wrows_new(CrmAggStateContext(agg), from->width);
+		into->key_from = from->key_from;
 		into->has_setting = from->has_setting;
 		into->setting = from->setting;
 		agg->data = into;

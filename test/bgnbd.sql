@@ -185,8 +185,8 @@ SELECT throws_ok($$SELECT crm_bgnbd_fit(1, 'NaN', 10)$$, '22023', 'recency canno
 SELECT throws_ok($$SELECT crm_bgnbd_fit(1, 1, 'Infinity')$$, '22023', 't cannot be infinity', 'infinite t');
 SELECT throws_ok($$SELECT crm_bgnbd_fit(x, t_x, "T", -1) FROM published$$, '22003',
                  'penalizer must not be negative', 'negative penalizer');
-SELECT throws_ok($$SELECT crm_bgnbd_fit(x, t_x, "T", NULL) FROM published$$, '22004',
-                 'penalizer must not be null', 'NULL penalizer');
+SELECT throws_ok($$SELECT crm_bgnbd_fit(x, t_x, "T", NULL::float8) FROM published$$, '22004',
+                 'penalizer must not be null', 'NULL penalizer (typed: an untyped NULL could be covariates as well)');
 SELECT throws_ok($$SELECT crm_bgnbd_fit(x, 0, "T") FROM published WHERE x = 0$$, '22023',
                  'no customer made a repeat purchase', 'all-zero frequencies: an error, not NaN');
 

@@ -82,6 +82,19 @@ INSERT INTO hostile VALUES
     ('crm_gammagamma_model', '(6.25,3.74,15.44,0,946,1,t,1,1,"{{1,0,0},{0,1,0},{0,0,Infinity}}")'),
     ('crm_gammagamma_model', '(6.25,3.74,15.44,0,946,1,t,1,1,"{1,0,0}")');
 
+-- Covariate models: as a fit returns them (its covariance left out), and
+-- with coefficients that do not fit a customer's covariates
+INSERT INTO hostile VALUES
+    ('crm_bgnbd_covariate_model', NULL),
+    ('crm_bgnbd_covariate_model', '(0.5,5,0.8,2.5,"{0.5,-0.3}","{-0.4,0.6}",-1,1,1,t,,,)'),
+    ('crm_bgnbd_covariate_model', '(0.5,5,0.8,2.5,"{0.5}","{-0.4}",-1,1,1,t,,,)'),
+    ('crm_bgnbd_covariate_model', '(0.5,5,0.8,2.5,"{0.5,-0.3}","{-0.4,NaN}",-1,1,1,t,,,)'),
+    ('crm_bgnbd_covariate_model', '(0.5,5,0.8,2.5,,"{-0.4,0.6}",-1,1,1,t,,,)'),
+    ('crm_bgnbd_covariate_model', '(0.5,5,0.8,2.5,"{700,-0.3}","{-700,0.6}",-1,1,1,t,,,)'),
+    ('crm_bgnbd_covariate_model', '(-0.5,5,0.8,2.5,"{0.5,-0.3}","{-0.4,0.6}",-1,1,1,t,,,)'),
+    ('crm_bgnbd_covariate_model', '(0.5,5,0.8,2.5,"{0.5,-0.3}","{-0.4,0.6}",-1,1,1,t,1,1,"{{1,0},{0,1}}")'),
+    ('crm_bgnbd_covariate_model', '(0.5,5,0.8,2.5,"{0.5,-0.3}","{-0.4,0.6}",-1,1,1,t,1,1,"{{1,0,0,0,0,0,0,0},{0,1,0,0,0,0,0,0},{0,0,1,0,0,0,0,0},{0,0,0,1,0,0,0,0},{0,0,0,0,1,0,0,0},{0,0,0,0,0,1,0,0},{0,0,0,0,0,0,1,0},{0,0,0,0,0,0,0,1}}")');
+
 -- Each function with its argument types and one valid value per argument.
 CREATE TEMP TABLE signatures (fn text, types text[], valid text[]);
 INSERT INTO signatures VALUES
@@ -136,6 +149,11 @@ INSERT INTO signatures VALUES
                         '{"(0.243,4.414,0.793,2.426,-9582,2357,300,t,,,)","(6.25,3.74,15.44,0,946,1,t,,,)",2,30,38,20,12,0.01,4.345}'),
     ('crm_clv_predict', '{crm_paretonbd_model,crm_gammagamma_model,float8,float8,float8,float8,integer,float8,float8}',
                         '{"(0.55,10.58,0.61,11.67,-9595,2357,300,t,,,)","(6.25,3.74,15.44,0,946,1,t,,,)",2,30,38,20,12,0.01,4.345}'),
+    -- covariates
+    ('crm_bgnbd_fit', '{float8,float8,float8,float8[]}', '{2,30,38,"{1,0.5}"}'),
+    ('crm_bgnbd_fit', '{float8,float8,float8,float8[],float8}', '{2,30,38,"{1,0.5}",0.01}'),
+    ('crm_bgnbd_customer_model', '{crm_bgnbd_covariate_model,float8[]}',
+                                 ARRAY['(0.5,5,0.8,2.5,"{0.5,-0.3}","{-0.4,0.6}",-1,1,1,t,,,)', '{1,0.5}']),
     -- what the uncertainty of a model gives
     ('crm_model_parameters', '{crm_bgnbd_model}', ARRAY['(0.243,4.414,0.793,2.426,-9582,2357,300,t,19173,19196,"{{1.6e-4,3.7e-3,-8.8e-5,6.6e-5},{3.7e-3,0.143,-2.9e-3,1.05e-2},{-8.8e-5,-2.9e-3,3.4e-2,0.123},{6.6e-5,1.05e-2,0.123,0.4975}}")']),
     ('crm_model_parameters', '{crm_gammagamma_model}', ARRAY['(6.25,3.74,15.44,0,946,1,t,10000,10010,"{{1.42,-0.10,3.1},{-0.10,0.084,0.7},{3.1,0.7,17.3}}")']),
@@ -188,9 +206,9 @@ SELECT is_empty($$SELECT call, outcome FROM outcomes
 SELECT is_empty($$SELECT call, outcome FROM outcomes
                   WHERE outcome IN ('NaN', 'Infinity', '-Infinity') OR outcome LIKE '%NaN%'$$,
                 'no call returns NaN or infinity, nor a model with a NaN in it');
-SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome LIKE 'ERROR %'), 45::bigint,
+SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome LIKE 'ERROR %'), 48::bigint,
           'every function rejects some of the grid');
-SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome NOT LIKE 'ERROR %'), 45::bigint,
+SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome NOT LIKE 'ERROR %'), 48::bigint,
           'every function accepts some of the grid');
 
 SELECT * FROM finish();
