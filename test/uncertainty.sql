@@ -249,10 +249,10 @@ CREATE TEMP TABLE gg_draws AS
 SELECT d.draw, ROW(d.q[1], d.q[2], d.q[3], NULL, NULL, NULL, true, NULL, NULL, NULL)::crm_gammagamma_model AS m
 FROM (SELECT (gg).* FROM models) f, pg_temp.draws(ARRAY[p, q, gamma], covariance, 4000) d;
 
--- A customer without repeat purchases, one of two in 30 weeks, and a
--- frequent one
+-- A customer without repeat purchases, one of two in 30 weeks, a
+-- frequent one and one with 500 (far beyond the data)
 CREATE TEMP TABLE customers (x float8, t_x float8, "T" float8);
-INSERT INTO customers VALUES (0, 0, 38.86), (2, 30.43, 38.86), (25, 36, 38);
+INSERT INTO customers VALUES (0, 0, 38.86), (2, 30.43, 38.86), (25, 36, 38), (500, 38, 38.5);
 
 CREATE TEMP TABLE bg_check AS
 SELECT c.*, i.*, s.*
