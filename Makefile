@@ -18,11 +18,11 @@ SQL_SOURCES = src/sql/header.sql src/sql/types.sql src/sql/agg_state.sql \
 	src/sql/relationship.sql src/sql/lifecycle.sql src/sql/rfm_score.sql \
 	src/sql/rfm.sql src/sql/holdout.sql src/sql/pyramid_tier.sql src/sql/value_agg.sql \
 	src/sql/purchase_summary.sql src/sql/track.sql \
-	src/sql/uncertainty.sql src/sql/bgnbd.sql src/sql/mbgnbd.sql src/sql/bgbb.sql src/sql/sbg.sql src/sql/paretonbd.sql src/sql/covariates.sql src/sql/purchase_count.sql src/sql/gammagamma.sql
+	src/sql/uncertainty.sql src/sql/bgnbd.sql src/sql/mbgnbd.sql src/sql/bgbb.sql src/sql/sbg.sql src/sql/paretonbd.sql src/sql/covariates.sql src/sql/purchase_count.sql src/sql/gammagamma.sql src/sql/chart.sql
 # What 0.2.0 adds to 0.1.0; frozen into src/sql/releases/ when 0.2.0 ships.
 SQL_NEW_IN_0_2_0 = src/sql/upgrade_header.sql src/sql/upgrade_value_agg.sql \
 	src/sql/agg_state.sql src/sql/value_agg.sql src/sql/purchase_summary.sql src/sql/holdout.sql \
-	src/sql/track.sql src/sql/uncertainty.sql src/sql/bgnbd.sql src/sql/mbgnbd.sql src/sql/bgbb.sql src/sql/sbg.sql src/sql/paretonbd.sql src/sql/covariates.sql src/sql/purchase_count.sql src/sql/gammagamma.sql
+	src/sql/track.sql src/sql/uncertainty.sql src/sql/bgnbd.sql src/sql/mbgnbd.sql src/sql/bgbb.sql src/sql/sbg.sql src/sql/paretonbd.sql src/sql/covariates.sql src/sql/purchase_count.sql src/sql/gammagamma.sql src/sql/chart.sql
 DATA_built = crm--$(EXTVERSION).sql crm--0.1.0--0.2.0.sql
 # Install scripts of released versions and frozen upgrade scripts
 DATA = $(wildcard src/sql/releases/crm--*.sql)

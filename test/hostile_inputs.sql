@@ -9,7 +9,7 @@ SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(5);
+SELECT plan(6);
 
 CREATE FUNCTION pg_temp.probe(call text) RETURNS text
 LANGUAGE plpgsql AS $$
@@ -154,6 +154,10 @@ INSERT INTO signatures VALUES
     ('crm_bgnbd_fit', '{float8,float8,float8,float8[],float8}', '{2,30,38,"{1,0.5}",0.01}'),
     ('crm_bgnbd_customer_model', '{crm_bgnbd_covariate_model,float8[]}',
                                  ARRAY['(0.5,5,0.8,2.5,"{0.5,-0.3}","{-0.4,0.6}",-1,1,1,t,,,)', '{1,0.5}']),
+    -- charts: a message for what cannot be drawn, never an error
+    ('crm_chart_p_alive_distribution', '{float8[]}', '{"{0.5,1}"}'),
+    ('crm_chart_p_alive_matrix', '{crm_bgnbd_model,integer,float8}', '{"(0.243,4.414,0.793,2.426,-9582,2357,300,t,,,)",3,5}'),
+    ('crm_chart_expected_matrix', '{crm_paretonbd_model,float8,integer,float8}', '{"(0.55,10.58,0.61,11.67,-9595,2357,300,t,,,)",39,3,5}'),
     -- what the uncertainty of a model gives
     ('crm_model_parameters', '{crm_bgnbd_model}', ARRAY['(0.243,4.414,0.793,2.426,-9582,2357,300,t,19173,19196,"{{1.6e-4,3.7e-3,-8.8e-5,6.6e-5},{3.7e-3,0.143,-2.9e-3,1.05e-2},{-8.8e-5,-2.9e-3,3.4e-2,0.123},{6.6e-5,1.05e-2,0.123,0.4975}}")']),
     ('crm_model_parameters', '{crm_gammagamma_model}', ARRAY['(6.25,3.74,15.44,0,946,1,t,10000,10010,"{{1.42,-0.10,3.1},{-0.10,0.084,0.7},{3.1,0.7,17.3}}")']),
@@ -206,9 +210,13 @@ SELECT is_empty($$SELECT call, outcome FROM outcomes
 SELECT is_empty($$SELECT call, outcome FROM outcomes
                   WHERE outcome IN ('NaN', 'Infinity', '-Infinity') OR outcome LIKE '%NaN%'$$,
                 'no call returns NaN or infinity, nor a model with a NaN in it');
-SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome LIKE 'ERROR %'), 48::bigint,
-          'every function rejects some of the grid');
-SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome NOT LIKE 'ERROR %'), 48::bigint,
+SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome LIKE 'ERROR %'), 50::bigint,
+          'every function rejects some of the grid, but crm_chart_p_alive_distribution, which draws a message for what it cannot draw');
+SELECT is_empty($$SELECT call, outcome FROM outcomes
+                  WHERE sig LIKE 'crm\_chart\_%' AND outcome NOT LIKE 'ERROR %'
+                    AND outcome::jsonb ->> '$schema' IS DISTINCT FROM 'https://vega.github.io/schema/vega-lite/v5.json'$$,
+                'every chart that does not fail is a Vega-Lite v5 specification');
+SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome NOT LIKE 'ERROR %'), 51::bigint,
           'every function accepts some of the grid');
 
 SELECT * FROM finish();
