@@ -12,7 +12,8 @@ as_root() {
 	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# Debian packages: the server, its build headers, pgTAP and pg_prove.
+# Debian packages: the server, its build headers, pgTAP and pg_prove, and
+# for the tests Chromium.
 ensure_packages() {
 	local missing=()
 	# pg_config ships with the server package; the headers do not.
@@ -27,6 +28,8 @@ ensure_packages() {
 			missing+=("postgresql-$PG_MAJOR-pgtap")
 		command -v pg_prove >/dev/null ||
 			missing+=(libtap-parser-sourcehandler-pgtap-perl)
+		# the report page is checked in a real browser
+		command -v chromium >/dev/null || missing+=(chromium)
 	fi
 	[ ${#missing[@]} = 0 ] && return 0
 	echo "Installing ${missing[*]} ..."
