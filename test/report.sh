@@ -39,20 +39,24 @@ render() {
 render "$work/report.html" "$work/rendered.json"
 ok $? "headless Chromium opened it, and the page reported what it rendered"
 
-# The rest in SQL: what the page drew, as a table beside the demo's
-# (the JSON is read by psql itself: it may be longer than an argument)
-psql -X -q -v ON_ERROR_STOP=1 -v file="$work/rendered.json" >/dev/null <<'SQL'
+# read_back JSON TABLE: what a page reported, as table TABLE (id,
+# rendered, marks, data) and TABLE_errors beside the demo's tables; the
+# JSON is read by psql itself, as it may be longer than an argument
+read_back() {
+	psql -X -q -v ON_ERROR_STOP=1 -v file="$1" -v t="$2" -v e="$2_errors" >/dev/null <<'SQL'
 \set rendered `cat :file`
-CREATE TABLE rendered AS
+CREATE TABLE :t AS
 SELECT c ->> 'id' AS id, (c ->> 'rendered')::boolean AS rendered, (c ->> 'marks')::int AS marks, c -> 'data' AS data
 FROM jsonb_array_elements((:'rendered')::jsonb -> 'charts') c;
-CREATE TABLE page_errors AS SELECT (:'rendered')::jsonb -> 'errors' AS errors;
+CREATE TABLE :e AS SELECT (:'rendered')::jsonb -> 'errors' AS errors;
 SQL
+}
+read_back "$work/rendered.json" rendered
 ok $? "what the page drew, read back"
 
 is "$(q "$db" "SELECT count(*) FILTER (WHERE rendered AND marks > 0) || ' of ' || count(*) FROM rendered")" \
 	"$(grep -c . "$work/charts") of $(grep -c . "$work/charts")" "every chart rendered and drew marks"
-is "$(q "$db" "SELECT errors FROM page_errors")" "[]" "no error in the page"
+is "$(q "$db" "SELECT errors FROM rendered_errors")" "[]" "no error in the page"
 
 is "$(q "$db" "SELECT count(*) FROM unnest((SELECT crm_pyramid(revenue) FROM crm_demo.customers)) t
                JOIN jsonb_array_elements((SELECT data FROM rendered WHERE id = 'pyramid')) d
@@ -90,14 +94,10 @@ SQL
 ok $? "tools/report wrote the page of a tracked table"
 render "$work/tracked.html" "$work/tracked.json"
 ok $? "Chromium opened it"
-psql -X -q -v ON_ERROR_STOP=1 -v file="$work/tracked.json" >/dev/null <<'SQL'
-\set rendered `cat :file`
-CREATE TABLE tracked_rendered AS
-SELECT c ->> 'id' AS id, (c ->> 'rendered')::boolean AS rendered, (c ->> 'marks')::int AS marks, c -> 'data' AS data
-FROM jsonb_array_elements((:'rendered')::jsonb -> 'charts') c;
-SQL
-is "$(q "$db" "SELECT count(*) FILTER (WHERE rendered AND marks > 0) || ' of ' || count(*) FROM tracked_rendered")" \
-	"10 of 10" "every chart of it rendered and drew marks"
+read_back "$work/tracked.json" tracked_rendered
+is "$(q "$db" "SELECT count(*) FILTER (WHERE rendered AND marks > 0) || ' of ' || count(*) || ', errors ' || min(e.errors::text)
+               FROM tracked_rendered, tracked_rendered_errors e")" \
+	"10 of 10, errors []" "every chart of it rendered and drew marks, without an error"
 is "$(q "$db" "SELECT count(*) FROM shop_orders_crm_pyramid p
                JOIN jsonb_array_elements((SELECT data FROM tracked_rendered WHERE id = 'pyramid')) d
                  ON d ->> 'category' = p.tier::text
