@@ -56,7 +56,7 @@ ok $? "what the page drew, read back"
 
 is "$(q "$db" "SELECT count(*) FILTER (WHERE rendered AND marks > 0) || ' of ' || count(*) FROM rendered")" \
 	"$(grep -c . "$work/charts") of $(grep -c . "$work/charts")" "every chart rendered and drew marks"
-is "$(q "$db" "SELECT errors FROM rendered_errors")" "[]" "no error in the page"
+is "$(q "$db" "SELECT errors FROM rendered_errors")" "[]" "no error in the page, nor a warning in its console"
 
 is "$(q "$db" "SELECT count(*) FROM unnest((SELECT crm_pyramid(revenue) FROM crm_demo.customers)) t
                JOIN jsonb_array_elements((SELECT data FROM rendered WHERE id = 'pyramid')) d

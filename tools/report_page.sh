@@ -47,7 +47,7 @@ html_escape() {
 # When every chart has rendered, the page adds <script
 # type="application/json" id="crm-rendered"> with, per chart, whether it
 # rendered, how many mark items it drew and the data it drew from, and the
-# errors the page met: what test/report.sh reads back.
+# errors and console warnings the page met: what test/report.sh reads back.
 write_report() {
 	local out=$1 title=$2 tables=$3 charts=$4 entry name version
 	{
@@ -85,6 +85,11 @@ CSS
 ];
 const errors = [];
 window.addEventListener('error', e => errors.push(String(e.message)));
+// what Vega and Vega-Lite report to the console counts as an error too
+for (const level of ['error', 'warn']) {
+	const write = console[level].bind(console);
+	console[level] = (...args) => { errors.push(level + ': ' + args.join(' ')); write(...args); };
+}
 Promise.all(charts.map(c =>
 	vegaEmbed('#chart-' + c.id, c.spec, { actions: false, renderer: 'svg' })
 		.then(r => ({
