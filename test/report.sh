@@ -15,7 +15,7 @@ trap 'dropdb --if-exists "$db"; rm -rf "$work"' EXIT
 createdb "$db" || exit 1
 export PGDATABASE=$db
 
-plan 17
+plan 18
 
 awk 'NR > 1 { sub(/\r$/, ""); printf "%d,%s-%s-%s,%s,%s\n", $1,
      substr($2, 1, 4), substr($2, 5, 2), substr($2, 7, 2), $3, $4 }' \
@@ -103,5 +103,14 @@ is "$(q "$db" "SELECT count(*) FROM shop_orders_crm_pyramid p
                  ON d ->> 'category' = p.tier::text
                WHERE (d ->> 'customers')::bigint = p.customers AND (d ->> 'value')::numeric = p.revenue")" "4" \
 	"its pyramid is the tracking's pyramid view"
+# A tracked table without orders: a page of charts that say so
+psql -X -q -v ON_ERROR_STOP=1 -c "CREATE TABLE no_orders (LIKE shop_orders)" \
+	-c "SELECT crm_track('no_orders', 'customer_id', 'amount', 'ordered_at')" >/dev/null &&
+	"$ROOT/tools/report" no_orders "$work/empty.html" >/dev/null 2>>"$work/report.log" &&
+	render "$work/empty.html" "$work/empty.json" && read_back "$work/empty.json" empty_rendered
+is "$(q "$db" "SELECT count(*) FILTER (WHERE rendered AND marks > 0 AND data -> 0 ? 'message') || ' of ' || count(*)
+               || ', errors ' || min(e.errors::text)
+               FROM empty_rendered, empty_rendered_errors e")" \
+	"10 of 10, errors []" "no orders: every chart a message, drawn without an error"
 "$ROOT/tools/report" crm_demo.orders "$work/untracked.html" >/dev/null 2>"$work/untracked.log"
 is "$?:$(grep -c 'is not tracked by crm' "$work/untracked.log")" "1:1" "a table crm does not track: an error that says so"

@@ -38,10 +38,12 @@ CREATE TEMP TABLE report_summary AS
 SELECT (crm_rfm(:ordered_at_column, :amount_column::numeric,
                 (SELECT max(:ordered_at_column) FROM :orders_table), '1 week')).*
 FROM :orders_table GROUP BY :customer_column;
+-- (no customer who bought again: no model, and the charts say so)
 CREATE TEMP TABLE report_model AS
-SELECT crm_bgnbd_fit(frequency, recency, t) AS m,
-       least(greatest(percentile_disc(0.9) WITHIN GROUP (ORDER BY t), 1), 520) AS t
-FROM report_summary;
+SELECT (SELECT crm_bgnbd_fit(frequency, recency, t) FROM report_summary
+        WHERE EXISTS (SELECT FROM report_summary WHERE frequency > 0)) AS m,
+       (SELECT least(greatest(percentile_disc(0.9) WITHIN GROUP (ORDER BY t), 1), 520)
+        FROM report_summary) AS t;
 
 SELECT 'p_alive_matrix', 'Probability alive',
        crm_chart_p_alive_matrix(m, 20, round(t), format('Probability alive of customers first seen %s weeks ago (BG/NBD)', round(t)))
@@ -52,28 +54,34 @@ SELECT 'expected_matrix', 'Expected purchases',
 FROM report_model;
 
 SELECT 'p_alive_distribution', 'Distribution of P(alive)',
-       crm_chart_p_alive_distribution(CASE WHEN (m).converged
-                                           THEN (SELECT array_agg(crm_bgnbd_p_alive(m, frequency, recency, s.t))
-                                                 FROM report_summary s) END,
-                                      'Distribution of P(alive) now (BG/NBD)')
+       CASE WHEN (m).converged
+            THEN crm_chart_p_alive_distribution((SELECT array_agg(crm_bgnbd_p_alive(m, frequency, recency, s.t))
+                                                 FROM report_summary s),
+                                                'Distribution of P(alive) now (BG/NBD)')
+            ELSE crm_chart_message('Distribution of P(alive) now (BG/NBD)',
+                                   crm_chart_matrix_problem((m).converged, 0, 0))
+       END
 FROM report_model;
 
--- The backtest: calibration to two thirds of the span, weeks
-SELECT min(:ordered_at_column) AS first_order, max(:ordered_at_column) AS last_order,
-       min(:ordered_at_column) + (max(:ordered_at_column) - min(:ordered_at_column)) * 2 / 3 AS calibration_end
+-- The backtest: calibration to two thirds of the span, weeks (an empty
+-- table has a span of 0 now, and no customer to backtest)
+SELECT coalesce(min(:ordered_at_column), now()) AS first_order, coalesce(max(:ordered_at_column), now()) AS last_order,
+       coalesce(min(:ordered_at_column) + (max(:ordered_at_column) - min(:ordered_at_column)) * 2 / 3, now())
+           AS calibration_end
 FROM :orders_table \gset
 CREATE TEMP TABLE report_backtest AS
 SELECT (crm_calibration_holdout(:ordered_at_column, :amount_column::numeric, :'calibration_end', :'last_order', '1 week')).*
 FROM :orders_table GROUP BY :customer_column;
 CREATE TEMP TABLE report_backtest_model AS
-SELECT crm_bgnbd_fit(frequency_cal, recency_cal, t_cal) AS m FROM report_backtest;
+SELECT (SELECT crm_bgnbd_fit(frequency_cal, recency_cal, t_cal) FROM report_backtest
+        WHERE EXISTS (SELECT FROM report_backtest WHERE frequency_cal > 0)) AS m;
 
 SELECT 'calibration_holdout', 'Calibration and holdout',
-       CASE WHEN (SELECT (m).converged FROM report_backtest_model)
+       CASE WHEN coalesce((SELECT (m).converged FROM report_backtest_model), false)
             THEN crm_chart_calibration_holdout(array_agg(label ORDER BY g), array_agg(actual ORDER BY g),
                                                array_agg(forecast ORDER BY g),
                                                format('Repeat purchase days after %s, by those before', :'calibration_end'::timestamptz::date))
-            ELSE crm_chart_message('Calibration and holdout', 'The calibration model did not converge')
+            ELSE crm_chart_message('Calibration and holdout', 'No calibration model: too few repeat purchases')
        END
 FROM (SELECT least(b.frequency_cal, 7) AS g,
              CASE WHEN least(b.frequency_cal, 7) = 7 THEN '7+' ELSE b.frequency_cal::text END AS label,
@@ -105,7 +113,7 @@ SELECT 'tracking', 'Tracking',
                                     floor(extract(epoch FROM :'calibration_end'::timestamptz - :'first_order'::timestamptz)
                                           / (7 * 86400))::integer,
                                     'Repeat purchases by week, actual and BG/NBD')
-            ELSE crm_chart_message('Tracking', 'The calibration model did not converge')
+            ELSE crm_chart_message('Tracking', 'No calibration model: too few repeat purchases')
        END
 FROM (SELECT w, actual - lag(actual, 1, 0::bigint) OVER (ORDER BY w) AS actual_in_week,
              coalesce(expected - lag(expected, 1, 0::float8) OVER (ORDER BY w), 0) AS expected_in_week
