@@ -35,8 +35,9 @@
 #define Z_95 1.959963984540054
 
 /*
- * Step in the log-parameters of the central differences of ln f: ln f is
- * smooth, and its derivatives are needed to a few digits only
+ * Step in the log-parameters of the central differences of a prediction:
+ * the predictions are smooth, and the direction of their steepest change
+ * is needed to a few digits only
  */
 #define LOG_STEP 1e-4
 
