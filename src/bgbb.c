@@ -361,14 +361,8 @@ PG_FUNCTION_INFO_V1(crm_bgbb_expected_interval);
 Datum
 crm_bgbb_expected_interval(PG_FUNCTION_ARGS)
 {
-	double		p[BGBB_PARAMS];
-	double		cov[BGBB_PARAMS * BGBB_PARAMS];
 	OpportunityQuery q = {PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2),
 	PG_GETARG_FLOAT8(3), PG_GETARG_FLOAT8(4)};
-	double		estimate;
 
-	crm_model_params_cov(fcinfo, 0, BGBB_PARAMS, p, cov);
-	estimate = expected_at(p, &q);
-	return crm_interval_result(fcinfo, expected_at, &q, p, cov, BGBB_PARAMS,
-							   estimate, 5);
+	return crm_model_interval(fcinfo, BGBB_PARAMS, expected_at, &q, 5);
 }

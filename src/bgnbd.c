@@ -426,23 +426,45 @@ crm_bgnbd_expected_alive(const double *p, double h, double x, double t_x,
 	return beta_geometric_expected_alive(p, h, x, t_x, T, SHIFT_BG);
 }
 
-/*
- * Expected purchases: expected if alive, times P(alive); for the model in
- * argument 0 and (horizon, frequency, recency, t) in arguments 1 to 4
- */
+/* A customer and horizon of expected purchases, under BG/NBD or MBG/NBD */
+typedef struct PurchaseQuery
+{
+	double		h,
+				x,
+				t_x,
+				T;
+	int			shift;
+} PurchaseQuery;
+
+/* Expected purchases: expected if alive, times P(alive) */
+static double
+expected_at(const double *p, void *arg)
+{
+	PurchaseQuery *q = arg;
+
+	return beta_geometric_expected_alive(p, q->h, q->x, q->t_x, q->T, q->shift) *
+		beta_geometric_alive(p, q->x, q->t_x, q->T, q->shift);
+}
+
+/* The query of (horizon, frequency, recency, t) in arguments 1 to 4 */
+static PurchaseQuery
+purchase_query(FunctionCallInfo fcinfo, int shift)
+{
+	PurchaseQuery q = {PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2),
+	PG_GETARG_FLOAT8(3), PG_GETARG_FLOAT8(4), shift};
+
+	return q;
+}
+
+/* Expected purchases of the model in argument 0 and the query */
 static Datum
 expected_purchases(FunctionCallInfo fcinfo, int shift)
 {
 	double		p[BGNBD_PARAMS];
-	double		h = PG_GETARG_FLOAT8(1),
-				x = PG_GETARG_FLOAT8(2),
-				t_x = PG_GETARG_FLOAT8(3),
-				T = PG_GETARG_FLOAT8(4);
-	double		expected;
+	PurchaseQuery q = purchase_query(fcinfo, shift);
 
 	crm_model_params(fcinfo, 0, BGNBD_PARAMS, p);
-	expected = beta_geometric_expected_alive(p, h, x, t_x, T, shift);
-	PG_RETURN_FLOAT8(crm_model_result(expected * beta_geometric_alive(p, x, t_x, T, shift)));
+	PG_RETURN_FLOAT8(crm_model_result(expected_at(p, &q)));
 }
 
 /*
@@ -465,25 +487,6 @@ crm_mbgnbd_expected(PG_FUNCTION_ARGS)
 	return expected_purchases(fcinfo, SHIFT_MBG);
 }
 
-/* The customer and horizon of an interval of expected purchases */
-typedef struct PurchaseQuery
-{
-	double		h,
-				x,
-				t_x,
-				T;
-	int			shift;
-} PurchaseQuery;
-
-static double
-expected_at(const double *p, void *arg)
-{
-	PurchaseQuery *q = arg;
-
-	return beta_geometric_expected_alive(p, q->h, q->x, q->t_x, q->T, q->shift) *
-		beta_geometric_alive(p, q->x, q->t_x, q->T, q->shift);
-}
-
 /*
  * Expected purchases with an interval from the uncertainty of the model's
  * parameters: (model, horizon, frequency, recency, t, level)
@@ -491,16 +494,9 @@ expected_at(const double *p, void *arg)
 static Datum
 expected_interval(FunctionCallInfo fcinfo, int shift)
 {
-	double		p[BGNBD_PARAMS];
-	double		cov[BGNBD_PARAMS * BGNBD_PARAMS];
-	PurchaseQuery q = {PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2),
-	PG_GETARG_FLOAT8(3), PG_GETARG_FLOAT8(4), shift};
-	double		estimate;
+	PurchaseQuery q = purchase_query(fcinfo, shift);
 
-	crm_model_params_cov(fcinfo, 0, BGNBD_PARAMS, p, cov);
-	estimate = crm_model_result(expected_at(p, &q));
-	return crm_interval_result(fcinfo, expected_at, &q, p, cov, BGNBD_PARAMS,
-							   estimate, 5);
+	return crm_model_interval(fcinfo, BGNBD_PARAMS, expected_at, &q, 5);
 }
 
 /*

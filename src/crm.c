@@ -232,6 +232,29 @@ day_cmp(const void *a, const void *b)
 }
 
 /*
+ * Position of day in days[0 .. n), sorted ascending, or where it would go;
+ * *found says whether it is there
+ */
+int
+crm_day_position(const DateADT *days, int n, DateADT day, bool *found)
+{
+	int			lo = 0,
+				hi = n;
+
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (days[mid] < day)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < n && days[lo] == day;
+	return lo;
+}
+
+/*
  * A date[] of the distinct days among days[0 .. n), ascending; sorts days
  * in place
  */

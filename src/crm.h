@@ -31,6 +31,7 @@ extern MemoryContext crm_aggregate_context(FunctionCallInfo fcinfo,
 										   const char *fname);
 
 /* The distinct days of days[0 .. n) as a sorted date[] */
+extern int	crm_day_position(const DateADT *days, int n, DateADT day, bool *found);
 extern ArrayType *crm_days_array(DateADT *days, int n);
 
 /* rfm.c: the length of a time unit in days (crm_rfm's unit argument) */

@@ -145,19 +145,10 @@ sum_difference(const ExactSum *a, const ExactSum *b)
 static void
 dayset_add(DaySet *set, DateADT day, MemoryContext context)
 {
-	int32		lo = 0,
-				hi = set->n;
+	bool		found;
+	int32		lo = crm_day_position(set->days, set->n, day, &found);
 
-	while (lo < hi)
-	{
-		int32		mid = (lo + hi) / 2;
-
-		if (set->days[mid] < day)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < set->n && set->days[lo] == day)
+	if (found)
 		return;
 	if (set->n == set->size)
 	{

@@ -77,6 +77,8 @@ extern void crm_prediction_interval(CrmPrediction f, void *arg, const double *p,
 extern Datum crm_interval_result(FunctionCallInfo fcinfo, CrmPrediction f,
 								 void *arg, const double *p, const double *cov,
 								 int n, double estimate, int level_argno);
+extern Datum crm_model_interval(FunctionCallInfo fcinfo, int nparams,
+								CrmPrediction f, void *arg, int level_argno);
 
 /*
  * Largest frequency, recency or t the models take: a billion purchases or

@@ -385,14 +385,8 @@ PG_FUNCTION_INFO_V1(crm_paretonbd_expected_interval);
 Datum
 crm_paretonbd_expected_interval(PG_FUNCTION_ARGS)
 {
-	double		p[PARETONBD_PARAMS];
-	double		cov[PARETONBD_PARAMS * PARETONBD_PARAMS];
 	PurchaseQuery q = {PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2),
 	PG_GETARG_FLOAT8(3), PG_GETARG_FLOAT8(4)};
-	double		estimate;
 
-	crm_model_params_cov(fcinfo, 0, PARETONBD_PARAMS, p, cov);
-	estimate = expected_at(p, &q);
-	return crm_interval_result(fcinfo, expected_at, &q, p, cov, PARETONBD_PARAMS,
-							   estimate, 5);
+	return crm_model_interval(fcinfo, PARETONBD_PARAMS, expected_at, &q, 5);
 }

@@ -272,6 +272,24 @@ crm_prediction_interval(CrmPrediction f, void *arg, const double *p,
 }
 
 /*
+ * z of a two-sided interval of this level; scoring a million customers
+ * asks for the same level a million times, so the last one is kept
+ */
+static double
+z_of_level(double level)
+{
+	static double last_level = -1;
+	static double last_z;
+
+	if (level != last_level)
+	{
+		last_z = crm_normal_upper_quantile((1 - level) / 2);
+		last_level = level;
+	}
+	return last_z;
+}
+
+/*
  * The crm_interval (estimate, lower, upper) of the calling function for
  * the prediction f(p) = estimate, at the level in argument level_argno;
  * an estimate of 0 (a horizon of 0) is certain
@@ -297,11 +315,28 @@ crm_interval_result(FunctionCallInfo fcinfo, CrmPrediction f, void *arg,
 		elog(ERROR, "return type must be a row type");
 	if (estimate > 0)
 		crm_prediction_interval(f, arg, p, cov, n, estimate,
-								crm_normal_upper_quantile((1 - level) / 2),
+								z_of_level(level),
 								&lower, &upper);
 	values[0] = Float8GetDatum(estimate);
 	values[1] = Float8GetDatum(crm_model_result(lower));
 	values[2] = Float8GetDatum(crm_model_result(upper));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
 													  values, nulls)));
+}
+
+/*
+ * The crm_interval of the calling function for the prediction f of the
+ * model in argument 0, of nparams parameters, at the level in argument
+ * level_argno: what each model's _expected_interval returns
+ */
+Datum
+crm_model_interval(FunctionCallInfo fcinfo, int nparams, CrmPrediction f,
+				   void *arg, int level_argno)
+{
+	double		p[CRM_SCORED_MAX_PARAMS];
+	double		cov[CRM_SCORED_MAX_PARAMS * CRM_SCORED_MAX_PARAMS];
+
+	crm_model_params_cov(fcinfo, 0, nparams, p, cov);
+	return crm_interval_result(fcinfo, f, arg, p, cov, nparams,
+							   crm_model_result(f(p, arg)), level_argno);
 }

@@ -27,6 +27,7 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 
+#include "crm.h"
 #include "track.h"
 
 /* Add an amount: exactly in 128-bit units while they hold it, then numeric */
@@ -86,31 +87,11 @@ crm_track_numeric_negative(Numeric value)
 											 NumericGetDatum(zero))) < 0;
 }
 
-/* Position of day in the sorted days, or where it would go */
-static int
-day_position(const TrackDelta *delta, DateADT day, bool *found)
-{
-	int			lo = 0;
-	int			hi = delta->ndays;
-
-	while (lo < hi)
-	{
-		int			mid = (lo + hi) / 2;
-
-		if (delta->days[mid] < day)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = lo < delta->ndays && delta->days[lo] == day;
-	return lo;
-}
-
 static void
 add_day(TrackDelta *delta, DateADT day)
 {
 	bool		found;
-	int			pos = day_position(delta, day, &found);
+	int			pos = crm_day_position(delta->days, delta->ndays, day, &found);
 
 	if (found)
 		return;
