@@ -36,48 +36,62 @@
  * for alpha < beta: b2 = r+x, z = (beta-alpha)/(beta+t) and beta in the
  * power.  With grad not NULL, also its derivatives in (r, alpha, s, beta):
  * n = r+s+x moves the series' a and c together, and z moves with alpha
- * and beta.
+ * and beta.  The terms at t1 and at t2 (if value2 is not NULL) come from
+ * one loop over the two series (crm_log_hyp2f1_next_pair).
  */
+static void
+log_a0_terms(double r, double alpha, double s, double beta, double x,
+			 double t1, double t2, int terms, double *value1, double *grad1,
+			 double *value2, double *grad2)
+{
+	double		n = r + s + x;
+	double		dlog[2][3];
+	double	   *values[2] = {value1, value2};
+	double	   *grads[2] = {grad1, grad2};
+	double		ts[2] = {t1, t2};
+	/* the series takes the larger of alpha and beta as its base */
+	bool		alpha_first = alpha >= beta;
+	double		low = alpha_first ? beta : alpha;
+	double		high = alpha_first ? alpha : beta;
+	double		bases[2] = {high + t1, high + t2};
+
+	if (value2)
+		crm_log_hyp2f1_next_pair(n, alpha_first ? s + 1 : r + x,
+								 (high - low) / bases[0], (high - low) / bases[1],
+								 terms, value1, value2,
+								 grad1 ? dlog[0] : NULL, grad2 ? dlog[1] : NULL);
+	else
+		*value1 = crm_log_hyp2f1_next(n, alpha_first ? s + 1 : r + x,
+									  (high - low) / bases[0], terms,
+									  grad1 ? dlog[0] : NULL);
+	for (int j = 0; j < (value2 ? 2 : 1); j++)
+	{
+		double		base = bases[j];
+		double	   *grad = grads[j];
+
+		*values[j] -= n * log(base);
+		if (grad && !isnan(*values[j]))
+		{
+			double		dn = dlog[j][0] - log(base);
+			double		dz_high = dlog[j][2] * (low + ts[j]) / (base * base) - n / base;
+			double		dz_low = -dlog[j][2] / base;
+
+			grad[0] = alpha_first ? dn : dn + dlog[j][1];
+			grad[1] = alpha_first ? dz_high : dz_low;
+			grad[2] = alpha_first ? dn + dlog[j][1] : dn;
+			grad[3] = alpha_first ? dz_low : dz_high;
+		}
+	}
+}
+
+/* One term of A0, as log_a0_terms */
 static double
 log_a0_term(double r, double alpha, double s, double beta, double x, double t,
 			int terms, double *grad)
 {
-	double		n = r + s + x;
-	double		dlog[3];
 	double		value;
 
-	if (alpha >= beta)
-	{
-		double		base = alpha + t;
-
-		value = crm_log_hyp2f1_next(n, s + 1, (alpha - beta) / base, terms,
-									grad ? dlog : NULL) - n * log(base);
-		if (grad && !isnan(value))
-		{
-			double		dn = dlog[0] - log(base);
-
-			grad[0] = dn;
-			grad[1] = dlog[2] * (beta + t) / (base * base) - n / base;
-			grad[2] = dn + dlog[1];
-			grad[3] = -dlog[2] / base;
-		}
-	}
-	else
-	{
-		double		base = beta + t;
-
-		value = crm_log_hyp2f1_next(n, r + x, (beta - alpha) / base, terms,
-									grad ? dlog : NULL) - n * log(base);
-		if (grad && !isnan(value))
-		{
-			double		dn = dlog[0] - log(base);
-
-			grad[0] = dn + dlog[1];
-			grad[1] = -dlog[2] / base;
-			grad[2] = dn;
-			grad[3] = dlog[2] * (alpha + t) / (base * base) - n / base;
-		}
-	}
+	log_a0_terms(r, alpha, s, beta, x, t, t, terms, &value, grad, NULL, NULL);
 	return value;
 }
 
@@ -133,14 +147,91 @@ typedef struct A0Term
 	double		grad[PARETONBD_PARAMS];
 } A0Term;
 
+/*
+ * What depends on r, s and x alone: the log-gamma and digamma of r + x
+ * and ln(r + s + x), kept for whole x below X_TERMS, and those of r and s
+ * (A0Cache).  The rows come sorted by x, so a plain fit needs each once
+ * per distinct x anyway; a covariate fit calls the likelihood once per run
+ * of customers who share covariates -- once per customer with a
+ * continuous covariate -- and there the table saves six special functions
+ * a row.
+ */
+#define X_TERMS 256
+
+typedef struct XTerms
+{
+	uint64		generation;		/* of (r, s) it belongs to; 0: none */
+	bool		has_digamma;
+	double		lgamma_rx;
+	double		digamma_rx;
+	double		log_n;			/* ln(r + s + x) */
+} XTerms;
+
 typedef struct A0Cache
 {
 	uint64		evaluation;		/* the current evaluation */
 	A0Term		terms[1 << A0_CACHE_BITS];
+	/* what depends on (r, s) alone, for the last (r, s) seen */
+	uint64		generation;
+	double		r;
+	double		s;
+	double		lgamma_r;
+	double		log_s;
+	bool		has_digamma_r;
+	double		digamma_r;
+	XTerms		x_terms[X_TERMS];
 } A0Cache;
 
-static const A0Term *
-a0_term(A0Cache *cache, const double *p, double x, double t, bool with_grad)
+/* The terms of x at the cache's (r, s), digamma too if with_grad */
+static const XTerms *
+x_terms(A0Cache *cache, double x, bool with_grad, XTerms *scratch)
+{
+	XTerms	   *terms = scratch;
+
+	if (x >= 0 && x < X_TERMS && x == floor(x))
+	{
+		terms = &cache->x_terms[(int) x];
+		if (terms->generation == cache->generation && (terms->has_digamma || !with_grad))
+			return terms;
+	}
+	if (terms->generation != cache->generation)
+	{
+		terms->generation = cache->generation;
+		terms->lgamma_rx = lgamma(cache->r + x);
+		terms->log_n = log(cache->r + cache->s + x);
+		terms->has_digamma = false;
+	}
+	if (with_grad && !terms->has_digamma)
+	{
+		terms->digamma_rx = crm_digamma(cache->r + x);
+		terms->has_digamma = true;
+	}
+	return terms;
+}
+
+/* Make the cache's (r, s) these, starting a generation if they changed */
+static void
+set_shape(A0Cache *cache, double r, double s, bool with_grad)
+{
+	if (cache->generation == 0 || r != cache->r || s != cache->s)
+	{
+		cache->generation++;
+		cache->r = r;
+		cache->s = s;
+		cache->lgamma_r = lgamma(r);
+		cache->log_s = log(s);
+		cache->has_digamma_r = false;
+	}
+	if (with_grad && !cache->has_digamma_r)
+	{
+		cache->digamma_r = crm_digamma(r);
+		cache->has_digamma_r = true;
+	}
+}
+
+/* The slot of (x, t); *hit: whether it holds that term of this evaluation */
+static A0Term *
+a0_slot(A0Cache *cache, double x, double t, bool *hit)
 {
 	uint64		bits_x,
 				bits_t;
@@ -150,16 +241,65 @@ a0_term(A0Cache *cache, const double *p, double x, double t, bool with_grad)
 	memcpy(&bits_t, &t, sizeof(bits_t));
 	term = &cache->terms[((bits_x * UINT64CONST(0x9E3779B97F4A7C15)) ^ bits_t) *
 						 UINT64CONST(0xC2B2AE3D27D4EB4F) >> (64 - A0_CACHE_BITS)];
-	if (term->evaluation != cache->evaluation || term->x != x || term->t != t)
-	{
-		term->evaluation = cache->evaluation;
-		term->x = x;
-		term->t = t;
-		term->value = log_a0_term(p[0], p[1], p[2], p[3], x, t,
-								  CRM_HYP2F1_FITTING_TERMS,
-								  with_grad ? term->grad : NULL);
-	}
+	*hit = term->evaluation == cache->evaluation && term->x == x && term->t == t;
 	return term;
+}
+
+/* Keep a term of (x, t) computed in this evaluation */
+static void
+a0_keep(A0Cache *cache, double x, double t, const A0Term *term)
+{
+	bool		hit;
+	A0Term	   *slot = a0_slot(cache, x, t, &hit);
+
+	*slot = *term;
+	slot->evaluation = cache->evaluation;
+	slot->x = x;
+	slot->t = t;
+}
+
+/*
+ * The two terms of A0 of a customer, at t_x into *first and at T into
+ * *second: from the cache where they are there, computed and kept where
+ * not -- both in one pass over the two series where neither is there, as
+ * for every customer of a covariate fit with a model of their own.
+ */
+static void
+a0_terms(A0Cache *cache, const double *p, double x, double t_x, double T,
+		 bool with_grad, A0Term *first, A0Term *second)
+{
+	bool		hit_first,
+				hit_second;
+	const A0Term *slot;
+
+	slot = a0_slot(cache, x, t_x, &hit_first);
+	if (hit_first)
+		*first = *slot;
+	slot = a0_slot(cache, x, T, &hit_second);
+	if (hit_second)
+		*second = *slot;
+
+	if (!hit_first && !hit_second && t_x != T)
+		log_a0_terms(p[0], p[1], p[2], p[3], x, t_x, T, CRM_HYP2F1_FITTING_TERMS,
+					 &first->value, with_grad ? first->grad : NULL,
+					 &second->value, with_grad ? second->grad : NULL);
+	else
+	{
+		if (!hit_first)
+			first->value = log_a0_term(p[0], p[1], p[2], p[3], x, t_x,
+									   CRM_HYP2F1_FITTING_TERMS,
+									   with_grad ? first->grad : NULL);
+		if (t_x == T)
+			*second = *first;
+		else if (!hit_second)
+			second->value = log_a0_term(p[0], p[1], p[2], p[3], x, T,
+										CRM_HYP2F1_FITTING_TERMS,
+										with_grad ? second->grad : NULL);
+	}
+	if (!hit_first)
+		a0_keep(cache, x, t_x, first);
+	if (!hit_second && t_x != T)
+		a0_keep(cache, x, T, second);
 }
 
 /*
@@ -178,11 +318,12 @@ crm_paretonbd_loglik(const double *p, const WeightedRows *rows, double *grad,
 				alpha = p[1],
 				s = p[2],
 				beta = p[3];
-	double		head_0 = -lgamma(r) + r * log(alpha) + s * log(beta);
-	double		psi_r = grad ? crm_digamma(r) : 0;
+	double		log_alpha = log(alpha);
+	double		head_0;
 	double		x = NAN,
 				head = 0,
-				dhead_r = 0;
+				dhead_r = 0,
+				log_n = 0;
 	double		sum = 0;
 	double		g[PARETONBD_PARAMS] = {0};
 	A0Cache    *cache = rows->scratch;
@@ -190,14 +331,16 @@ crm_paretonbd_loglik(const double *p, const WeightedRows *rows, double *grad,
 	if (cache == NULL)
 		cache = ((WeightedRows *) rows)->scratch = palloc0(sizeof(A0Cache));
 	cache->evaluation++;
+	set_shape(cache, r, s, grad != NULL);
+	head_0 = -cache->lgamma_r + r * log_alpha + s * log(beta);
 	for (int64 i = 0; i < rows->nrows; i++)
 	{
 		const WeightedRow *row = crm_wrow(rows, i);
 		double		w = row->weight;
 		double		t_x = row->v[SUMMARY_T_X],
 					T = row->v[SUMMARY_T];
-		A0Term		first;
-		const A0Term *second;
+		A0Term		first,
+					second;
 		double		log_T_alpha,
 					log_T_beta,
 					A,
@@ -209,20 +352,23 @@ crm_paretonbd_loglik(const double *p, const WeightedRows *rows, double *grad,
 
 		if (row->v[SUMMARY_X] != x)
 		{
+			XTerms		scratch = {0};
+			const XTerms *terms;
+
 			x = row->v[SUMMARY_X];
-			head = head_0 + lgamma(r + x);
+			terms = x_terms(cache, x, grad != NULL, &scratch);
+			head = head_0 + terms->lgamma_rx;
+			log_n = terms->log_n;
 			if (grad)
-				dhead_r = crm_digamma(r + x) - psi_r + log(alpha);
+				dhead_r = terms->digamma_rx - cache->digamma_r + log_alpha;
 		}
 		log_T_alpha = log(alpha + T);
 		log_T_beta = log(beta + T);
 		A = -(r + x) * log_T_alpha - s * log_T_beta;
-		/* a copy: the second term may take the first's slot */
-		first = *a0_term(cache, p, x, t_x, grad != NULL);
-		second = a0_term(cache, p, x, T, grad != NULL);
-		log_a0 = combine_a0(first.value, first.grad, second->value,
-							second->grad, grad ? da0 : NULL);
-		B = log(s) - log(r + s + x) + log_a0;
+		a0_terms(cache, p, x, t_x, T, grad != NULL, &first, &second);
+		log_a0 = combine_a0(first.value, first.grad, second.value,
+							second.grad, grad ? da0 : NULL);
+		B = cache->log_s - log_n + log_a0;
 		if (isnan(B))
 			return NAN;			/* a series too long: a point to avoid */
 		ll = crm_log_add_share(A, B, &share_b);

@@ -111,63 +111,140 @@ crm_log_hyp2f1(double a, double b, double c, double z, int max_terms)
  * each term needs the reciprocals of n+k, b+k and k+1, taken from one
  * division.  With dlog not NULL, the derivatives of the logarithm in n,
  * b and z go to dlog[0 .. 2].
+ *
+ * crm_log_hyp2f1_next_pair sums the series at two z in one loop: they
+ * share n and b, and with them the division of every term and the
+ * harmonic sum of b.  Each series stops where it would alone, so the
+ * values are those of two calls, for little more than the cost of the
+ * longer series (the Pareto/NBD likelihood needs both of a customer's,
+ * at t_x and at T).
  */
-double
-crm_log_hyp2f1_next(double n, double b, double z, int max_terms, double *dlog)
-{
-	double		u = 1.0;		/* u_k, scaled like the sums */
-	double		sum = 1.0;
-	double		log_scale = 0;
-	double		harmonic_b = 0; /* sum_{j<k} 1/(b+j) */
-	double		sum_n = 0,
-				sum_b = 0,
-				sum_z = 0;
 
+/* The state of one series */
+typedef struct NextSeries
+{
+	double		z;
+	double		u;				/* u_k, scaled like the sums */
+	double		sum;
+	double		log_scale;
+	double		sum_n;
+	double		sum_b;
+	double		sum_z;
+	bool		open;			/* still summing */
+} NextSeries;
+
+static inline void
+next_series_start(NextSeries *S, double n, double b, double z, int max_terms,
+				  double *value)
+{
 	Assert(n > 0 && b > 0 && z >= 0 && z < 1);
-	if (!((n + b) * z / (1 - z) <= max_terms / 2))
-		return NAN;
-	for (int k = 1; k < max_terms; k++)
+	*S = (NextSeries) {.z = z, .u = 1.0, .sum = 1.0};
+	S->open = (n + b) * z / (1 - z) <= max_terms / 2;
+	*value = NAN;
+}
+
+/*
+ * Add term k to S, given what the terms share: bk = b+k-1, ratio = 1/k,
+ * n_inv_nk = n/(n+k), k_inv_nk2 = k/(n+k)^2 and harmonic_b; once it has
+ * converged, its value and dlog.
+ */
+static inline void
+next_series_step(NextSeries *S, double n, double b, int k, double bk,
+				 double ratio, double n_inv_nk, double k_inv_nk2,
+				 double harmonic_b, double *value, double *dlog)
+{
+	double		term;
+
+	S->u *= bk * S->z * ratio;	/* (b+k-1) z / k */
+	term = n_inv_nk * S->u;
+	S->sum += term;
+	if (dlog)
+	{
+		S->sum_n += k_inv_nk2 * S->u;
+		S->sum_b += term * harmonic_b;
+		S->sum_z += k * term;
+	}
+	if (term <= S->sum * 1e-17 && bk * S->z < k)
+	{
+		if (dlog)
+		{
+			dlog[0] = S->sum_n / S->sum;
+			dlog[1] = S->sum_b / S->sum;
+			/* at z = 0 only the first term's slope n b / (n + 1) is left */
+			dlog[2] = S->z > 0 ? S->sum_z / (S->z * S->sum) : n * b / (n + 1);
+		}
+		*value = S->log_scale + log(S->sum);
+		S->open = false;
+		return;
+	}
+	if (S->sum > 1e200)
+	{
+		S->u /= 1e200;
+		S->sum /= 1e200;
+		S->sum_n /= 1e200;
+		S->sum_b /= 1e200;
+		S->sum_z /= 1e200;
+		S->log_scale += 200 * M_LN10;
+	}
+}
+
+/*
+ * Sum S1, and S2 if it is not NULL, from term 1 on; what the terms share
+ * is worked out once per k
+ */
+static inline void
+next_series_sum(double n, double b, int max_terms, NextSeries *S1,
+				double *value1, double *dlog1, NextSeries *S2, double *value2,
+				double *dlog2)
+{
+	double		harmonic_b = 0; /* sum_{j<k} 1/(b+j) */
+	bool		with_dlog = dlog1 != NULL || dlog2 != NULL;
+
+	for (int k = 1; k < max_terms && (S1->open || (S2 && S2->open)); k++)
 	{
 		double		nk = n + k,
 					bk = b + k - 1;
 		double		inv = 1 / (nk * bk * k);
 		double		inv_nk = inv * bk * k;
-		double		term;
+		double		ratio = inv * nk * bk;
+		double		n_inv_nk = n * inv_nk;
+		double		k_inv_nk2 = k * inv_nk * inv_nk;
 
-		u *= bk * z * (inv * nk * bk);	/* (b+k-1) z / k */
-		term = n * inv_nk * u;
-		sum += term;
-		if (dlog)
-		{
-			harmonic_b += inv * nk * k;	/* 1/(b+k-1) */
-			sum_n += k * inv_nk * inv_nk * u;
-			sum_b += term * harmonic_b;
-			sum_z += k * term;
-		}
-		if (term <= sum * 1e-17 && bk * z < k)
-		{
-			if (dlog)
-			{
-				dlog[0] = sum_n / sum;
-				dlog[1] = sum_b / sum;
-				/* at z = 0 only the first term's slope n b / (n + 1) is left */
-				dlog[2] = z > 0 ? sum_z / (z * sum) : n * b / (n + 1);
-			}
-			return log_scale + log(sum);
-		}
-		if (sum > 1e200)
-		{
-			u /= 1e200;
-			sum /= 1e200;
-			sum_n /= 1e200;
-			sum_b /= 1e200;
-			sum_z /= 1e200;
-			log_scale += 200 * M_LN10;
-		}
+		if (with_dlog)
+			harmonic_b += inv * nk * k; /* 1/(b+k-1) */
+		if (S1->open)
+			next_series_step(S1, n, b, k, bk, ratio, n_inv_nk, k_inv_nk2,
+							 harmonic_b, value1, dlog1);
+		if (S2 && S2->open)
+			next_series_step(S2, n, b, k, bk, ratio, n_inv_nk, k_inv_nk2,
+							 harmonic_b, value2, dlog2);
 		if ((k & 0xffff) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
-	return NAN;
+}
+
+double
+crm_log_hyp2f1_next(double n, double b, double z, int max_terms, double *dlog)
+{
+	NextSeries	S;
+	double		value;
+
+	next_series_start(&S, n, b, z, max_terms, &value);
+	next_series_sum(n, b, max_terms, &S, &value, dlog, NULL, NULL, NULL);
+	return value;
+}
+
+void
+crm_log_hyp2f1_next_pair(double n, double b, double z1, double z2, int max_terms,
+						 double *value1, double *value2, double *dlog1,
+						 double *dlog2)
+{
+	NextSeries	S1,
+				S2;
+
+	next_series_start(&S1, n, b, z1, max_terms, value1);
+	next_series_start(&S2, n, b, z2, max_terms, value2);
+	next_series_sum(n, b, max_terms, &S1, value1, dlog1, &S2, value2, dlog2);
 }
 
 /*

@@ -15,6 +15,10 @@ extern double crm_log_hyp2f1(double a, double b, double c, double z,
 							 int max_terms);
 extern double crm_log_hyp2f1_next(double n, double b, double z, int max_terms,
 								  double *dlog);
+extern void crm_log_hyp2f1_next_pair(double n, double b, double z1, double z2,
+									 int max_terms, double *value1,
+									 double *value2, double *dlog1,
+									 double *dlog2);
 
 /*
  * ln(e^a + e^b), with the share e^b / (e^a + e^b) in *share_b: the
