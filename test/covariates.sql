@@ -6,7 +6,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(30);
+SELECT plan(31);
 \ir lib/simulate.sql
 
 -- 20,000 customers with a 0/1 covariate (a channel, say) and a standard
@@ -103,6 +103,23 @@ SELECT ok((SELECT abs((cm).beta - (m).beta * exp(-((m).dropout_coefficients[1] *
                   AND crm_paretonbd_p_alive(cm, 2, 30, 38) > 0
            FROM pn, LATERAL (SELECT crm_paretonbd_customer_model(m, ARRAY[1, -2]) AS cm) x),
           'crm_paretonbd_customer_model: beta exp(-dropout . c), and the Pareto/NBD functions take it');
+
+-- The likelihood of a covariate fit is the plain model's of each
+-- customer at their own alpha and beta: on one customer in ten (every one
+-- with covariates of their own, so each sums both series of A0 in the
+-- fit's one loop), the fit reports the sum of the likelihoods written in
+-- SQL (lib/paretonbd_sql.sql) at the customer models.
+\ir lib/paretonbd_sql.sql
+CREATE TEMP TABLE pn_tenth_rows AS SELECT * FROM pn_sim WHERE i % 10 = 0;
+CREATE TEMP TABLE pn_tenth AS
+SELECT crm_paretonbd_fit(frequency, recency, t, ARRAY[c1, c2]) AS m FROM pn_tenth_rows;
+SELECT ok((SELECT abs((m).log_likelihood
+                      / (SELECT sum(pg_temp.paretonbd_customer_loglik_sql(
+                                        crm_paretonbd_customer_model(m, ARRAY[c1, c2]), frequency, recency, t))
+                         FROM pn_tenth_rows)
+                      - 1) < 1e-9
+           FROM pn_tenth),
+          'Pareto/NBD with covariates: the fit reports the sum of the customers'' likelihoods at their own parameters');
 
 -- Covariates that carry nothing: 0 for everyone.  Their coefficients
 -- have no maximum (converged is false); with a penalizer they are 0 and
