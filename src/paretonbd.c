@@ -67,12 +67,13 @@ log_a0_terms(double r, double alpha, double s, double beta, double x,
 	for (int j = 0; j < (value2 ? 2 : 1); j++)
 	{
 		double		base = bases[j];
+		double		log_base = log(base);
 		double	   *grad = grads[j];
 
-		*values[j] -= n * log(base);
+		*values[j] -= n * log_base;
 		if (grad && !isnan(*values[j]))
 		{
-			double		dn = dlog[j][0] - log(base);
+			double		dn = dlog[j][0] - log_base;
 			double		dz_high = dlog[j][2] * (low + ts[j]) / (base * base) - n / base;
 			double		dz_low = -dlog[j][2] / base;
 
@@ -245,13 +246,10 @@ a0_slot(A0Cache *cache, double x, double t, bool *hit)
 	return term;
 }
 
-/* Keep a term of (x, t) computed in this evaluation */
+/* Keep in slot the term of (x, t) computed in this evaluation */
 static void
-a0_keep(A0Cache *cache, double x, double t, const A0Term *term)
+a0_keep(A0Cache *cache, A0Term *slot, double x, double t, const A0Term *term)
 {
-	bool		hit;
-	A0Term	   *slot = a0_slot(cache, x, t, &hit);
-
 	*slot = *term;
 	slot->evaluation = cache->evaluation;
 	slot->x = x;
@@ -270,14 +268,13 @@ a0_terms(A0Cache *cache, const double *p, double x, double t_x, double T,
 {
 	bool		hit_first,
 				hit_second;
-	const A0Term *slot;
+	A0Term	   *slot_first = a0_slot(cache, x, t_x, &hit_first);
+	A0Term	   *slot_second = a0_slot(cache, x, T, &hit_second);
 
-	slot = a0_slot(cache, x, t_x, &hit_first);
 	if (hit_first)
-		*first = *slot;
-	slot = a0_slot(cache, x, T, &hit_second);
+		*first = *slot_first;
 	if (hit_second)
-		*second = *slot;
+		*second = *slot_second;
 
 	if (!hit_first && !hit_second && t_x != T)
 		log_a0_terms(p[0], p[1], p[2], p[3], x, t_x, T, CRM_HYP2F1_FITTING_TERMS,
@@ -296,10 +293,11 @@ a0_terms(A0Cache *cache, const double *p, double x, double t_x, double T,
 										CRM_HYP2F1_FITTING_TERMS,
 										with_grad ? second->grad : NULL);
 	}
+	/* in this order: where the two share a slot, the second stays */
 	if (!hit_first)
-		a0_keep(cache, x, t_x, first);
+		a0_keep(cache, slot_first, x, t_x, first);
 	if (!hit_second && t_x != T)
-		a0_keep(cache, x, T, second);
+		a0_keep(cache, slot_second, x, T, second);
 }
 
 /*
