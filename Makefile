@@ -9,7 +9,7 @@ OBJS = src/crm.o src/agg_state.o src/exact_sum.o src/clv.o src/tier.o src/loyalt
 	src/track/trigger.o src/track/delta.o src/track/pending.o \
 	src/track/fold.o src/track/table.o src/track/history.o \
 	src/track/relay.o src/track/ddl.o src/track/citus.o src/track/deferred.o \
-	src/weighted_rows.o src/optim.o src/specfun.o src/fit.o src/covariates.o src/uncertainty.o src/bgnbd.o src/purchase_count.o src/bgbb.o src/sbg.o \
+	src/weighted_rows.o src/optim.o src/specfun.o src/fit.o src/fit_parallel.o src/covariates.o src/uncertainty.o src/bgnbd.o src/purchase_count.o src/bgbb.o src/sbg.o \
 	src/gammagamma.o src/clv_predict.o src/paretonbd.o
 
 # The install script is assembled from one SQL file per concern, in this order.
@@ -52,7 +52,7 @@ src/rfm.o src/amount.o: src/amount.h
 src/crm.o $(TRACK_OBJS): src/track/track.h src/amount.h
 src/loyalty.o src/track/trigger.o src/track/fold.o: src/loyalty.h
 src/lifecycle.o src/track/fold.o: src/lifecycle.h
-src/weighted_rows.o src/fit.o src/covariates.o src/uncertainty.o src/bgnbd.o src/bgbb.o src/sbg.o src/purchase_count.o src/gammagamma.o src/clv_predict.o src/paretonbd.o: src/weighted_rows.h src/models.h
-src/agg_state.o src/value_agg.o src/weighted_rows.o src/fit.o src/covariates.o src/bgnbd.o src/gammagamma.o src/clv_predict.o src/paretonbd.o: src/agg_state.h
-src/optim.o src/fit.o src/covariates.o src/uncertainty.o: src/optim.h
+src/weighted_rows.o src/fit.o src/fit_parallel.o src/covariates.o src/uncertainty.o src/bgnbd.o src/bgbb.o src/sbg.o src/purchase_count.o src/gammagamma.o src/clv_predict.o src/paretonbd.o: src/weighted_rows.h src/models.h
+src/agg_state.o src/value_agg.o src/weighted_rows.o src/fit.o src/fit_parallel.o src/covariates.o src/bgnbd.o src/gammagamma.o src/clv_predict.o src/paretonbd.o: src/agg_state.h
+src/optim.o src/fit.o src/fit_parallel.o src/covariates.o src/uncertainty.o: src/optim.h
 src/specfun.o src/uncertainty.o src/bgnbd.o src/bgbb.o src/sbg.o src/purchase_count.o src/gammagamma.o src/paretonbd.o: src/specfun.h

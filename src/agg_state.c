@@ -157,12 +157,19 @@ read_flat(struct varlena *flat, const CrmAggStateKind *wanted,
 	kind = kind_of(&buf);
 	check_kind(kind, wanted);
 	data = kind->read(&buf, context);
-	if (buf.cursor != buf.len)
+	crm_agg_state_end_bytes(&buf, kind);
+	return data;
+}
+
+/* Ensure the kind's reader used up the bytes of a state */
+void
+crm_agg_state_end_bytes(StringInfo buf, const CrmAggStateKind *kind)
+{
+	if (buf->cursor != buf->len)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid %s state", kind->name),
-				 errdetail("%d bytes are left over.", buf.len - buf.cursor)));
-	return data;
+				 errdetail("%d bytes are left over.", buf->len - buf->cursor)));
 }
 
 /* Our expanded state behind a datum, or NULL (flat, or not ours) */
@@ -231,6 +238,30 @@ crm_agg_state_for_update(FunctionCallInfo fcinfo, int argno,
 	state->data = read_flat(PG_GETARG_VARLENA_PP(argno), kind,
 							CrmAggStateContext(state));
 	return state;
+}
+
+/*
+ * The bytes of state argument argno past its version and tag, when it is
+ * flat -- a partial state from a parallel worker -- for a combine function
+ * to read straight into its own state instead of into a new one; false
+ * when the argument is NULL or expanded (crm_agg_state_data has those).
+ * The reader ends with crm_agg_state_end_bytes.
+ */
+bool
+crm_agg_state_flat_bytes(FunctionCallInfo fcinfo, int argno,
+						 const CrmAggStateKind *kind, StringInfo buf)
+{
+	struct varlena *flat;
+
+	if (PG_ARGISNULL(argno) || expanded_state(PG_GETARG_DATUM(argno), false) != NULL)
+		return false;
+	flat = PG_GETARG_VARLENA_PP(argno);
+	buf->data = VARDATA_ANY(flat);
+	buf->len = VARSIZE_ANY_EXHDR(flat);
+	buf->maxlen = buf->len;
+	buf->cursor = 0;
+	check_kind(kind_of(buf), kind);
+	return true;
 }
 
 /*

@@ -53,5 +53,8 @@ extern CrmAggState *crm_agg_state_for_update(FunctionCallInfo fcinfo, int argno,
 											 const char *fname);
 extern void *crm_agg_state_data(FunctionCallInfo fcinfo, int argno,
 								const CrmAggStateKind *kind);
+extern bool crm_agg_state_flat_bytes(FunctionCallInfo fcinfo, int argno,
+									 const CrmAggStateKind *kind, StringInfo buf);
+extern void crm_agg_state_end_bytes(StringInfo buf, const CrmAggStateKind *kind);
 
 #endif							/* CRM_AGG_STATE_H */

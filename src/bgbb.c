@@ -177,8 +177,8 @@ customer_loglik(const BgbbConsts *c, double x, double t_x, double n, double *gra
 }
 
 /* Sum of weight x ln L over the rows, and its gradient (CrmLoglik) */
-static double
-bgbb_loglik(const double *p, const WeightedRows *rows, double *grad,
+double
+crm_bgbb_loglik(const double *p, const WeightedRows *rows, double *grad,
 			void *arg)
 {
 	BgbbConsts	c;
@@ -249,7 +249,7 @@ crm_bgbb_final(PG_FUNCTION_ARGS)
 	rows = crm_fit_rows(fcinfo, 3, "crm_bgbb_final");
 	if (rows == NULL || rows->customers == 0)
 		PG_RETURN_NULL();
-	return crm_fit_model(fcinfo, rows, BGBB_PARAMS, bgbb_loglik);
+	return crm_fit_model(fcinfo, rows, BGBB_PARAMS, crm_bgbb_loglik);
 }
 
 /*

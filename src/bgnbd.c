@@ -232,8 +232,8 @@ crm_bgnbd_loglik(const double *p, const WeightedRows *rows, double *grad,
 	return beta_geometric_loglik(p, rows, grad, SHIFT_BG);
 }
 
-static double
-mbgnbd_loglik(const double *p, const WeightedRows *rows, double *grad,
+double
+crm_mbgnbd_loglik(const double *p, const WeightedRows *rows, double *grad,
 			void *arg)
 {
 	return beta_geometric_loglik(p, rows, grad, SHIFT_MBG);
@@ -299,7 +299,7 @@ crm_mbgnbd_final(PG_FUNCTION_ARGS)
 	rows = crm_fit_rows(fcinfo, 3, "crm_mbgnbd_final");
 	if (rows == NULL || rows->customers == 0)
 		PG_RETURN_NULL();
-	return crm_fit_model(fcinfo, rows, BGNBD_PARAMS, mbgnbd_loglik);
+	return crm_fit_model(fcinfo, rows, BGNBD_PARAMS, crm_mbgnbd_loglik);
 }
 
 /*

@@ -103,13 +103,6 @@ crm_fit_covariates_accum(PG_FUNCTION_ARGS)
 	PG_RETURN_CRM_AGG_STATE(agg);
 }
 
-/* A covariate fit: the plain model's likelihood, and how many covariates */
-typedef struct CovariateFit
-{
-	CrmLoglik	base;
-	int			ncov;
-} CovariateFit;
-
 /* exp(-coefficients . c) */
 static double
 covariate_factor(const double *coefficients, const double *c, int n)
@@ -129,8 +122,8 @@ covariate_factor(const double *coefficients, const double *c, int n)
  * parameters, with the chain rule through alpha_i and b_i (or beta_i):
  * d alpha_i / d alpha = alpha_i / alpha, d alpha_i / d gamma_k = -alpha_i c_k.
  */
-static double
-covariate_loglik(const double *p, const WeightedRows *rows, double *grad,
+double
+crm_covariate_loglik(const double *p, const WeightedRows *rows, double *grad,
 				 void *arg)
 {
 	CovariateFit *fit = arg;
@@ -211,7 +204,7 @@ covariate_final(FunctionCallInfo fcinfo, const char *fname, CrmLoglik base)
 	fit.base = base;
 	fit.ncov = rows->width - COVARIATES_FROM;
 	return crm_fit_covariate_model(fcinfo, rows, BASE_PARAMS, fit.ncov,
-								   covariate_loglik, &fit);
+								   crm_covariate_loglik, &fit);
 }
 
 /*

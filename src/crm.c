@@ -26,6 +26,7 @@
 #include "utils/syscache.h"
 
 #include "crm.h"
+#include "fit_parallel.h"
 #include "track/track.h"
 
 PG_MODULE_MAGIC;
@@ -37,6 +38,7 @@ void
 _PG_init(void)
 {
 	crm_track_relay_define_settings();
+	crm_fit_define_settings();
 	MarkGUCPrefixReserved("crm");
 	crm_track_tracking_init();
 	crm_track_pending_init();

@@ -20,6 +20,7 @@
 #include "utils/typcache.h"
 
 #include "crm.h"
+#include "fit_parallel.h"
 #include "models.h"
 #include "optim.h"
 
@@ -122,6 +123,13 @@ crm_fit_rows(FunctionCallInfo fcinfo, int width, const char *fname)
  */
 #define FIT_SAMPLE_ROWS 16384
 
+/*
+ * The sample's fit itself starts from that of a smaller one, the pilot:
+ * from all ones it takes a few dozen steps, each over the sample, where
+ * from the pilot's optimum, and with its Hessian, it takes a few.
+ */
+#define FIT_PILOT_ROWS 2048
+
 /* Largest gradient component of a converged fit (the sample's, looser) */
 #define FIT_GTOL 1e-9
 
@@ -148,6 +156,9 @@ typedef struct FitData
 	int			penalize_from;
 	CrmLoglik	loglik;
 	void	   *loglik_arg;		/* passed to the likelihood (a covariate fit's) */
+	/* a large fit's: its rows summed in chunks, as which set */
+	FitChunks  *chunks;
+	FitRowSet	set;
 	double		penalizer;
 	/* the last point the likelihood was summed at, and the sum */
 	bool		has_last;
@@ -205,7 +216,12 @@ penalty_of(const FitData *data, const double *p)
 static double
 loglik_at(FitData *data, const double *p, double *grad)
 {
-	double		ll = data->loglik(p, data->rows, grad, data->loglik_arg);
+	double		ll;
+
+	if (data->chunks)
+		ll = crm_fit_chunks_loglik(data->chunks, data->set, p, grad);
+	else
+		ll = data->loglik(p, data->rows, grad, data->loglik_arg);
 
 	memcpy(data->last_p, p, sizeof(double) * data->nparams);
 	data->last_loglik = ll;
@@ -252,22 +268,22 @@ smooth_objective(const double *theta, double *grad, void *arg)
 }
 
 /*
- * A sample of rows for the first stage of a large fit: rows weighing at
- * least 1/FIT_SAMPLE_ROWS of the total are kept as they are (every cohort
- * of one-time buyers, say); of the lighter ones, one per that much weight,
- * chosen systematically along the sorted rows and standing for it.
+ * A sample of about size rows for a first stage of a large fit: rows
+ * weighing at least 1/size of the total are kept as they are (every
+ * cohort of one-time buyers, say); of the lighter ones, one per that much
+ * weight, chosen systematically along the sorted rows and standing for it.
  */
 static WeightedRows *
-sample_rows(const FitData *data)
+sample_rows(const FitData *data, int size)
 {
 	const WeightedRows *rows = data->rows;
 	WeightedRows *sample = palloc(sizeof(WeightedRows));
-	double		step = data->weights / FIT_SAMPLE_ROWS;
+	double		step = data->weights / size;
 	double		light = step / 2;	/* light weight passed, offset by half a step */
 
 	*sample = *rows;
 	sample->scratch = NULL;
-	sample->maxrows = 2 * FIT_SAMPLE_ROWS + 1;
+	sample->maxrows = 2 * size + 1;
 	sample->data = palloc(crm_wrow_size(rows->width) * sample->maxrows);
 	sample->nrows = 0;
 	for (int64 i = 0; i < rows->nrows && sample->nrows < sample->maxrows; i++)
@@ -447,18 +463,50 @@ beyond_maximum(const double *theta, int n)
 }
 
 /*
+ * A first stage of a large fit: BFGS on the stage's rows from theta and
+ * hinv, to gtol.  Converged, it leaves its optimum in theta and the
+ * inverse of its Hessian there in hinv (BFGS's estimate of it if that is
+ * not positive definite) for the next stage to start from, and returns
+ * true; otherwise it leaves theta and hinv as they were.
+ */
+static bool
+warm_up(FitData *stage, double *theta, double *hinv, double gtol, int *iterations)
+{
+	int			n = stage->nparams;
+	double		start[CRM_OPTIM_MAX_PARAMS];
+	double		start_hinv[CRM_OPTIM_MAX_PARAMS * CRM_OPTIM_MAX_PARAMS];
+	double		inv[CRM_OPTIM_MAX_PARAMS][CRM_OPTIM_MAX_PARAMS];
+	CrmOptimResult result;
+
+	memcpy(start, theta, sizeof(double) * n);
+	memcpy(start_hinv, hinv, sizeof(double) * n * n);
+	result = crm_minimize_bfgs(smooth_objective, stage, n, theta, hinv, gtol);
+	*iterations += result.iterations;
+	if (!result.converged)
+	{
+		memcpy(theta, start, sizeof(double) * n);
+		memcpy(hinv, start_hinv, sizeof(double) * n * n);
+		return false;
+	}
+	if (inverse_hessian(stage, theta, inv))
+		for (int i = 0; i < n; i++)
+			for (int j = 0; j < n; j++)
+				hinv[i * n + j] = (inv[i][j] + inv[j][i]) / 2;
+	return true;
+}
+
+/*
  * Minimise the objective from theta (all zeros: every parameter 1):
- * BFGS, on the sample first if there is one (and then from its optimum
- * and the inverse of its Hessian there, when that is positive definite,
- * else BFGS's estimate of it); where BFGS does not
- * converge, Nelder-Mead from the best point it found, unless that point
- * shows there is no maximum to find.
+ * BFGS, on the pilot and the sample first if there are any, each stage
+ * starting from the optimum of the one before and the inverse of its
+ * Hessian there (see warm_up); where BFGS does not converge, Nelder-Mead
+ * from the best point it found, unless that point shows there is no
+ * maximum to find.
  */
 static CrmOptimResult
-minimize(FitData *data, FitData *sample, double *theta)
+minimize(FitData *data, FitData *pilot, FitData *sample, double *theta)
 {
 	double		hinv[CRM_OPTIM_MAX_PARAMS * CRM_OPTIM_MAX_PARAMS];
-	double		start[CRM_OPTIM_MAX_PARAMS];
 	int			n = data->nparams;
 	CrmOptimResult result;
 	int			iterations = 0;
@@ -467,23 +515,18 @@ minimize(FitData *data, FitData *sample, double *theta)
 	for (int i = 0; i < n; i++)
 		for (int j = 0; j < n; j++)
 			hinv[i * n + j] = (i == j);
+	if (pilot)
+		(void) warm_up(pilot, theta, hinv, SAMPLE_GTOL, &iterations);
 	if (sample)
 	{
-		memcpy(start, theta, sizeof(double) * n);
-		result = crm_minimize_bfgs(smooth_objective, sample, n, theta, hinv,
-								   SAMPLE_GTOL);
-		iterations = result.iterations;
-		warm = result.converged;
+		warm = warm_up(sample, theta, hinv, SAMPLE_GTOL, &iterations);
+		/* not from the pilot's optimum: from the start, as a fit alone */
 		if (!warm)
-			memcpy(theta, start, sizeof(double) * n);
-		else
 		{
-			double		inv[CRM_OPTIM_MAX_PARAMS][CRM_OPTIM_MAX_PARAMS];
-
-			if (inverse_hessian(sample, theta, inv))
-				for (int i = 0; i < n; i++)
-					for (int j = 0; j < n; j++)
-						hinv[i * n + j] = (inv[i][j] + inv[j][i]) / 2;
+			memset(theta, 0, sizeof(double) * n);
+			for (int i = 0; i < n; i++)
+				for (int j = 0; j < n; j++)
+					hinv[i * n + j] = (i == j);
 		}
 	}
 	result = crm_minimize_bfgs(smooth_objective, data, n, theta,
@@ -534,6 +577,7 @@ fit_rows(WeightedRows *rows, const FitData *like, FitResult *fit)
 {
 	FitData		data;
 	FitData    *sample = NULL;
+	FitData    *pilot = NULL;
 	double		theta[CRM_OPTIM_MAX_PARAMS] = {0};
 	bool		repeat = false;
 	int			n = like->nparams;
@@ -553,9 +597,16 @@ fit_rows(WeightedRows *rows, const FitData *like, FitResult *fit)
 	if (rows->nrows > 2 * FIT_SAMPLE_ROWS)
 	{
 		sample = palloc(sizeof(FitData));
-		fit_data_init(sample, sample_rows(&data), like);
+		fit_data_init(sample, sample_rows(&data, FIT_SAMPLE_ROWS), like);
+		pilot = palloc(sizeof(FitData));
+		fit_data_init(pilot, sample_rows(sample, FIT_PILOT_ROWS), like);
+		data.chunks = sample->chunks =
+			crm_fit_chunks_begin(rows, sample->rows, like->loglik,
+								 like->loglik_arg, n);
+		data.set = FIT_ALL_ROWS;
+		sample->set = FIT_SAMPLE;
 	}
-	fit->optim = minimize(&data, sample, theta);
+	fit->optim = minimize(&data, pilot, sample, theta);
 	(void) parameters_at(&data, theta, fit->p);
 	/* a parameter run off towards 0 or infinity: no maximum was found */
 	if (beyond_maximum(theta, data.nlog))
@@ -563,7 +614,7 @@ fit_rows(WeightedRows *rows, const FitData *like, FitResult *fit)
 	if (data.has_last && memcmp(data.last_p, fit->p, sizeof(double) * n) == 0)
 		fit->log_likelihood = data.last_loglik;
 	else
-		fit->log_likelihood = data.loglik(fit->p, rows, NULL, data.loglik_arg);
+		fit->log_likelihood = loglik_at(&data, fit->p, NULL);
 	for (int i = 0; i < n; i++)
 		if (!isfinite(fit->p[i]))
 			fit->optim.converged = false;
@@ -572,6 +623,8 @@ fit_rows(WeightedRows *rows, const FitData *like, FitResult *fit)
 		(fit->optim.converged &&
 		 !parameter_covariance(sample ? sample : &data, theta, fit->cov)))
 		fit->optim.converged = false;
+	if (data.chunks)
+		crm_fit_chunks_end(data.chunks);
 }
 
 /* The MODEL_FIELDS of a fit of nparams parameters into fields and nulls */

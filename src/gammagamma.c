@@ -34,8 +34,8 @@
  * digammas of px and px + q once per distinct x (the rows come sorted by
  * x).  Rows of weight 0 (x = 0) are left out.
  */
-static double
-gammagamma_loglik(const double *params, const WeightedRows *rows, double *grad,
+double
+crm_gammagamma_loglik(const double *params, const WeightedRows *rows, double *grad,
 				  void *arg)
 {
 	double		p = params[0],
@@ -129,7 +129,7 @@ crm_gammagamma_final(PG_FUNCTION_ARGS)
 	rows = crm_fit_rows(fcinfo, 2, "crm_gammagamma_final");
 	if (rows == NULL || rows->nrows == 0)
 		PG_RETURN_NULL();
-	return crm_fit_model(fcinfo, rows, GAMMAGAMMA_PARAMS, gammagamma_loglik);
+	return crm_fit_model(fcinfo, rows, GAMMAGAMMA_PARAMS, crm_gammagamma_loglik);
 }
 
 /*

@@ -19,6 +19,33 @@
 typedef double (*CrmLoglik) (const double *p, const WeightedRows *rows,
 							 double *grad, void *arg);
 
+/*
+ * The likelihoods of the fits, for the parallel workers of a large one to
+ * find (fit_parallel.c)
+ */
+extern double crm_mbgnbd_loglik(const double *p, const WeightedRows *rows,
+								double *grad, void *arg);
+extern double crm_gammagamma_loglik(const double *p, const WeightedRows *rows,
+									double *grad, void *arg);
+extern double crm_bgbb_loglik(const double *p, const WeightedRows *rows,
+							  double *grad, void *arg);
+extern double crm_sbg_loglik(const double *p, const WeightedRows *rows,
+							 double *grad, void *arg);
+
+/*
+ * covariates.c: a covariate fit's likelihood sums that of the plain model
+ * (base) over the customers, at each one's parameters; arg is a
+ * CovariateFit
+ */
+typedef struct CovariateFit
+{
+	CrmLoglik	base;
+	int			ncov;			/* covariates per customer */
+} CovariateFit;
+
+extern double crm_covariate_loglik(const double *p, const WeightedRows *rows,
+								   double *grad, void *arg);
+
 /* Most parameters of a model the scoring functions take (crm_model_params) */
 #define CRM_SCORED_MAX_PARAMS 4
 

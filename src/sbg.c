@@ -38,8 +38,8 @@
 #define SBG_MAX_CUSTOMERS 1e12
 
 /* Sum of weight x ln L over the rows, and its gradient (CrmLoglik) */
-static double
-sbg_loglik(const double *p, const WeightedRows *rows, double *grad,
+double
+crm_sbg_loglik(const double *p, const WeightedRows *rows, double *grad,
 			void *arg)
 {
 	double		alpha = p[0],
@@ -140,7 +140,7 @@ crm_sbg_final(PG_FUNCTION_ARGS)
 	rows = crm_fit_rows(fcinfo, 2, "crm_sbg_final");
 	if (rows == NULL || rows->customers == 0)
 		PG_RETURN_NULL();
-	return crm_fit_model(fcinfo, rows, SBG_PARAMS, sbg_loglik);
+	return crm_fit_model(fcinfo, rows, SBG_PARAMS, crm_sbg_loglik);
 }
 
 /*

@@ -208,10 +208,12 @@ crm_wrows_add(WeightedRows *state, const double *v, double weight,
 }
 
 /*
- * Add the rows of "from" to "into" (the combine step of parallel query)
+ * What combining the state "from" into "into" does besides adding its
+ * rows: the same kind of fit, the setting if "into" has none, the count
+ * of customers
  */
-void
-crm_wrows_append(WeightedRows *into, WeightedRows *from, MemoryContext context)
+static void
+combine_header(WeightedRows *into, const WeightedRows *from)
 {
 	/* only a state written by hand can mix the fits of two models */
 	if (from->width != into->width || from->key_from != into->key_from)
@@ -224,11 +226,36 @@ crm_wrows_append(WeightedRows *into, WeightedRows *from, MemoryContext context)
 		into->has_setting = true;
 		into->setting = from->setting;
 	}
-	make_room(into, from->nrows, context);
-	memcpy(crm_wrow(into, into->nrows), from->data, crm_wrow_size(from->width) * from->nrows);
-	into->nrows += from->nrows;
 	into->customers += from->customers;
 	into->merged = 0;
+}
+
+/*
+ * Room for more rows in "into" without merging first: states come
+ * merged, and merging the rows so far on every combine would sort them
+ * again each time (once at the end does)
+ */
+static void
+room_to_combine(WeightedRows *into, int64 more)
+{
+	if (into->nrows + more > into->maxrows)
+	{
+		into->maxrows = Max(into->nrows + more, 2 * into->maxrows);
+		into->data = repalloc_huge(into->data, crm_wrow_size(into->width) * into->maxrows);
+	}
+}
+
+/*
+ * Add the rows of "from" to "into" (the combine step of parallel query)
+ */
+void
+crm_wrows_append(WeightedRows *into, WeightedRows *from, MemoryContext context)
+{
+	combine_header(into, from);
+	room_to_combine(into, from->nrows);
+	memcpy(crm_wrow(into, into->nrows), from->data, crm_wrow_size(from->width) * from->nrows);
+	into->nrows += from->nrows;
+	(void) context;
 }
 
 /*
@@ -241,6 +268,9 @@ write_state(const void *data, StringInfo buf, bool compact)
 	WeightedRows *state = (WeightedRows *) data;
 
 	crm_wrows_merge(state);
+	/* all the bytes at once: a large state would be copied as it grows */
+	enlargeStringInfo(buf, 4 + 3 * sizeof(double) +
+					  state->nrows * crm_wrow_size(state->width));
 	pq_sendbyte(buf, WROWS_VERSION);
 	pq_sendbyte(buf, state->width);
 	pq_sendbyte(buf, state->key_from);
@@ -258,15 +288,17 @@ write_state(const void *data, StringInfo buf, bool compact)
 	}
 }
 
-static void *
-read_state(StringInfo buf, MemoryContext context)
+/*
+ * The header of a state's bytes (see write_state) into header, a state
+ * without rows; returns how many rows follow
+ */
+static int64
+read_header(StringInfo buf, WeightedRows *header)
 {
-	WeightedRows *state;
 	int64		nrows;
-	int			width;
-	int			key_from;
 	int			has_setting;
 
+	memset(header, 0, sizeof(WeightedRows));
 	if (buf->len - buf->cursor < 4 + 3 * 8)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
@@ -276,34 +308,44 @@ read_state(StringInfo buf, MemoryContext context)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid serialized model-fit state")));
-	width = pq_getmsgbyte(buf);
-	key_from = pq_getmsgbyte(buf);
-	if (width < 1 || width > WROWS_MAX_WIDTH || key_from >= width)
+	header->width = pq_getmsgbyte(buf);
+	header->key_from = pq_getmsgbyte(buf);
+	if (header->width < 1 || header->width > WROWS_MAX_WIDTH ||
+		header->key_from >= header->width)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid serialized model-fit state")));
-	state = crm_wrows_new(context, width);
-	state->key_from = key_from;
 	has_setting = pq_getmsgbyte(buf);
-	state->has_setting = has_setting == 1;
-	state->setting = pq_getmsgfloat8(buf);
-	state->customers = pq_getmsgint64(buf);
+	header->has_setting = has_setting == 1;
+	header->setting = pq_getmsgfloat8(buf);
+	header->customers = pq_getmsgint64(buf);
 	nrows = pq_getmsgint64(buf);
-	if (has_setting > 1 || isnan(state->setting) || state->setting < 0 ||
-		state->customers < 0)
+	if (has_setting > 1 || isnan(header->setting) || header->setting < 0 ||
+		header->customers < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid serialized model-fit state")));
-	if (nrows < 0 || nrows > (buf->len - buf->cursor) / (int64) (sizeof(double) * (width + 1)))
+	if (nrows < 0 ||
+		nrows > (buf->len - buf->cursor) / (int64) crm_wrow_size(header->width))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid serialized model-fit state")));
-	make_room(state, nrows, context);
+	return nrows;
+}
+
+/*
+ * The nrows rows that follow a header, added to state, whose rows have
+ * the header's width; the caller made room
+ */
+static void
+read_rows(StringInfo buf, WeightedRows *state, int64 nrows)
+{
+	Assert(state->nrows + nrows <= state->maxrows);
 	for (int64 i = 0; i < nrows; i++)
 	{
-		WeightedRow *row = crm_wrow(state, i);
+		WeightedRow *row = crm_wrow(state, state->nrows + i);
 
-		for (int j = 0; j < width; j++)
+		for (int j = 0; j < state->width; j++)
 			row->v[j] = pq_getmsgfloat8(buf);
 		row->weight = pq_getmsgfloat8(buf);
 		if (!(row->weight >= 0) || isinf(row->weight))
@@ -312,9 +354,24 @@ read_state(StringInfo buf, MemoryContext context)
 					 errmsg("invalid serialized model-fit state"),
 					 errdetail("A weight is negative or not finite.")));
 	}
-	state->nrows = nrows;
+	state->nrows += nrows;
 	/* a state read from text need not be in order: merge it again */
 	state->merged = 0;
+}
+
+static void *
+read_state(StringInfo buf, MemoryContext context)
+{
+	WeightedRows header;
+	int64		nrows = read_header(buf, &header);
+	WeightedRows *state = crm_wrows_new(context, header.width);
+
+	state->key_from = header.key_from;
+	state->has_setting = header.has_setting;
+	state->setting = header.setting;
+	state->customers = header.customers;
+	make_room(state, nrows, context);
+	read_rows(buf, state, nrows);
 	return state;
 }
 
@@ -331,9 +388,23 @@ crm_fit_combine(PG_FUNCTION_ARGS)
 {
 	CrmAggState *agg = crm_agg_state_for_update(fcinfo, 0, &crm_fit_state_kind,
 												"crm_fit_combine");
-	WeightedRows *from = crm_agg_state_data(fcinfo, 1, &crm_fit_state_kind);
+	StringInfoData bytes;
+	WeightedRows *from = NULL;
+	WeightedRows header;
 	WeightedRows *into;
+	int64		nrows = 0;
 
+	/*
+	 * A worker's partial state comes as bytes: its rows are read straight
+	 * into ours (a covariate fit's can be tens of megabytes)
+	 */
+	if (crm_agg_state_flat_bytes(fcinfo, 1, &crm_fit_state_kind, &bytes))
+	{
+		nrows = read_header(&bytes, &header);
+		from = &header;
+	}
+	else
+		from = crm_agg_state_data(fcinfo, 1, &crm_fit_state_kind);
 	if (from == NULL)
 	{
 		if (agg == NULL)
@@ -350,6 +421,14 @@ crm_fit_combine(PG_FUNCTION_ARGS)
 		agg->data = into;
 	}
 	into = (WeightedRows *) agg->data;
-	crm_wrows_append(into, from, CrmAggStateContext(agg));
+	if (from != &header)
+		crm_wrows_append(into, from, CrmAggStateContext(agg));
+	else
+	{
+		combine_header(into, &header);
+		room_to_combine(into, nrows);
+		read_rows(&bytes, into, nrows);
+		crm_agg_state_end_bytes(&bytes, &crm_fit_state_kind);
+	}
 	PG_RETURN_CRM_AGG_STATE(agg);
 }
