@@ -13,7 +13,7 @@ db=crm_fit_parallel_$$
 trap 'dropdb --if-exists "$db"' EXIT
 createdb "$db" || exit 1
 
-plan 12
+plan 14
 
 psql -X -q -v ON_ERROR_STOP=1 -v lib="$(dirname "$0")/lib" -d "$db" >/dev/null <<'SQL'
 CREATE EXTENSION crm;
@@ -91,3 +91,29 @@ ctas=$(fit "$no_plan SET max_parallel_workers_per_gather = 2; SET crm.fit_parall
 	 SELECT m FROM fitted")
 is "$(model "$ctas" | tail -1)" "$(model "$alone")" "CREATE TABLE AS a fit"
 is "$(q "$db" "SELECT count(*) FROM fitted")" 1 "... which holds the model"
+
+# cancelled at some point of the fit (reading, the sample, the passes
+# with workers): the next fit in the same session, and in a savepoint
+# rolled back after a cancel, are the model all the same
+after_cancel=$(for ms in 20 60 150 300; do
+	psql -X -q -At -d "$db" 2>/dev/null <<SQL
+SET jit = off; $no_plan SET max_parallel_workers_per_gather = 2; SET crm.fit_parallel_min_time = 0;
+SET statement_timeout = $ms;
+$pareto;
+RESET statement_timeout;
+$pareto;
+SQL
+done | sort -u)
+is "$after_cancel" "$(model "$alone")" "a fit after fits cancelled at 20, 60, 150 and 300 ms"
+in_savepoint=$(psql -X -q -At -d "$db" 2>/dev/null <<SQL
+SET jit = off; $no_plan SET max_parallel_workers_per_gather = 2; SET crm.fit_parallel_min_time = 0;
+BEGIN;
+SAVEPOINT s;
+SET LOCAL statement_timeout = 100;
+$pareto;
+ROLLBACK TO s;
+$pareto;
+COMMIT;
+SQL
+)
+is "$(tail -1 <<<"$in_savepoint")" "$(model "$alone")" "... and after one cancelled in a savepoint"
