@@ -25,6 +25,8 @@
 
 #include <math.h>
 
+#include "miscadmin.h"
+
 #include "crm.h"
 #include "models.h"
 #include "specfun.h"
@@ -365,4 +367,63 @@ crm_bgbb_expected_interval(PG_FUNCTION_ARGS)
 	PG_GETARG_FLOAT8(3), PG_GETARG_FLOAT8(4)};
 
 	return crm_model_interval(fcinfo, BGBB_PARAMS, expected_at, &q, 5);
+}
+
+/*
+ * crm_bgbb_p_purchases_new(model, n, opportunities): probability that a
+ * new customer takes exactly n of the first opportunities after the first
+ * purchase (FHB 2010, eq. 8): alive through all of them and n taken of
+ * them, or gone just before opportunity i + 1 and n taken of the first i,
+ *
+ *	P(X = n) = C(m, n) B(alpha+n, beta+m-n)/B(alpha, beta)
+ *				 B(gamma, delta+m)/B(gamma, delta)
+ *			 + sum_{i=n}^{m-1} C(i, n) B(alpha+n, beta+i-n)/B(alpha, beta)
+ *				 B(gamma+1, delta+i)/B(gamma, delta)
+ *
+ * for m opportunities.  The terms are added as exponentials relative to
+ * the largest so far, so that a probability far below the smallest double
+ * of any one term keeps its digits.
+ */
+static double
+log_purchases_term(const BgbbConsts *c, double n, double m, double g)
+{
+	return lgamma(m + 1) - lgamma(n + 1) - lgamma(m - n + 1)
+		+ crm_log_beta(c->alpha + n, c->beta + m - n) - c->log_b_ab
+		+ crm_log_beta(g, c->delta + m) - c->log_b_gd;
+}
+
+PG_FUNCTION_INFO_V1(crm_bgbb_p_purchases_new);
+Datum
+crm_bgbb_p_purchases_new(PG_FUNCTION_ARGS)
+{
+	double		p[BGBB_PARAMS];
+	BgbbConsts	c;
+	double		n = PG_GETARG_FLOAT8(1),
+				m = PG_GETARG_FLOAT8(2);
+	double		top,
+				sum;
+
+	crm_model_params(fcinfo, 0, BGBB_PARAMS, p);
+	crm_check_whole("n", n, 0, BGBB_MAX_OPPORTUNITIES);
+	crm_check_whole("opportunities", m, 0, BGBB_MAX_OPPORTUNITIES);
+	if (n > m)
+		PG_RETURN_FLOAT8(0);
+	bgbb_consts(p, false, &c);
+	top = log_purchases_term(&c, n, m, c.gamma);
+	sum = 1;
+	for (double i = n; i < m; i++)
+	{
+		double		term = log_purchases_term(&c, n, i, c.gamma + 1);
+
+		if (term > top)
+		{
+			sum = sum * exp(top - term) + 1;
+			top = term;
+		}
+		else
+			sum += exp(term - top);
+		if (fmod(i, 65536) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	PG_RETURN_FLOAT8(crm_model_result(Min(1.0, exp(top + log(sum)))));
 }

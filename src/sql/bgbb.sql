@@ -87,6 +87,13 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm_bgbb_expected_interval(crm_bgbb_model, float8, float8, float8, float8, float8) IS
 'crm_bgbb_expected with an interval at this level (0.95 by default) for the uncertainty of the model''s parameters, not for the randomness of the opportunities taken: exp(ln E -+ z sd(ln E)), sd by the delta method on the logarithm, from the covariance the fit stored; see crm_model_parameters';
 
+CREATE FUNCTION crm_bgbb_p_purchases_new(model crm_bgbb_model, n float8, opportunities float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'crm_bgbb_p_purchases_new'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_bgbb_p_purchases_new(crm_bgbb_model, float8, float8) IS
+'Probability that a new customer takes exactly n of the first opportunities after the first purchase (BG/BB, Fader, Hardie & Berger 2010, eq. 8); 0 for n above opportunities';
+
 CREATE FUNCTION crm_bgbb_expected_new(model crm_bgbb_model, opportunities float8)
 RETURNS float8
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
