@@ -181,7 +181,7 @@ customer_loglik(const BgbbConsts *c, double x, double t_x, double n, double *gra
 /* Sum of weight x ln L over the rows, and its gradient (CrmLoglik) */
 double
 crm_bgbb_loglik(const double *p, const WeightedRows *rows, double *grad,
-			void *arg)
+				void *arg)
 {
 	BgbbConsts	c;
 	double		sum = 0;

@@ -234,7 +234,7 @@ crm_bgnbd_loglik(const double *p, const WeightedRows *rows, double *grad,
 
 double
 crm_mbgnbd_loglik(const double *p, const WeightedRows *rows, double *grad,
-			void *arg)
+				  void *arg)
 {
 	return beta_geometric_loglik(p, rows, grad, SHIFT_MBG);
 }

@@ -124,7 +124,7 @@ covariate_factor(const double *coefficients, const double *c, int n)
  */
 double
 crm_covariate_loglik(const double *p, const WeightedRows *rows, double *grad,
-				 void *arg)
+					 void *arg)
 {
 	CovariateFit *fit = arg;
 	int			n = fit->ncov;

@@ -35,8 +35,8 @@
  * x).  Rows of weight 0 (x = 0) are left out.
  */
 double
-crm_gammagamma_loglik(const double *params, const WeightedRows *rows, double *grad,
-				  void *arg)
+crm_gammagamma_loglik(const double *params, const WeightedRows *rows,
+					  double *grad, void *arg)
 {
 	double		p = params[0],
 				q = params[1],

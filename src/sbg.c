@@ -40,7 +40,7 @@
 /* Sum of weight x ln L over the rows, and its gradient (CrmLoglik) */
 double
 crm_sbg_loglik(const double *p, const WeightedRows *rows, double *grad,
-			void *arg)
+			   void *arg)
 {
 	double		alpha = p[0],
 				beta = p[1];
