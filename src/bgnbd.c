@@ -426,6 +426,13 @@ crm_bgnbd_expected_alive(const double *p, double h, double x, double t_x,
 	return beta_geometric_expected_alive(p, h, x, t_x, T, SHIFT_BG);
 }
 
+double
+crm_mbgnbd_expected_alive(const double *p, double h, double x, double t_x,
+						  double T)
+{
+	return beta_geometric_expected_alive(p, h, x, t_x, T, SHIFT_MBG);
+}
+
 /* A customer and horizon of expected purchases, under BG/NBD or MBG/NBD */
 typedef struct PurchaseQuery
 {

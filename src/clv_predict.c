@@ -1,8 +1,8 @@
 /*
  * clv_predict.c
- *		Predicted customer lifetime value from a BG/NBD or Pareto/NBD
- *		purchase model and a Gamma-Gamma spend model, with the semantics of
- *		lifetimes' customer_lifetime_value.
+ *		Predicted customer lifetime value from a BG/NBD, MBG/NBD or
+ *		Pareto/NBD purchase model and a Gamma-Gamma spend model, with the
+ *		semantics of lifetimes' customer_lifetime_value.
  *
  * Over periods discount periods of period_length model time units each
  * (a month is 4.345 weeks for a model fitted in weeks; lifetimes' freq
@@ -10,8 +10,8 @@
  *
  *	CLV = sum_{i=1..periods} E(M) [E(Y(i L)) - E(Y((i-1) L))] / (1 + d)^i
  *
- * with E(Y(t)) the expected purchases by t (crm_bgnbd_expected or
- * crm_paretonbd_expected),
+ * with E(Y(t)) the expected purchases by t (crm_bgnbd_expected,
+ * crm_mbgnbd_expected or crm_paretonbd_expected),
  * E(M) the Gamma-Gamma expected transaction value, and d the discount rate
  * per period: each period's expected purchases are discounted at the end
  * of that period.
@@ -149,6 +149,14 @@ crm_clv_predict(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(clv_predict(fcinfo, crm_bgnbd_alive, crm_bgnbd_expected_alive));
 }
 
+/* crm_clv_predict(mbgnbd, gammagamma, ...) */
+PG_FUNCTION_INFO_V1(crm_clv_predict_mbgnbd);
+Datum
+crm_clv_predict_mbgnbd(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FLOAT8(clv_predict(fcinfo, crm_mbgnbd_alive, crm_mbgnbd_expected_alive));
+}
+
 /* crm_clv_predict(paretonbd, gammagamma, ...) */
 PG_FUNCTION_INFO_V1(crm_clv_predict_paretonbd);
 Datum
@@ -221,6 +229,14 @@ Datum
 crm_clv_predict_interval(PG_FUNCTION_ARGS)
 {
 	return clv_predict_interval(fcinfo, crm_bgnbd_alive, crm_bgnbd_expected_alive);
+}
+
+/* crm_clv_predict_interval(mbgnbd, gammagamma, ..., level) */
+PG_FUNCTION_INFO_V1(crm_clv_predict_interval_mbgnbd);
+Datum
+crm_clv_predict_interval_mbgnbd(PG_FUNCTION_ARGS)
+{
+	return clv_predict_interval(fcinfo, crm_mbgnbd_alive, crm_mbgnbd_expected_alive);
 }
 
 /* crm_clv_predict_interval(paretonbd, gammagamma, ..., level) */

@@ -135,6 +135,8 @@ extern double crm_bgnbd_alive(const double *p, double x, double t_x, double T);
 extern double crm_mbgnbd_alive(const double *p, double x, double t_x, double T);
 extern double crm_bgnbd_expected_alive(const double *p, double h, double x,
 									   double t_x, double T);
+extern double crm_mbgnbd_expected_alive(const double *p, double h, double x,
+										double t_x, double T);
 
 /*
  * paretonbd.c, whose parameters are (r, alpha, s, beta); as for BG/NBD, expected purchases are the expectation of a

@@ -5,7 +5,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(30);
+SELECT plan(31);
 
 CREATE TEMP TABLE published (id int, x int, t_x numeric, "T" numeric, zbar numeric);
 \copy published FROM 'data/cdnow_sample_summary.csv' WITH (FORMAT csv, HEADER)
@@ -70,6 +70,14 @@ SELECT is_empty($$SELECT id FROM published, models, (SELECT crm_paretonbd_fit(x,
                                     / 1.01 ^ i)
                          FROM generate_series(1, 12) AS i)) > 1e-9$$,
                 'and the same with a Pareto/NBD purchase model');
+SELECT is_empty($$SELECT id FROM published, models, (SELECT crm_mbgnbd_fit(x, t_x, "T") AS mm FROM published) p
+                  WHERE id <= 50 AND abs(crm_clv_predict(mm, g, x, t_x, "T", zbar, 12, 0.01, 4.345)
+                      - (SELECT sum(crm_gammagamma_expected(g, x, zbar)
+                                    * (crm_mbgnbd_expected(mm, i * 4.345, x, t_x, "T")
+                                       - crm_mbgnbd_expected(mm, (i - 1) * 4.345, x, t_x, "T"))
+                                    / 1.01 ^ i)
+                         FROM generate_series(1, 12) AS i)) > 1e-9$$,
+                'and with an MBG/NBD one');
 SELECT is((SELECT crm_clv_predict(m, g, 2, 30.43, 38.86, 22.35, 0, 0.01, 4.345) FROM models), 0::float8,
           'no periods: no value');
 SELECT throws_ok($$SELECT crm_clv_predict(m, g, 2, 30.43, 38.86, 22.35, -1, 0.01, 4.345) FROM models$$,

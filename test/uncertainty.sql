@@ -8,7 +8,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(38);
+SELECT plan(39);
 
 CREATE TEMP TABLE published (id int, x int, t_x numeric, "T" numeric, zbar numeric);
 \copy published FROM 'data/cdnow_sample_summary.csv' WITH (FORMAT csv, HEADER)
@@ -299,6 +299,10 @@ SELECT ok((SELECT bool_and(abs(estimate / crm_clv_predict(bg, gg, c.x, c.t_x, c.
 SELECT ok((SELECT (i).estimate > 0 AND (i).lower < (i).estimate AND (i).estimate < (i).upper
            FROM (SELECT crm_clv_predict_interval(pn, gg, 2, 30.43, 38.86, 35, 12, 0.01, 4.345) i FROM models) x),
           'CLV with Pareto/NBD: an interval around the estimate');
+SELECT ok((SELECT (i).estimate = crm_clv_predict(mbg, gg, 0, 0, 38.86, 0, 12, 0.01, 4.345)
+                  AND (i).lower < (i).estimate AND (i).estimate < (i).upper
+           FROM (SELECT crm_clv_predict_interval(mbg, gg, 0, 0, 38.86, 0, 12, 0.01, 4.345) i, mbg, gg FROM models) x),
+          'CLV with MBG/NBD, of a one-time buyer: an interval around crm_clv_predict''s estimate');
 
 -- MBG/NBD and BG/BB against draws of their own
 SELECT setseed(0.3);

@@ -89,6 +89,25 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm_clv_predict_interval(crm_bgnbd_model, crm_gammagamma_model, float8, float8, float8, float8, integer, float8, float8, float8) IS
 'crm_clv_predict (BG/NBD and Gamma-Gamma) with an interval at this level (0.95 by default) for the uncertainty of both models'' parameters, fitted separately and so independent: exp(ln CLV -+ z sd(ln CLV)), sd by the delta method on the logarithm, from the covariance the fit stored; see crm_model_parameters';
 
+CREATE FUNCTION crm_clv_predict(mbgnbd crm_mbgnbd_model, gammagamma crm_gammagamma_model,
+                                frequency float8, recency float8, t float8, avg_value float8,
+                                periods integer, discount_rate float8, period_length float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'crm_clv_predict_mbgnbd'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_clv_predict(crm_mbgnbd_model, crm_gammagamma_model, float8, float8, float8, float8, integer, float8, float8) IS
+'Predicted lifetime value as crm_clv_predict with a BG/NBD model, the expected purchases in each period from an MBG/NBD model';
+
+CREATE FUNCTION crm_clv_predict_interval(mbgnbd crm_mbgnbd_model, gammagamma crm_gammagamma_model,
+                                         frequency float8, recency float8, t float8, avg_value float8,
+                                         periods integer, discount_rate float8, period_length float8,
+                                         level float8 DEFAULT 0.95)
+RETURNS crm_interval
+AS 'MODULE_PATHNAME', 'crm_clv_predict_interval_mbgnbd'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_clv_predict_interval(crm_mbgnbd_model, crm_gammagamma_model, float8, float8, float8, float8, integer, float8, float8, float8) IS
+'crm_clv_predict (MBG/NBD and Gamma-Gamma) with an interval at this level (0.95 by default) for the uncertainty of both models'' parameters, fitted separately and so independent: exp(ln CLV -+ z sd(ln CLV)), sd by the delta method on the logarithm, from the covariance the fit stored; see crm_model_parameters';
+
 CREATE FUNCTION crm_clv_predict(paretonbd crm_paretonbd_model, gammagamma crm_gammagamma_model,
                                 frequency float8, recency float8, t float8, avg_value float8,
                                 periods integer, discount_rate float8, period_length float8)
