@@ -289,6 +289,27 @@ crm_bgbb_p_alive(PG_FUNCTION_ARGS)
 												 customer_loglik(&c, x, t_x, n, NULL))));
 }
 
+/* P(alive) at the next opportunity at parameters p (CrmAlive) */
+static double
+alive_of(const double *p, double x, double t_x, double n)
+{
+	BgbbConsts	c;
+
+	bgbb_consts(p, false, &c);
+	return bgbb_alive(&c, x, t_x, n, customer_loglik(&c, x, t_x, n, NULL));
+}
+
+/*
+ * crm_bgbb_p_alive_interval(model, frequency, recency, opportunities, level)
+ */
+PG_FUNCTION_INFO_V1(crm_bgbb_p_alive_interval);
+Datum
+crm_bgbb_p_alive_interval(PG_FUNCTION_ARGS)
+{
+	check_bgbb_summary(PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2), PG_GETARG_FLOAT8(3));
+	return crm_alive_interval(fcinfo, BGBB_PARAMS, alive_of);
+}
+
 /*
  * crm_bgbb_expected(model, future_opportunities, frequency, recency,
  * opportunities): expected opportunities taken among the next n* (FHB

@@ -372,6 +372,28 @@ crm_mbgnbd_p_alive(PG_FUNCTION_ARGS)
 }
 
 /*
+ * crm_bgnbd_p_alive_interval(model, frequency, recency, t, level)
+ */
+PG_FUNCTION_INFO_V1(crm_bgnbd_p_alive_interval);
+Datum
+crm_bgnbd_p_alive_interval(PG_FUNCTION_ARGS)
+{
+	crm_check_summary(PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2), PG_GETARG_FLOAT8(3));
+	return crm_alive_interval(fcinfo, BGNBD_PARAMS, crm_bgnbd_alive);
+}
+
+/*
+ * crm_mbgnbd_p_alive_interval(model, frequency, recency, t, level)
+ */
+PG_FUNCTION_INFO_V1(crm_mbgnbd_p_alive_interval);
+Datum
+crm_mbgnbd_p_alive_interval(PG_FUNCTION_ARGS)
+{
+	crm_check_summary(PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2), PG_GETARG_FLOAT8(3));
+	return crm_alive_interval(fcinfo, BGNBD_PARAMS, crm_mbgnbd_alive);
+}
+
+/*
  * crm_bgnbd_expected(model, horizon, frequency, recency, t): expected
  * purchases in the next horizon time units of a customer with this history
  * (FHL 2005, eq. 10):

@@ -34,8 +34,7 @@
  * their expected purchases by h if alive -- P(alive) does not depend on
  * the horizon, so it is worked out once for all periods
  */
-typedef double (*AliveProbability) (const double *p, double x, double t_x,
-									double T);
+typedef CrmAlive AliveProbability;
 typedef double (*ExpectedIfAlive) (const double *p, double h, double x,
 								   double t_x, double T);
 

@@ -107,6 +107,11 @@ extern Datum crm_interval_result(FunctionCallInfo fcinfo, CrmPrediction f,
 extern Datum crm_model_interval(FunctionCallInfo fcinfo, int nparams,
 								CrmPrediction f, void *arg, int level_argno);
 
+/* P(alive) of a customer with history (x, t_x, T) under a model of p */
+typedef double (*CrmAlive) (const double *p, double x, double t_x, double T);
+extern Datum crm_alive_interval(FunctionCallInfo fcinfo, int nparams,
+								CrmAlive alive);
+
 /*
  * Largest frequency, recency or t the models take: a billion purchases or
  * time units is beyond any customer, and far below where the arithmetic

@@ -450,6 +450,17 @@ crm_paretonbd_p_alive(PG_FUNCTION_ARGS)
 }
 
 /*
+ * crm_paretonbd_p_alive_interval(model, frequency, recency, t, level)
+ */
+PG_FUNCTION_INFO_V1(crm_paretonbd_p_alive_interval);
+Datum
+crm_paretonbd_p_alive_interval(PG_FUNCTION_ARGS)
+{
+	crm_check_summary(PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2), PG_GETARG_FLOAT8(3));
+	return crm_alive_interval(fcinfo, PARETONBD_PARAMS, crm_paretonbd_alive);
+}
+
+/*
  * crm_paretonbd_expected(model, horizon, frequency, recency, t): expected
  * purchases in the next horizon time units (Schmittlein, Morrison &
  * Colombo 1987, eq. 22; as lifetimes computes it).  Alive, the customer's

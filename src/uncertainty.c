@@ -340,3 +340,36 @@ crm_model_interval(FunctionCallInfo fcinfo, int nparams, CrmPrediction f,
 	return crm_interval_result(fcinfo, f, arg, p, cov, nparams,
 							   crm_model_result(f(p, arg)), level_argno);
 }
+
+/* A customer whose P(alive) an interval is for */
+typedef struct AliveQuery
+{
+	CrmAlive	alive;
+	double		x,
+				t_x,
+				T;
+} AliveQuery;
+
+static double
+alive_at(const double *p, void *arg)
+{
+	AliveQuery *q = arg;
+
+	return q->alive(p, q->x, q->t_x, q->T);
+}
+
+/*
+ * P(alive) of the history in arguments 1 to 3 under the model in argument
+ * 0, of nparams parameters, with an interval at the level in argument 4:
+ * what each model's _p_alive_interval returns, its history checked by the
+ * caller.  The bounds are P(alive) at parameters of the model, so they
+ * are probabilities too.
+ */
+Datum
+crm_alive_interval(FunctionCallInfo fcinfo, int nparams, CrmAlive alive)
+{
+	AliveQuery	q = {alive, PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2),
+	PG_GETARG_FLOAT8(3)};
+
+	return crm_model_interval(fcinfo, nparams, alive_at, &q, 4);
+}

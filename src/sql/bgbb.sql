@@ -78,6 +78,14 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm_bgbb_expected(crm_bgbb_model, float8, float8, float8, float8) IS
 'Expected opportunities taken among the next future_opportunities by a customer with this history (BG/BB, Fader, Hardie & Berger 2010, eq. 13)';
 
+CREATE FUNCTION crm_bgbb_p_alive_interval(model crm_bgbb_model, frequency float8, recency float8, opportunities float8,
+                                   level float8 DEFAULT 0.95)
+RETURNS crm_interval
+AS 'MODULE_PATHNAME', 'crm_bgbb_p_alive_interval'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_bgbb_p_alive_interval(crm_bgbb_model, float8, float8, float8, float8) IS
+'crm_bgbb_p_alive with an interval at this level (0.95 by default) for the uncertainty of the model''s parameters: crm_bgbb_p_alive at the parameters z standard deviations away, along the direction in which it changes most (from the covariance the fit stored; see crm_model_parameters), so that the bounds are probabilities too';
+
 CREATE FUNCTION crm_bgbb_expected_interval(model crm_bgbb_model, future_opportunities float8,
                                   frequency float8, recency float8, opportunities float8,
                                   level float8 DEFAULT 0.95)

@@ -64,6 +64,14 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm_mbgnbd_expected(crm_mbgnbd_model, float8, float8, float8, float8) IS
 'Expected purchases in the next horizon time units of a customer with this frequency, recency and t (MBG/NBD, Batislam et al. 2007): BG/NBD''s conditional expectation with b + 1 for b, times this model''s P(alive), in the time unit the model was fitted in';
 
+CREATE FUNCTION crm_mbgnbd_p_alive_interval(model crm_mbgnbd_model, frequency float8, recency float8, t float8,
+                                   level float8 DEFAULT 0.95)
+RETURNS crm_interval
+AS 'MODULE_PATHNAME', 'crm_mbgnbd_p_alive_interval'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_mbgnbd_p_alive_interval(crm_mbgnbd_model, float8, float8, float8, float8) IS
+'crm_mbgnbd_p_alive with an interval at this level (0.95 by default) for the uncertainty of the model''s parameters: crm_mbgnbd_p_alive at the parameters z standard deviations away, along the direction in which it changes most (from the covariance the fit stored; see crm_model_parameters), so that the bounds are probabilities too';
+
 CREATE FUNCTION crm_mbgnbd_expected_interval(model crm_mbgnbd_model, horizon float8,
                                    frequency float8, recency float8, t float8,
                                    level float8 DEFAULT 0.95)

@@ -64,6 +64,14 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm_paretonbd_expected(crm_paretonbd_model, float8, float8, float8, float8) IS
 'Expected purchases in the next horizon time units of a customer with this frequency, recency and t under a Pareto/NBD model (Schmittlein, Morrison & Colombo 1987, eq. 22), in the time unit the model was fitted in';
 
+CREATE FUNCTION crm_paretonbd_p_alive_interval(model crm_paretonbd_model, frequency float8, recency float8, t float8,
+                                   level float8 DEFAULT 0.95)
+RETURNS crm_interval
+AS 'MODULE_PATHNAME', 'crm_paretonbd_p_alive_interval'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_paretonbd_p_alive_interval(crm_paretonbd_model, float8, float8, float8, float8) IS
+'crm_paretonbd_p_alive with an interval at this level (0.95 by default) for the uncertainty of the model''s parameters: crm_paretonbd_p_alive at the parameters z standard deviations away, along the direction in which it changes most (from the covariance the fit stored; see crm_model_parameters), so that the bounds are probabilities too';
+
 CREATE FUNCTION crm_paretonbd_expected_interval(model crm_paretonbd_model, horizon float8,
                                    frequency float8, recency float8, t float8,
                                    level float8 DEFAULT 0.95)
