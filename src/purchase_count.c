@@ -198,29 +198,99 @@ crm_mbgnbd_p_purchases_new(PG_FUNCTION_ARGS)
 									  (1 - gone) * bgnbd_pmf_new(p[0], p[1], p[2], p[3] + 1, n, t)));
 }
 
+/* The models whose P(X = n) of a customer with a history is worked out here */
+typedef enum CountModel
+{
+	COUNT_BGNBD,
+	COUNT_MBGNBD,
+	COUNT_PARETONBD
+} CountModel;
+
+/* A customer with a history (x, t_x, T), and n purchases in the next h */
+typedef struct CountQuery
+{
+	CountModel	model;
+	double		n,
+				h,
+				x,
+				t_x,
+				T;
+} CountQuery;
+
 /*
- * P(X(T, T+t) = n) of a customer with a history: gone, or alive and buying
- * as a new BG/NBD customer with the parameters the history leaves; shift
- * is 1 for MBG/NBD, whose dropout probability also survived the first
- * purchase
+ * P(X(T, T+h) = n) of the query's customer at parameters p: gone, or alive
+ * and buying as a new customer with the parameters the history leaves --
+ * under MBG/NBD with a dropout probability that also survived the first
+ * purchase, under Pareto/NBD with both rates updated (CrmPrediction)
+ */
+static double
+count_at(const double *p, void *arg)
+{
+	CountQuery *q = arg;
+	double		alive;
+	double		alive_pmf;
+
+	switch (q->model)
+	{
+		case COUNT_BGNBD:
+		case COUNT_MBGNBD:
+			{
+				int			shift = q->model == COUNT_MBGNBD;
+
+				alive = shift ? crm_mbgnbd_alive(p, q->x, q->t_x, q->T) :
+					crm_bgnbd_alive(p, q->x, q->t_x, q->T);
+				alive_pmf = bgnbd_pmf_new(p[0] + q->x, p[1] + q->T, p[2],
+										  p[3] + q->x + shift, q->n, q->h);
+				break;
+			}
+		default:
+			alive = crm_paretonbd_alive(p, q->x, q->t_x, q->T);
+			alive_pmf = paretonbd_pmf_new(p[0] + q->x, p[1] + q->T, p[2],
+										  p[3] + q->T, q->n, q->h);
+			break;
+	}
+	return crm_model_result((q->n == 0 ? 1 - alive : 0) + alive * alive_pmf);
+}
+
+/*
+ * The query of (model, n, horizon, frequency, recency, t) in the calling
+ * function's arguments 1 to 5, checked
+ */
+static CountQuery
+count_query(FunctionCallInfo fcinfo, CountModel model)
+{
+	CountQuery	q = {model, PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2),
+	PG_GETARG_FLOAT8(3), PG_GETARG_FLOAT8(4), PG_GETARG_FLOAT8(5)};
+
+	crm_check_whole("n", q.n, 0, MAX_PURCHASES);
+	crm_check_nonnegative("horizon", q.h);
+	crm_check_summary(q.x, q.t_x, q.T);
+	return q;
+}
+
+/* P(X = n) of a customer with a history, under the model in argument 0 */
+static Datum
+p_purchases(FunctionCallInfo fcinfo, CountModel model)
+{
+	double		p[BGNBD_PARAMS];
+	CountQuery	q;
+
+	StaticAssertStmt(BGNBD_PARAMS == PARETONBD_PARAMS, "the models have four parameters");
+	crm_model_params(fcinfo, 0, BGNBD_PARAMS, p);
+	q = count_query(fcinfo, model);
+	PG_RETURN_FLOAT8(count_at(p, &q));
+}
+
+/*
+ * The same with an interval from the uncertainty of the model's
+ * parameters, at the level in argument 6
  */
 static Datum
-p_purchases(FunctionCallInfo fcinfo, int shift)
+p_purchases_interval(FunctionCallInfo fcinfo, CountModel model)
 {
-	double		p[BGNBD_PARAMS],
-				n,
-				h;
-	double		x = PG_GETARG_FLOAT8(3),
-				t_x = PG_GETARG_FLOAT8(4),
-				T = PG_GETARG_FLOAT8(5);
-	double		alive;
+	CountQuery	q = count_query(fcinfo, model);
 
-	get_args(fcinfo, p, &n, &h);
-	crm_check_summary(x, t_x, T);
-	alive = shift ? crm_mbgnbd_alive(p, x, t_x, T) : crm_bgnbd_alive(p, x, t_x, T);
-	PG_RETURN_FLOAT8(crm_model_result((n == 0 ? 1 - alive : 0) +
-									  alive * bgnbd_pmf_new(p[0] + x, p[1] + T, p[2],
-															p[3] + x + shift, n, h)));
+	return crm_model_interval(fcinfo, BGNBD_PARAMS, count_at, &q, 6);
 }
 
 /*
@@ -230,7 +300,7 @@ PG_FUNCTION_INFO_V1(crm_bgnbd_p_purchases);
 Datum
 crm_bgnbd_p_purchases(PG_FUNCTION_ARGS)
 {
-	return p_purchases(fcinfo, 0);
+	return p_purchases(fcinfo, COUNT_BGNBD);
 }
 
 /*
@@ -240,7 +310,42 @@ PG_FUNCTION_INFO_V1(crm_mbgnbd_p_purchases);
 Datum
 crm_mbgnbd_p_purchases(PG_FUNCTION_ARGS)
 {
-	return p_purchases(fcinfo, 1);
+	return p_purchases(fcinfo, COUNT_MBGNBD);
+}
+
+/*
+ * crm_paretonbd_p_purchases(model, n, horizon, frequency, recency, t)
+ */
+PG_FUNCTION_INFO_V1(crm_paretonbd_p_purchases);
+Datum
+crm_paretonbd_p_purchases(PG_FUNCTION_ARGS)
+{
+	return p_purchases(fcinfo, COUNT_PARETONBD);
+}
+
+/*
+ * crm_bgnbd_p_purchases_interval(model, n, horizon, frequency, recency,
+ * t, level), and the same for MBG/NBD and Pareto/NBD
+ */
+PG_FUNCTION_INFO_V1(crm_bgnbd_p_purchases_interval);
+Datum
+crm_bgnbd_p_purchases_interval(PG_FUNCTION_ARGS)
+{
+	return p_purchases_interval(fcinfo, COUNT_BGNBD);
+}
+
+PG_FUNCTION_INFO_V1(crm_mbgnbd_p_purchases_interval);
+Datum
+crm_mbgnbd_p_purchases_interval(PG_FUNCTION_ARGS)
+{
+	return p_purchases_interval(fcinfo, COUNT_MBGNBD);
+}
+
+PG_FUNCTION_INFO_V1(crm_paretonbd_p_purchases_interval);
+Datum
+crm_paretonbd_p_purchases_interval(PG_FUNCTION_ARGS)
+{
+	return p_purchases_interval(fcinfo, COUNT_PARETONBD);
 }
 
 /*
@@ -256,27 +361,4 @@ crm_paretonbd_p_purchases_new(PG_FUNCTION_ARGS)
 
 	get_args(fcinfo, p, &n, &t);
 	PG_RETURN_FLOAT8(crm_model_result(paretonbd_pmf_new(p[0], p[1], p[2], p[3], n, t)));
-}
-
-/*
- * crm_paretonbd_p_purchases(model, n, horizon, frequency, recency, t):
- * gone, or alive and a new customer with the rates the history leaves
- */
-PG_FUNCTION_INFO_V1(crm_paretonbd_p_purchases);
-Datum
-crm_paretonbd_p_purchases(PG_FUNCTION_ARGS)
-{
-	double		p[PARETONBD_PARAMS],
-				n,
-				h;
-	double		x = PG_GETARG_FLOAT8(3),
-				t_x = PG_GETARG_FLOAT8(4),
-				T = PG_GETARG_FLOAT8(5);
-	double		alive;
-
-	get_args(fcinfo, p, &n, &h);
-	alive = crm_paretonbd_alive(p, x, t_x, T);
-	PG_RETURN_FLOAT8(crm_model_result((n == 0 ? 1 - alive : 0) +
-									  alive * paretonbd_pmf_new(p[0] + x, p[1] + T, p[2],
-																p[3] + T, n, h)));
 }

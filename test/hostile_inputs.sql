@@ -205,6 +205,9 @@ INSERT INTO signatures VALUES
                                     ARRAY['(0.243,4.414,0.793,2.426,-9582,2357,300,t,19173,19196,"{{1.6e-4,3.7e-3,-8.8e-5,6.6e-5},{3.7e-3,0.143,-2.9e-3,1.05e-2},{-8.8e-5,-2.9e-3,3.4e-2,0.123},{6.6e-5,1.05e-2,0.123,0.4975}}")', '39', '2', '30', '38', '0.95']),
     ('crm_paretonbd_expected_interval', '{crm_paretonbd_model,float8,float8,float8,float8,float8}',
                                         ARRAY['(0.553,10.58,0.606,11.67,-9595,2357,300,t,19198,19221,"{{2.3e-3,3.3e-2,-3.2e-3,-0.141},{3.3e-2,0.71,-2.7e-2,-1.21},{-3.2e-3,-2.7e-2,3.5e-2,1.13},{-0.141,-1.21,1.13,38.6}}")', '39', '2', '30', '38', '0.95']),
+    ('crm_bgnbd_p_purchases_interval', '{crm_bgnbd_model,float8,float8,float8,float8,float8,float8}', ARRAY['(0.243,4.414,0.793,2.426,-9582,2357,300,t,19173,19196,"{{1.6e-4,3.7e-3,-8.8e-5,6.6e-5},{3.7e-3,0.143,-2.9e-3,1.05e-2},{-8.8e-5,-2.9e-3,3.4e-2,0.123},{6.6e-5,1.05e-2,0.123,0.4975}}")', '0', '39', '2', '30', '38', '0.95']),
+    ('crm_mbgnbd_p_purchases_interval', '{crm_mbgnbd_model,float8,float8,float8,float8,float8,float8}', ARRAY['(0.525,6.183,0.891,1.614,-9582,2357,25,t,19177,19200,"{{6.9e-3,4.8e-2,-7.5e-3,-3.8e-2},{4.8e-2,0.48,-5.3e-2,-0.24},{-7.5e-3,-5.3e-2,2.4e-2,7.4e-2},{-3.8e-2,-0.24,7.4e-2,0.29}}")', '0', '39', '2', '30', '38', '0.95']),
+    ('crm_paretonbd_p_purchases_interval', '{crm_paretonbd_model,float8,float8,float8,float8,float8,float8}', ARRAY['(0.553,10.58,0.606,11.67,-9595,2357,300,t,19198,19221,"{{2.3e-3,3.3e-2,-3.2e-3,-0.141},{3.3e-2,0.71,-2.7e-2,-1.21},{-3.2e-3,-2.7e-2,3.5e-2,1.13},{-0.141,-1.21,1.13,38.6}}")', '0', '39', '2', '30', '38', '0.95']),
     ('crm_bgnbd_p_alive_interval', '{crm_bgnbd_model,float8,float8,float8,float8}', ARRAY['(0.243,4.414,0.793,2.426,-9582,2357,300,t,19173,19196,"{{1.6e-4,3.7e-3,-8.8e-5,6.6e-5},{3.7e-3,0.143,-2.9e-3,1.05e-2},{-8.8e-5,-2.9e-3,3.4e-2,0.123},{6.6e-5,1.05e-2,0.123,0.4975}}")', '2', '30', '38', '0.95']),
     ('crm_mbgnbd_p_alive_interval', '{crm_mbgnbd_model,float8,float8,float8,float8}', ARRAY['(0.525,6.183,0.891,1.614,-9582,2357,25,t,19177,19200,"{{6.9e-3,4.8e-2,-7.5e-3,-3.8e-2},{4.8e-2,0.48,-5.3e-2,-0.24},{-7.5e-3,-5.3e-2,2.4e-2,7.4e-2},{-3.8e-2,-0.24,7.4e-2,0.29}}")', '2', '30', '38', '0.95']),
     ('crm_paretonbd_p_alive_interval', '{crm_paretonbd_model,float8,float8,float8,float8}', ARRAY['(0.553,10.58,0.606,11.67,-9595,2357,300,t,19198,19221,"{{2.3e-3,3.3e-2,-3.2e-3,-0.141},{3.3e-2,0.71,-2.7e-2,-1.21},{-3.2e-3,-2.7e-2,3.5e-2,1.13},{-0.141,-1.21,1.13,38.6}}")', '2', '30', '38', '0.95']),
@@ -256,13 +259,13 @@ SELECT is_empty($$SELECT call, outcome FROM outcomes
 SELECT is_empty($$SELECT call, outcome FROM outcomes
                   WHERE outcome IN ('NaN', 'Infinity', '-Infinity') OR outcome LIKE '%NaN%'$$,
                 'no call returns NaN or infinity, nor a model with a NaN in it');
-SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome LIKE 'ERROR %'), 74::bigint,
+SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome LIKE 'ERROR %'), 77::bigint,
           'every function rejects some of the grid, but crm_chart_p_alive_distribution, which draws a message for what it cannot draw');
 SELECT is_empty($$SELECT call, outcome FROM outcomes
                   WHERE sig LIKE 'crm\_chart\_%' AND outcome NOT LIKE 'ERROR %'
                     AND outcome::jsonb ->> '$schema' IS DISTINCT FROM 'https://vega.github.io/schema/vega-lite/v5.json'$$,
                 'every chart that does not fail is a Vega-Lite v5 specification');
-SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome NOT LIKE 'ERROR %'), 75::bigint,
+SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome NOT LIKE 'ERROR %'), 78::bigint,
           'every function accepts some of the grid');
 
 SELECT * FROM finish();

@@ -8,7 +8,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(43);
+SELECT plan(46);
 
 CREATE TEMP TABLE published (id int, x int, t_x numeric, "T" numeric, zbar numeric);
 \copy published FROM 'data/cdnow_sample_summary.csv' WITH (FORMAT csv, HEADER)
@@ -371,6 +371,36 @@ SELECT is_empty($$SELECT * FROM (SELECT crm_bgbb_fit(frequency, recency, n, n_cu
                      OR i.estimate <> crm_bgbb_p_alive(m, c.x, c.t_x, c.n)
                      OR NOT (0 <= i.lower AND i.lower <= i.estimate AND i.estimate <= i.upper AND i.upper <= 1)$$,
                 'BG/BB: P(alive in 2002) of three histories of the paper''s Table 6, with intervals against draws');
+
+-- P(X = n) in the next 39 weeks with intervals, the churn score (n = 0)
+-- and two purchases, against the same draws
+SELECT is_empty($$SELECT * FROM customers c, models, (VALUES (0), (2)) k(n),
+                         LATERAL crm_bgnbd_p_purchases_interval(bg, k.n, 39, c.x, c.t_x, c."T") i,
+                         LATERAL (SELECT percentile_cont(ARRAY[0.025, 0.975]) WITHIN GROUP
+                                         (ORDER BY crm_bgnbd_p_purchases(m, k.n, 39, c.x, c.t_x, c."T")) s FROM bg_draws) s
+                  WHERE abs(i.lower / s.s[1] - 1) > 0.03 OR abs(i.upper / s.s[2] - 1) > 0.03
+                     OR i.estimate <> crm_bgnbd_p_purchases(bg, k.n, 39, c.x, c.t_x, c."T")
+                     OR NOT (0 <= i.lower AND i.lower <= i.estimate AND i.estimate <= i.upper AND i.upper <= 1)$$,
+                'BG/NBD: P(no purchase) and P(two) in the next 39 weeks with 95% intervals, against the draws');
+SELECT is_empty($$SELECT * FROM customers c, models, (VALUES (0), (2)) k(n),
+                         LATERAL crm_paretonbd_p_purchases_interval(pn, k.n, 39, c.x, c.t_x, c."T") i,
+                         LATERAL (SELECT percentile_cont(ARRAY[0.025, 0.975]) WITHIN GROUP
+                                         (ORDER BY crm_paretonbd_p_purchases(m, k.n, 39, c.x, c.t_x, c."T")) s FROM pn_draws) s
+                  WHERE abs(i.lower / s.s[1] - 1) > 0.03 OR abs(i.upper / s.s[2] - 1) > 0.03
+                     OR i.estimate <> crm_paretonbd_p_purchases(pn, k.n, 39, c.x, c.t_x, c."T")
+                     OR NOT (0 <= i.lower AND i.lower <= i.estimate AND i.estimate <= i.upper AND i.upper <= 1)$$,
+                'Pareto/NBD: the same');
+SELECT setseed(0.5);
+SELECT is_empty($$SELECT * FROM customers c, models, (VALUES (0), (2)) k(n),
+                         LATERAL crm_mbgnbd_p_purchases_interval(mbg, k.n, 39, c.x, c.t_x, c."T") i,
+                         LATERAL (SELECT percentile_cont(ARRAY[0.025, 0.975]) WITHIN GROUP
+                                         (ORDER BY crm_mbgnbd_p_purchases(ROW(d.q[1], d.q[2], d.q[3], d.q[4], NULL, NULL, NULL, true,
+                                                                              NULL, NULL, NULL)::crm_mbgnbd_model, k.n, 39, c.x, c.t_x, c."T")) s
+                                  FROM pg_temp.draws(ARRAY[(mbg).r, (mbg).alpha, (mbg).a, (mbg).b], (mbg).covariance, 4000) d) s
+                  WHERE abs(i.lower / s.s[1] - 1) > 0.03 OR abs(i.upper / s.s[2] - 1) > 0.03
+                     OR i.estimate <> crm_mbgnbd_p_purchases(mbg, k.n, 39, c.x, c.t_x, c."T")
+                     OR NOT (0 <= i.lower AND i.lower <= i.estimate AND i.estimate <= i.upper AND i.upper <= 1)$$,
+                'MBG/NBD: the same');
 
 -- The method itself, redone here: the gradient g of the prediction in the
 -- log-parameters by central differences, the direction d = C g / sqrt(g' C g)
