@@ -93,7 +93,7 @@ RETURNS crm_interval
 AS 'MODULE_PATHNAME', 'crm_bgbb_expected_interval'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm_bgbb_expected_interval(crm_bgbb_model, float8, float8, float8, float8, float8) IS
-'crm_bgbb_expected with an interval at this level (0.95 by default) for the uncertainty of the model''s parameters, not for the randomness of the opportunities taken: exp(ln E -+ z sd(ln E)), sd by the delta method on the logarithm, from the covariance the fit stored; see crm_model_parameters';
+'crm_bgbb_expected with an interval at this level (0.95 by default) for the uncertainty of the model''s parameters, not for the randomness of the opportunities taken: the expectation at the parameters z standard deviations away, along the direction in which it changes most (from the covariance the fit stored; see crm_model_parameters)';
 
 CREATE FUNCTION crm_bgbb_p_purchases_new(model crm_bgbb_model, n float8, opportunities float8)
 RETURNS float8

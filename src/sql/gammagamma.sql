@@ -87,7 +87,7 @@ RETURNS crm_interval
 AS 'MODULE_PATHNAME', 'crm_clv_predict_interval'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm_clv_predict_interval(crm_bgnbd_model, crm_gammagamma_model, float8, float8, float8, float8, integer, float8, float8, float8) IS
-'crm_clv_predict (BG/NBD and Gamma-Gamma) with an interval at this level (0.95 by default) for the uncertainty of both models'' parameters, fitted separately and so independent: exp(ln CLV -+ z sd(ln CLV)), sd by the delta method on the logarithm, from the covariance the fit stored; see crm_model_parameters';
+'crm_clv_predict (BG/NBD and Gamma-Gamma) with an interval at this level (0.95 by default) for the uncertainty of both models'' parameters, fitted separately and so independent: the CLV at the parameters z standard deviations away, along the direction in which it changes most (from the covariance the fit stored; see crm_model_parameters)';
 
 CREATE FUNCTION crm_clv_predict(mbgnbd crm_mbgnbd_model, gammagamma crm_gammagamma_model,
                                 frequency float8, recency float8, t float8, avg_value float8,
@@ -106,7 +106,7 @@ RETURNS crm_interval
 AS 'MODULE_PATHNAME', 'crm_clv_predict_interval_mbgnbd'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm_clv_predict_interval(crm_mbgnbd_model, crm_gammagamma_model, float8, float8, float8, float8, integer, float8, float8, float8) IS
-'crm_clv_predict (MBG/NBD and Gamma-Gamma) with an interval at this level (0.95 by default) for the uncertainty of both models'' parameters, fitted separately and so independent: exp(ln CLV -+ z sd(ln CLV)), sd by the delta method on the logarithm, from the covariance the fit stored; see crm_model_parameters';
+'crm_clv_predict (MBG/NBD and Gamma-Gamma) with an interval at this level (0.95 by default) for the uncertainty of both models'' parameters, fitted separately and so independent: the CLV at the parameters z standard deviations away, along the direction in which it changes most (from the covariance the fit stored; see crm_model_parameters)';
 
 CREATE FUNCTION crm_clv_predict(paretonbd crm_paretonbd_model, gammagamma crm_gammagamma_model,
                                 frequency float8, recency float8, t float8, avg_value float8,
@@ -125,4 +125,4 @@ RETURNS crm_interval
 AS 'MODULE_PATHNAME', 'crm_clv_predict_interval_paretonbd'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm_clv_predict_interval(crm_paretonbd_model, crm_gammagamma_model, float8, float8, float8, float8, integer, float8, float8, float8) IS
-'crm_clv_predict (Pareto/NBD and Gamma-Gamma) with an interval at this level (0.95 by default) for the uncertainty of both models'' parameters, fitted separately and so independent: exp(ln CLV -+ z sd(ln CLV)), sd by the delta method on the logarithm, from the covariance the fit stored; see crm_model_parameters';
+'crm_clv_predict (Pareto/NBD and Gamma-Gamma) with an interval at this level (0.95 by default) for the uncertainty of both models'' parameters, fitted separately and so independent: the CLV at the parameters z standard deviations away, along the direction in which it changes most (from the covariance the fit stored; see crm_model_parameters)';

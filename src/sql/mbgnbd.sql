@@ -79,7 +79,7 @@ RETURNS crm_interval
 AS 'MODULE_PATHNAME', 'crm_mbgnbd_expected_interval'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm_mbgnbd_expected_interval(crm_mbgnbd_model, float8, float8, float8, float8, float8) IS
-'crm_mbgnbd_expected with an interval at this level (0.95 by default) for the uncertainty of the model''s parameters, not for the randomness of the purchases themselves: exp(ln E -+ z sd(ln E)), sd by the delta method on the logarithm, from the covariance the fit stored; see crm_model_parameters';
+'crm_mbgnbd_expected with an interval at this level (0.95 by default) for the uncertainty of the model''s parameters, not for the randomness of the purchases themselves: the expectation at the parameters z standard deviations away, along the direction in which it changes most (from the covariance the fit stored; see crm_model_parameters)';
 
 CREATE FUNCTION crm_mbgnbd_expected_new(model crm_mbgnbd_model, horizon float8)
 RETURNS float8
