@@ -2,7 +2,8 @@
  * covariates.c
  *		Time-invariant customer covariates in BG/NBD and Pareto/NBD (Fader &
  *		Hardie 2007, "Incorporating time-invariant covariates into the
- *		Pareto/NBD and BG/NBD models"): crm_bgnbd_fit and crm_paretonbd_fit
+ *		Pareto/NBD and BG/NBD models"), and in MBG/NBD as in BG/NBD:
+ *		crm_bgnbd_fit, crm_mbgnbd_fit and crm_paretonbd_fit
  *		with a float8[] of covariates per customer, and the model of one
  *		customer that the scoring functions take.
  *
@@ -218,6 +219,17 @@ crm_bgnbd_covariates_final(PG_FUNCTION_ARGS)
 }
 
 /*
+ * crm_mbgnbd_covariates_final(state) -> crm_mbgnbd_covariate_model: the
+ * same parameters as BG/NBD's, b the one the dropout coefficients move
+ */
+PG_FUNCTION_INFO_V1(crm_mbgnbd_covariates_final);
+Datum
+crm_mbgnbd_covariates_final(PG_FUNCTION_ARGS)
+{
+	return covariate_final(fcinfo, "crm_mbgnbd_covariates_final", crm_mbgnbd_loglik);
+}
+
+/*
  * crm_paretonbd_covariates_final(state) -> crm_paretonbd_covariate_model
  */
 PG_FUNCTION_INFO_V1(crm_paretonbd_covariates_final);
@@ -254,8 +266,8 @@ get_coefficients(HeapTupleHeader model, int attno, const char *name, int n,
 }
 
 /*
- * crm_bgnbd_customer_model(model, covariates) and
- * crm_paretonbd_customer_model: the plain model of a customer with these
+ * crm_bgnbd_customer_model(model, covariates), crm_mbgnbd_customer_model
+ * and crm_paretonbd_customer_model: the plain model of a customer with these
  * covariates, whose parameters are the base ones with alpha and b (or
  * beta) moved by the covariates.  Its covariance is that of the fit
  * carried over by the delta method: for (r, alpha_i, a, b_i) as functions
@@ -350,6 +362,13 @@ customer_model(FunctionCallInfo fcinfo)
 PG_FUNCTION_INFO_V1(crm_bgnbd_customer_model);
 Datum
 crm_bgnbd_customer_model(PG_FUNCTION_ARGS)
+{
+	return customer_model(fcinfo);
+}
+
+PG_FUNCTION_INFO_V1(crm_mbgnbd_customer_model);
+Datum
+crm_mbgnbd_customer_model(PG_FUNCTION_ARGS)
 {
 	return customer_model(fcinfo);
 }

@@ -1,4 +1,4 @@
--- Time-invariant covariates in BG/NBD and Pareto/NBD: known coefficients
+-- Time-invariant covariates in BG/NBD, MBG/NBD and Pareto/NBD: known coefficients
 -- recovered from seeded simulations, the customer model against the
 -- formula and the delta method written out here, covariates that carry
 -- nothing, the penalizer, parallel plans, and bad input.
@@ -6,7 +6,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(31);
+SELECT plan(36);
 \ir lib/simulate.sql
 
 -- 20,000 customers with a 0/1 covariate (a channel, say) and a standard
@@ -80,6 +80,38 @@ SELECT ok((SELECT crm_bgnbd_expected(crm_bgnbd_customer_model(m, ARRAY[1, 0.5]),
 SELECT ok((SELECT (i).lower < (i).estimate AND (i).estimate < (i).upper
            FROM bg, LATERAL (SELECT crm_bgnbd_expected_interval(crm_bgnbd_customer_model(m, ARRAY[1, 0.5]), 39, 2, 30, 38) AS i) x),
           'intervals included');
+
+-- MBG/NBD: the same customers drawn from MBG/NBD (a chance to drop out
+-- after the first purchase too), the same parameters and coefficients
+SELECT setseed(0.7);
+CREATE TABLE mbg_sim AS
+SELECT c.*, s.frequency, s.recency
+FROM customers c,
+     LATERAL pg_temp.bgnbd_customer(0.5, 5 * exp(-(0.5 * c1 - 0.3 * c2)), 0.8,
+                                    2.5 * exp(-(-0.4 * c1 + 0.6 * c2)), c.t, true) s;
+CREATE TEMP TABLE mbg AS SELECT crm_mbgnbd_fit(frequency, recency, t, ARRAY[c1, c2]) AS m FROM mbg_sim;
+SELECT ok((SELECT (m).converged AND (m).customers = 20000 FROM mbg), 'MBG/NBD with covariates: the fit converges over 20,000 customers');
+SELECT is_empty($$SELECT parameter, estimate, truth, std_error
+                  FROM mbg, crm_model_parameters(m) p
+                  JOIN (VALUES ('r', 0.5), ('alpha', 5), ('a', 0.8), ('b', 2.5),
+                               ('purchase_coefficients[1]', 0.5), ('purchase_coefficients[2]', -0.3),
+                               ('dropout_coefficients[1]', -0.4), ('dropout_coefficients[2]', 0.6)) v(parameter, truth)
+                  USING (parameter)
+                  WHERE abs(estimate - truth) > 4 * std_error$$,
+                'MBG/NBD: every parameter and coefficient within 4 standard errors of the one simulated');
+SELECT ok((SELECT (m).log_likelihood > (SELECT (crm_mbgnbd_fit(frequency, recency, t)).log_likelihood FROM mbg_sim) FROM mbg),
+          'the covariates raise the likelihood above the plain MBG/NBD fit''s');
+SELECT ok((SELECT abs((cm).alpha - (m).alpha * exp(-((m).purchase_coefficients[1] * 1 + (m).purchase_coefficients[2] * 0.5))) < 1e-12 * (cm).alpha
+                  AND abs((cm).b - (m).b * exp(-((m).dropout_coefficients[1] * 1 + (m).dropout_coefficients[2] * 0.5))) < 1e-12 * (cm).b
+                  AND (cm).r = (m).r AND (cm).a = (m).a AND (cm).converged
+           FROM mbg, LATERAL (SELECT crm_mbgnbd_customer_model(m, ARRAY[1, 0.5]) AS cm) x),
+          'crm_mbgnbd_customer_model: alpha and b moved by the covariates');
+-- A one-time buyer of covariates (1, 0.5), 30 weeks after the first
+-- purchase: P(alive) = 1 / (1 + a / b_i ((alpha_i + 30) / alpha_i)^r), below 1
+SELECT ok((SELECT abs(crm_mbgnbd_p_alive(cm, 0, 0, 30) - 1 / (1 + (cm).a / (cm).b * (((cm).alpha + 30) / (cm).alpha) ^ (cm).r)) < 1e-12
+                  AND crm_mbgnbd_p_alive(cm, 0, 0, 30) < 1
+           FROM mbg, LATERAL crm_mbgnbd_customer_model(m, ARRAY[1, 0.5]) cm),
+          'the customer model scores with crm_mbgnbd_p_alive: a one-time buyer may be gone');
 
 -- Pareto/NBD: r 0.6, alpha 8, s 0.8, beta 12, purchase coefficients
 -- (0.4, 0.2), dropout (0.5, -0.3)

@@ -95,6 +95,17 @@ INSERT INTO hostile VALUES
     ('crm_bgnbd_covariate_model', '(0.5,5,0.8,2.5,"{0.5,-0.3}","{-0.4,0.6}",-1,1,1,t,1,1,"{{1,0},{0,1}}")'),
     ('crm_bgnbd_covariate_model', '(0.5,5,0.8,2.5,"{0.5,-0.3}","{-0.4,0.6}",-1,1,1,t,1,1,"{{1,0,0,0,0,0,0,0},{0,1,0,0,0,0,0,0},{0,0,1,0,0,0,0,0},{0,0,0,1,0,0,0,0},{0,0,0,0,1,0,0,0},{0,0,0,0,0,1,0,0},{0,0,0,0,0,0,1,0},{0,0,0,0,0,0,0,1}}")');
 
+INSERT INTO hostile VALUES
+    ('crm_mbgnbd_covariate_model', NULL),
+    ('crm_mbgnbd_covariate_model', '(0.5,5,0.8,2.5,"{0.5,-0.3}","{-0.4,0.6}",-1,1,1,t,,,)'),
+    ('crm_mbgnbd_covariate_model', '(0.5,5,0.8,2.5,"{0.5}","{-0.4}",-1,1,1,t,,,)'),
+    ('crm_mbgnbd_covariate_model', '(0.5,5,0.8,2.5,"{0.5,-0.3}","{-0.4,NaN}",-1,1,1,t,,,)'),
+    ('crm_mbgnbd_covariate_model', '(0.5,5,0.8,2.5,,"{-0.4,0.6}",-1,1,1,t,,,)'),
+    ('crm_mbgnbd_covariate_model', '(0.5,5,0.8,2.5,"{700,-0.3}","{-700,0.6}",-1,1,1,t,,,)'),
+    ('crm_mbgnbd_covariate_model', '(-0.5,5,0.8,2.5,"{0.5,-0.3}","{-0.4,0.6}",-1,1,1,t,,,)'),
+    ('crm_mbgnbd_covariate_model', '(0.5,5,0.8,2.5,"{0.5,-0.3}","{-0.4,0.6}",-1,1,1,t,1,1,"{{1,0},{0,1}}")'),
+    ('crm_mbgnbd_covariate_model', '(0.5,5,0.8,2.5,"{0.5,-0.3}","{-0.4,0.6}",-1,1,1,t,1,1,"{{1,0,0,0,0,0,0,0},{0,1,0,0,0,0,0,0},{0,0,1,0,0,0,0,0},{0,0,0,1,0,0,0,0},{0,0,0,0,1,0,0,0},{0,0,0,0,0,1,0,0},{0,0,0,0,0,0,1,0},{0,0,0,0,0,0,0,1}}")');
+
 -- MBG/NBD, BG/BB and sBG models: as fitted (the CDNOW sample, the
 -- donations, the regular cohort) and as a hand might write them wrong
 INSERT INTO hostile
@@ -192,6 +203,10 @@ INSERT INTO signatures VALUES
     -- covariates
     ('crm_bgnbd_fit', '{float8,float8,float8,float8[]}', '{2,30,38,"{1,0.5}"}'),
     ('crm_bgnbd_fit', '{float8,float8,float8,float8[],float8}', '{2,30,38,"{1,0.5}",0.01}'),
+    ('crm_mbgnbd_fit', '{float8,float8,float8,float8[]}', '{2,30,38,"{1,0.5}"}'),
+    ('crm_mbgnbd_fit', '{float8,float8,float8,float8[],float8}', '{2,30,38,"{1,0.5}",0.01}'),
+    ('crm_mbgnbd_customer_model', '{crm_mbgnbd_covariate_model,float8[]}',
+                                  ARRAY['(0.5,5,0.8,2.5,"{0.5,-0.3}","{-0.4,0.6}",-1,1,1,t,,,)', '{1,0.5}']),
     ('crm_bgnbd_customer_model', '{crm_bgnbd_covariate_model,float8[]}',
                                  ARRAY['(0.5,5,0.8,2.5,"{0.5,-0.3}","{-0.4,0.6}",-1,1,1,t,,,)', '{1,0.5}']),
     -- charts: a message for what cannot be drawn, never an error
@@ -259,13 +274,13 @@ SELECT is_empty($$SELECT call, outcome FROM outcomes
 SELECT is_empty($$SELECT call, outcome FROM outcomes
                   WHERE outcome IN ('NaN', 'Infinity', '-Infinity') OR outcome LIKE '%NaN%'$$,
                 'no call returns NaN or infinity, nor a model with a NaN in it');
-SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome LIKE 'ERROR %'), 77::bigint,
+SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome LIKE 'ERROR %'), 80::bigint,
           'every function rejects some of the grid, but crm_chart_p_alive_distribution, which draws a message for what it cannot draw');
 SELECT is_empty($$SELECT call, outcome FROM outcomes
                   WHERE sig LIKE 'crm\_chart\_%' AND outcome NOT LIKE 'ERROR %'
                     AND outcome::jsonb ->> '$schema' IS DISTINCT FROM 'https://vega.github.io/schema/vega-lite/v5.json'$$,
                 'every chart that does not fail is a Vega-Lite v5 specification');
-SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome NOT LIKE 'ERROR %'), 78::bigint,
+SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome NOT LIKE 'ERROR %'), 81::bigint,
           'every function accepts some of the grid');
 
 SELECT * FROM finish();
