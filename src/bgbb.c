@@ -448,3 +448,86 @@ crm_bgbb_p_purchases_new(PG_FUNCTION_ARGS)
 	}
 	PG_RETURN_FLOAT8(crm_model_result(Min(1.0, exp(top + log(sum)))));
 }
+
+/*
+ * crm_bgbb_p_purchases(model, n, future_opportunities, frequency, recency,
+ * opportunities): probability that a customer with this history takes
+ * exactly n of the next n* opportunities.  A customer alive through the m
+ * opportunities seen stays for i of the next ones and leaves (i < n*), or
+ * stays for all of them, taking each with probability p; one gone before
+ * (the other terms of L) takes none.  With the expectations over p and
+ * theta of each case,
+ *
+ *	P(X* = n) = { sum_{i=n}^{n*-1} C(i, n) B(alpha+x+n, beta+m-x+i-n)/B(alpha, beta)
+ *								   B(gamma+1, delta+m+i)/B(gamma, delta)
+ *				+ C(n*, n) B(alpha+x+n, beta+m-x+n*-n)/B(alpha, beta)
+ *						   B(gamma, delta+m+n*)/B(gamma, delta)
+ *				+ [n = 0] (L - B(alpha+x, beta+m-x)/B(alpha, beta)
+ *							   B(gamma, delta+m)/B(gamma, delta)) } / L
+ *
+ * added as exponentials relative to the largest term, as L itself is.
+ */
+PG_FUNCTION_INFO_V1(crm_bgbb_p_purchases);
+Datum
+crm_bgbb_p_purchases(PG_FUNCTION_ARGS)
+{
+	double		p[BGBB_PARAMS];
+	BgbbConsts	c;
+	double		n = PG_GETARG_FLOAT8(1),
+				future = PG_GETARG_FLOAT8(2),
+				x = PG_GETARG_FLOAT8(3),
+				t_x = PG_GETARG_FLOAT8(4),
+				m = PG_GETARG_FLOAT8(5);
+	double		log_l,
+				top,
+				sum;
+
+	crm_model_params(fcinfo, 0, BGBB_PARAMS, p);
+	crm_check_whole("n", n, 0, BGBB_MAX_OPPORTUNITIES);
+	crm_check_whole("future_opportunities", future, 0, BGBB_MAX_OPPORTUNITIES);
+	check_bgbb_summary(x, t_x, m);
+	if (n > future)
+		PG_RETURN_FLOAT8(0);
+	bgbb_consts(p, false, &c);
+	log_l = customer_loglik(&c, x, t_x, m, NULL);
+
+	/* alive through all n* future opportunities */
+	top = lgamma(future + 1) - lgamma(n + 1) - lgamma(future - n + 1)
+		+ crm_log_beta(c.alpha + x + n, c.beta + m - x + future - n) - c.log_b_ab
+		+ crm_log_beta(c.gamma, c.delta + m + future) - c.log_b_gd;
+	sum = 1;
+	/* alive through m + i, gone before opportunity m + i + 1 */
+	for (double i = n; i < future; i++)
+	{
+		double		term = lgamma(i + 1) - lgamma(n + 1) - lgamma(i - n + 1)
+			+ crm_log_beta(c.alpha + x + n, c.beta + m - x + i - n) - c.log_b_ab
+			+ crm_log_beta(c.gamma + 1, c.delta + m + i) - c.log_b_gd;
+
+		if (term > top)
+		{
+			sum = sum * exp(top - term) + 1;
+			top = term;
+		}
+		else
+			sum += exp(term - top);
+		if (fmod(i, 65536) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	if (n == 0)
+	{
+		/* gone before the opportunities to come: L less its first term */
+		double		gone = log_l + log1p(-exp(log_term(&c, x, t_x, m, -1, NULL) - log_l));
+
+		if (isfinite(gone))
+		{
+			if (gone > top)
+			{
+				sum = sum * exp(top - gone) + 1;
+				top = gone;
+			}
+			else
+				sum += exp(gone - top);
+		}
+	}
+	PG_RETURN_FLOAT8(crm_model_result(Min(1.0, exp(top + log(sum) - log_l))));
+}

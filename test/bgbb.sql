@@ -6,7 +6,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(36);
+SELECT plan(40);
 
 -- 11,104 donors of 1995 and their repeat donations in the six yearly
 -- drives 1996-2001, as counts of donors per (frequency, recency, n)
@@ -129,6 +129,30 @@ SELECT is_empty($$SELECT n FROM model, generate_series(0, 11) n
 SELECT is((SELECT array_agg(round((11104 * crm_bgbb_p_purchases_new(m, x, 6))::numeric, 1) ORDER BY x)
            FROM model, (VALUES (0), (6)) v(x)),
           '{3454.9,1253.1}'::numeric[], 'donors expected to give in none and in all six drives: the spreadsheet''s 3,454.9 and 1,253.1');
+-- P(X* = k) in the next f drives of a donor with a history: alive through
+-- the n drives seen and then for i of the next (or all f), k taken of
+-- them, or gone before (the rest of L, for k = 0); the moments above hold
+-- E[p^j (1-p)^l] for j up to 7
+SELECT is_empty($$SELECT frequency, recency, f, k FROM story, model, generate_series(1, 5) f, generate_series(0, 5) k
+                  WHERE k <= f AND frequency + k <= 7
+                    AND abs(crm_bgbb_p_purchases(m, k, f, frequency, recency, n)
+                            - (coalesce((SELECT sum((factorial(i) / (factorial(k) * factorial(i - k)))::float8
+                                                    * pg_temp.ep(frequency + k, n - frequency + i - k) * pg_temp.et(1, n + i))
+                                         FROM generate_series(k, f - 1) i), 0)
+                               + (factorial(f) / (factorial(k) * factorial(f - k)))::float8
+                                 * pg_temp.ep(frequency + k, n - frequency + f - k) * pg_temp.et(0, n + f)
+                               + CASE WHEN k = 0 THEN l - pg_temp.ep(frequency, n - frequency) * pg_temp.et(0, n) ELSE 0 END) / l) > 1e-6$$,
+                'P(k of the next 1 to 5 drives) of every history, as integrated numerically');
+SELECT is_empty($$SELECT frequency, recency, f FROM donations, model, generate_series(1, 5) f
+                  WHERE abs((SELECT sum(crm_bgbb_p_purchases(m, k, f, frequency, recency, n)) FROM generate_series(0, f) k) - 1) > 1e-12
+                     OR abs((SELECT sum(k * crm_bgbb_p_purchases(m, k, f, frequency, recency, n)) FROM generate_series(0, f) k)
+                            - crm_bgbb_expected(m, f, frequency, recency, n)) > 1e-12$$,
+                'for every history and 1 to 5 drives the probabilities add up to 1, and their mean is crm_bgbb_expected');
+SELECT is_empty($$SELECT f, k FROM model, generate_series(0, 8) f, generate_series(0, 8) k
+                  WHERE abs(crm_bgbb_p_purchases(m, k, f, 0, 0, 0) - crm_bgbb_p_purchases_new(m, k, f)) > 1e-12$$,
+                'with nothing seen, a new donor''s');
+SELECT ok((SELECT crm_bgbb_p_purchases(m, 3, 2, 5, 6, 6) = 0 AND crm_bgbb_p_purchases(m, 0, 0, 5, 6, 6) = 1 FROM model),
+          'more gifts than drives to come: 0; no drive to come: none, surely');
 SELECT ok((SELECT crm_bgbb_p_purchases_new(m, 7, 6) = 0 AND crm_bgbb_p_purchases_new(m, 0, 0) = 1 FROM model),
           'more gifts than drives: probability 0; no drive: no gift, surely');
 SELECT ok((SELECT p > 0 AND p < 1e-4 FROM (SELECT crm_bgbb_p_purchases_new(m, 900, 1000000) AS p FROM model) s),

@@ -191,6 +191,7 @@ INSERT INTO signatures VALUES
     ('crm_bgbb_p_alive', '{crm_bgbb_model,float8,float8,float8}', '{"(1.204,0.750,0.657,2.783,-33225,11104,20,t,,,)",3,5,6}'),
     ('crm_bgbb_expected', '{crm_bgbb_model,float8,float8,float8,float8}', '{"(1.204,0.750,0.657,2.783,-33225,11104,20,t,,,)",5,3,5,6}'),
     ('crm_bgbb_expected_new', '{crm_bgbb_model,float8}', '{"(1.204,0.750,0.657,2.783,-33225,11104,20,t,,,)",6}'),
+    ('crm_bgbb_p_purchases', '{crm_bgbb_model,float8,float8,float8,float8,float8}', '{"(1.204,0.750,0.657,2.783,-33225,11104,20,t,,,)",1,5,3,5,6}'),
     ('crm_bgbb_p_purchases_new', '{crm_bgbb_model,float8,float8}', '{"(1.204,0.750,0.657,2.783,-33225,11104,20,t,,,)",2,6}'),
     ('crm_sbg_retention_rate', '{crm_sbg_model,float8}', '{"(0.704,1.182,-1611,1000,10,t,,,)",3}'),
     ('crm_sbg_survival', '{crm_sbg_model,float8}', '{"(0.704,1.182,-1611,1000,10,t,,,)",3}'),
@@ -274,13 +275,13 @@ SELECT is_empty($$SELECT call, outcome FROM outcomes
 SELECT is_empty($$SELECT call, outcome FROM outcomes
                   WHERE outcome IN ('NaN', 'Infinity', '-Infinity') OR outcome LIKE '%NaN%'$$,
                 'no call returns NaN or infinity, nor a model with a NaN in it');
-SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome LIKE 'ERROR %'), 80::bigint,
+SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome LIKE 'ERROR %'), 81::bigint,
           'every function rejects some of the grid, but crm_chart_p_alive_distribution, which draws a message for what it cannot draw');
 SELECT is_empty($$SELECT call, outcome FROM outcomes
                   WHERE sig LIKE 'crm\_chart\_%' AND outcome NOT LIKE 'ERROR %'
                     AND outcome::jsonb ->> '$schema' IS DISTINCT FROM 'https://vega.github.io/schema/vega-lite/v5.json'$$,
                 'every chart that does not fail is a Vega-Lite v5 specification');
-SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome NOT LIKE 'ERROR %'), 81::bigint,
+SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome NOT LIKE 'ERROR %'), 82::bigint,
           'every function accepts some of the grid');
 
 SELECT * FROM finish();
