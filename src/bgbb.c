@@ -467,27 +467,46 @@ crm_bgbb_p_purchases_new(PG_FUNCTION_ARGS)
  *
  * added as exponentials relative to the largest term, as L itself is.
  */
-PG_FUNCTION_INFO_V1(crm_bgbb_p_purchases);
-Datum
-crm_bgbb_p_purchases(PG_FUNCTION_ARGS)
+/* A customer with a history, and n of the next n* opportunities */
+typedef struct FutureQuery
 {
-	double		p[BGBB_PARAMS];
+	double		n,
+				future,
+				x,
+				t_x,
+				m;
+} FutureQuery;
+
+/* The query in the calling function's arguments 1 to 5, checked */
+static FutureQuery
+future_query(FunctionCallInfo fcinfo)
+{
+	FutureQuery q = {PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2), PG_GETARG_FLOAT8(3),
+	PG_GETARG_FLOAT8(4), PG_GETARG_FLOAT8(5)};
+
+	crm_check_whole("n", q.n, 0, BGBB_MAX_OPPORTUNITIES);
+	crm_check_whole("future_opportunities", q.future, 0, BGBB_MAX_OPPORTUNITIES);
+	check_bgbb_summary(q.x, q.t_x, q.m);
+	return q;
+}
+
+/* P(X* = n) of the query at parameters p (CrmPrediction) */
+static double
+future_purchases_at(const double *p, void *arg)
+{
+	FutureQuery *q = arg;
 	BgbbConsts	c;
-	double		n = PG_GETARG_FLOAT8(1),
-				future = PG_GETARG_FLOAT8(2),
-				x = PG_GETARG_FLOAT8(3),
-				t_x = PG_GETARG_FLOAT8(4),
-				m = PG_GETARG_FLOAT8(5);
+	double		n = q->n,
+				future = q->future,
+				x = q->x,
+				t_x = q->t_x,
+				m = q->m;
 	double		log_l,
 				top,
 				sum;
 
-	crm_model_params(fcinfo, 0, BGBB_PARAMS, p);
-	crm_check_whole("n", n, 0, BGBB_MAX_OPPORTUNITIES);
-	crm_check_whole("future_opportunities", future, 0, BGBB_MAX_OPPORTUNITIES);
-	check_bgbb_summary(x, t_x, m);
 	if (n > future)
-		PG_RETURN_FLOAT8(0);
+		return 0;
 	bgbb_consts(p, false, &c);
 	log_l = customer_loglik(&c, x, t_x, m, NULL);
 
@@ -529,5 +548,31 @@ crm_bgbb_p_purchases(PG_FUNCTION_ARGS)
 				sum += exp(gone - top);
 		}
 	}
-	PG_RETURN_FLOAT8(crm_model_result(Min(1.0, exp(top + log(sum) - log_l))));
+	return crm_model_result(Min(1.0, exp(top + log(sum) - log_l)));
+}
+
+PG_FUNCTION_INFO_V1(crm_bgbb_p_purchases);
+Datum
+crm_bgbb_p_purchases(PG_FUNCTION_ARGS)
+{
+	double		p[BGBB_PARAMS];
+	FutureQuery q;
+
+	crm_model_params(fcinfo, 0, BGBB_PARAMS, p);
+	q = future_query(fcinfo);
+	PG_RETURN_FLOAT8(future_purchases_at(p, &q));
+}
+
+/*
+ * crm_bgbb_p_purchases_interval(model, n, future_opportunities, frequency,
+ * recency, opportunities, level): with an interval from the uncertainty of
+ * the model's parameters
+ */
+PG_FUNCTION_INFO_V1(crm_bgbb_p_purchases_interval);
+Datum
+crm_bgbb_p_purchases_interval(PG_FUNCTION_ARGS)
+{
+	FutureQuery q = future_query(fcinfo);
+
+	return crm_model_interval(fcinfo, BGBB_PARAMS, future_purchases_at, &q, 6);
 }

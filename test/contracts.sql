@@ -73,7 +73,7 @@ WHERE e.extname = 'crm' AND d.deptype = 'e';
 
 SELECT is((SELECT count(*) FROM ext_members m JOIN pg_proc p ON p.oid = m.objid
            WHERE m.classid = 'pg_proc'::regclass AND p.prokind = 'f'),
-          134::bigint, 'the extension has 134 functions (75 scalar, 47 aggregate support, 7 tracking, 5 triggers)');
+          135::bigint, 'the extension has 135 functions (76 scalar, 47 aggregate support, 7 tracking, 5 triggers)');
 SELECT is((SELECT string_agg(e.evtname || ' ' || e.evtevent || ' ' || e.evtenabled::text, ', ' ORDER BY e.evtname)
            FROM ext_members m JOIN pg_event_trigger e ON e.oid = m.objid
            WHERE m.classid = 'pg_event_trigger'::regclass),

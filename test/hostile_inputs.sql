@@ -227,6 +227,7 @@ INSERT INTO signatures VALUES
     ('crm_bgnbd_p_alive_interval', '{crm_bgnbd_model,float8,float8,float8,float8}', ARRAY['(0.243,4.414,0.793,2.426,-9582,2357,300,t,19173,19196,"{{1.6e-4,3.7e-3,-8.8e-5,6.6e-5},{3.7e-3,0.143,-2.9e-3,1.05e-2},{-8.8e-5,-2.9e-3,3.4e-2,0.123},{6.6e-5,1.05e-2,0.123,0.4975}}")', '2', '30', '38', '0.95']),
     ('crm_mbgnbd_p_alive_interval', '{crm_mbgnbd_model,float8,float8,float8,float8}', ARRAY['(0.525,6.183,0.891,1.614,-9582,2357,25,t,19177,19200,"{{6.9e-3,4.8e-2,-7.5e-3,-3.8e-2},{4.8e-2,0.48,-5.3e-2,-0.24},{-7.5e-3,-5.3e-2,2.4e-2,7.4e-2},{-3.8e-2,-0.24,7.4e-2,0.29}}")', '2', '30', '38', '0.95']),
     ('crm_paretonbd_p_alive_interval', '{crm_paretonbd_model,float8,float8,float8,float8}', ARRAY['(0.553,10.58,0.606,11.67,-9595,2357,300,t,19198,19221,"{{2.3e-3,3.3e-2,-3.2e-3,-0.141},{3.3e-2,0.71,-2.7e-2,-1.21},{-3.2e-3,-2.7e-2,3.5e-2,1.13},{-0.141,-1.21,1.13,38.6}}")', '2', '30', '38', '0.95']),
+    ('crm_bgbb_p_purchases_interval', '{crm_bgbb_model,float8,float8,float8,float8,float8,float8}', ARRAY['(1.204,0.750,0.657,2.783,-33225,11104,20,t,66459,66490,"{{4.8e-3,1.8e-3,-1.7e-3,-1.35e-2},{1.8e-3,8.7e-4,-5.7e-4,-4.4e-3},{-1.7e-3,-5.7e-4,2.6e-3,1.58e-2},{-1.35e-2,-4.4e-3,1.58e-2,0.103}}")', '0', '5', '3', '5', '6', '0.95']),
     ('crm_bgbb_p_alive_interval', '{crm_bgbb_model,float8,float8,float8,float8}', ARRAY['(1.204,0.750,0.657,2.783,-33225,11104,20,t,66459,66490,"{{4.8e-3,1.8e-3,-1.7e-3,-1.35e-2},{1.8e-3,8.7e-4,-5.7e-4,-4.4e-3},{-1.7e-3,-5.7e-4,2.6e-3,1.58e-2},{-1.35e-2,-4.4e-3,1.58e-2,0.103}}")', '3', '5', '6', '0.95']),
     ('crm_clv_predict_interval', '{crm_bgnbd_model,crm_gammagamma_model,float8,float8,float8,float8,integer,float8,float8,float8}',
                                  ARRAY['(0.243,4.414,0.793,2.426,-9582,2357,300,t,19173,19196,"{{1.6e-4,3.7e-3,-8.8e-5,6.6e-5},{3.7e-3,0.143,-2.9e-3,1.05e-2},{-8.8e-5,-2.9e-3,3.4e-2,0.123},{6.6e-5,1.05e-2,0.123,0.4975}}")', '(6.25,3.74,15.44,0,946,1,t,10000,10010,"{{1.42,-0.10,3.1},{-0.10,0.084,0.7},{3.1,0.7,17.3}}")', '2', '30', '38', '20', '12', '0.01', '4.345', '0.95']),
@@ -275,13 +276,13 @@ SELECT is_empty($$SELECT call, outcome FROM outcomes
 SELECT is_empty($$SELECT call, outcome FROM outcomes
                   WHERE outcome IN ('NaN', 'Infinity', '-Infinity') OR outcome LIKE '%NaN%'$$,
                 'no call returns NaN or infinity, nor a model with a NaN in it');
-SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome LIKE 'ERROR %'), 81::bigint,
+SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome LIKE 'ERROR %'), 82::bigint,
           'every function rejects some of the grid, but crm_chart_p_alive_distribution, which draws a message for what it cannot draw');
 SELECT is_empty($$SELECT call, outcome FROM outcomes
                   WHERE sig LIKE 'crm\_chart\_%' AND outcome NOT LIKE 'ERROR %'
                     AND outcome::jsonb ->> '$schema' IS DISTINCT FROM 'https://vega.github.io/schema/vega-lite/v5.json'$$,
                 'every chart that does not fail is a Vega-Lite v5 specification');
-SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome NOT LIKE 'ERROR %'), 82::bigint,
+SELECT is((SELECT count(DISTINCT sig) FROM outcomes WHERE outcome NOT LIKE 'ERROR %'), 83::bigint,
           'every function accepts some of the grid');
 
 SELECT * FROM finish();

@@ -8,7 +8,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(46);
+SELECT plan(47);
 
 CREATE TEMP TABLE published (id int, x int, t_x numeric, "T" numeric, zbar numeric);
 \copy published FROM 'data/cdnow_sample_summary.csv' WITH (FORMAT csv, HEADER)
@@ -401,6 +401,18 @@ SELECT is_empty($$SELECT * FROM customers c, models, (VALUES (0), (2)) k(n),
                      OR i.estimate <> crm_mbgnbd_p_purchases(mbg, k.n, 39, c.x, c.t_x, c."T")
                      OR NOT (0 <= i.lower AND i.lower <= i.estimate AND i.estimate <= i.upper AND i.upper <= 1)$$,
                 'MBG/NBD: the same');
+SELECT setseed(0.6);
+SELECT is_empty($$SELECT * FROM (SELECT crm_bgbb_fit(frequency, recency, n, n_custs) m FROM donations) f,
+                         (VALUES (0, 0, 6), (2, 4, 6), (6, 6, 6)) c(x, t_x, n), (VALUES (0), (2)) k(k),
+                         LATERAL crm_bgbb_p_purchases_interval(m, k.k, 5, c.x, c.t_x, c.n) i,
+                         LATERAL (SELECT percentile_cont(ARRAY[0.025, 0.975]) WITHIN GROUP
+                                         (ORDER BY crm_bgbb_p_purchases(ROW(d.q[1], d.q[2], d.q[3], d.q[4], NULL, NULL, NULL, true,
+                                                                            NULL, NULL, NULL)::crm_bgbb_model, k.k, 5, c.x, c.t_x, c.n)) s
+                                  FROM pg_temp.draws(ARRAY[(m).alpha, (m).beta, (m).gamma, (m).delta], (m).covariance, 4000) d) s
+                  WHERE abs(i.lower / s.s[1] - 1) > 0.03 OR abs(i.upper / s.s[2] - 1) > 0.03
+                     OR i.estimate <> crm_bgbb_p_purchases(m, k.k, 5, c.x, c.t_x, c.n)
+                     OR NOT (0 <= i.lower AND i.lower <= i.estimate AND i.estimate <= i.upper AND i.upper <= 1)$$,
+                'BG/BB: P(no gift) and P(two) in the next 5 drives with intervals, against draws');
 
 -- The method itself, redone here: the gradient g of the prediction in the
 -- log-parameters by central differences, the direction d = C g / sqrt(g' C g)

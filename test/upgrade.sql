@@ -59,8 +59,8 @@ DROP EXTENSION crm;
 CREATE EXTENSION crm;
 CREATE TEMP TABLE fresh AS SELECT * FROM pg_temp.crm_objects();
 
-SELECT is((SELECT count(*) FROM fresh), 193::bigint,
-          'the comparison sees every object: 134 functions, 31 aggregates, 19 types, 5 relations (three tables, two sequences), 3 event triggers, the configuration');
+SELECT is((SELECT count(*) FROM fresh), 194::bigint,
+          'the comparison sees every object: 135 functions, 31 aggregates, 19 types, 5 relations (three tables, two sequences), 3 event triggers, the configuration');
 SELECT is_empty($$SELECT * FROM fresh EXCEPT SELECT * FROM upgraded$$,
                 'nothing of a fresh install is missing or different after the upgrade');
 SELECT is_empty($$SELECT * FROM upgraded EXCEPT SELECT * FROM fresh$$,

@@ -103,6 +103,15 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION crm_bgbb_p_purchases(crm_bgbb_model, float8, float8, float8, float8, float8) IS
 'Probability that a customer with this history takes exactly n of the next future_opportunities (BG/BB): gone already, or alive and leaving after some of them, or staying through all, taking each with the probability the history leaves; 0 for n above future_opportunities; with n = 0, the churn score';
 
+CREATE FUNCTION crm_bgbb_p_purchases_interval(model crm_bgbb_model, n float8, future_opportunities float8,
+                                              frequency float8, recency float8, opportunities float8,
+                                              level float8 DEFAULT 0.95)
+RETURNS crm_interval
+AS 'MODULE_PATHNAME', 'crm_bgbb_p_purchases_interval'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION crm_bgbb_p_purchases_interval(crm_bgbb_model, float8, float8, float8, float8, float8, float8) IS
+'crm_bgbb_p_purchases with an interval at this level (0.95 by default) for the uncertainty of the model''s parameters: the probability at the parameters z standard deviations away, along the direction in which it changes most (from the covariance the fit stored; see crm_model_parameters), so that the bounds are probabilities too; with n = 0, the churn score with its interval';
+
 CREATE FUNCTION crm_bgbb_p_purchases_new(model crm_bgbb_model, n float8, opportunities float8)
 RETURNS float8
 AS 'MODULE_PATHNAME', 'crm_bgbb_p_purchases_new'
