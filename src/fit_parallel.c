@@ -133,6 +133,12 @@ struct FitChunks
 	uint32		generation;
 };
 
+static int
+chunks_of(int64 nrows)
+{
+	return (int) ((nrows + FIT_CHUNK_ROWS - 1) / FIT_CHUNK_ROWS);
+}
+
 /* Room for the results of the chunks of either set */
 static Size
 results_size(const FitChunks *chunks)
@@ -140,14 +146,7 @@ results_size(const FitChunks *chunks)
 	const FitProcess *self = &chunks->self;
 	int64		nrows = Max(self->sets[FIT_ALL_ROWS].nrows, self->sets[FIT_SAMPLE].nrows);
 
-	return sizeof(double) * (Size) ((nrows + FIT_CHUNK_ROWS - 1) / FIT_CHUNK_ROWS) *
-		(1 + self->nparams);
-}
-
-static int
-chunks_of(int64 nrows)
-{
-	return (int) ((nrows + FIT_CHUNK_ROWS - 1) / FIT_CHUNK_ROWS);
+	return sizeof(double) * (Size) chunks_of(nrows) * (1 + self->nparams);
 }
 
 /*
