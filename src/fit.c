@@ -130,6 +130,19 @@ crm_fit_rows(FunctionCallInfo fcinfo, int width, const char *fname)
  */
 #define FIT_PILOT_ROWS 2048
 
+/*
+ * On all rows of a large fit, BFGS stops once a Newton step would raise
+ * the log-likelihood of all rows by no more than this: the parameters are
+ * then within a thousandth of a standard error of the maximum (that
+ * distance, in standard errors, is the square root of the Newton
+ * decrement of the whole log-likelihood).  Each step there reads every
+ * row, and with the sample's curvature shrinks the gradient about
+ * twentyfold; stopping only where rounding hides the decrease, as a
+ * small fit does, would take one more step for digits that no standard
+ * error can tell apart.
+ */
+#define LARGE_FIT_DECREMENT 1e-6
+
 /* Largest gradient component of a converged fit (the sample's, looser) */
 #define FIT_GTOL 1e-9
 
@@ -480,7 +493,7 @@ warm_up(FitData *stage, double *theta, double *hinv, double gtol, int *iteration
 
 	memcpy(start, theta, sizeof(double) * n);
 	memcpy(start_hinv, hinv, sizeof(double) * n * n);
-	result = crm_minimize_bfgs(smooth_objective, stage, n, theta, hinv, gtol);
+	result = crm_minimize_bfgs(smooth_objective, stage, n, theta, hinv, gtol, 0);
 	*iterations += result.iterations;
 	if (!result.converged)
 	{
@@ -530,7 +543,8 @@ minimize(FitData *data, FitData *pilot, FitData *sample, double *theta)
 		}
 	}
 	result = crm_minimize_bfgs(smooth_objective, data, n, theta,
-							   warm ? hinv : NULL, FIT_GTOL);
+							   warm ? hinv : NULL, FIT_GTOL,
+							   sample ? LARGE_FIT_DECREMENT / data->weights : 0);
 	result.iterations += iterations;
 	if (!result.converged && !beyond_maximum(theta, data->nlog))
 	{

@@ -289,11 +289,13 @@ wolfe_step(CrmSmoothObjective f, void *arg, int n, double *x, double *fx,
  * starting approximation of the inverse Hessian (NULL: the identity) and
  * receives the final one, so that a fit on a sample can hand over its
  * curvature to the fit on all the data.  Converged when the largest
- * gradient component is at most gtol.
+ * gradient component is at most gtol, or when a Newton step promises a
+ * decrease of at most enough (its Newton decrement g'Hg, twice what the
+ * quadratic model promises; 0: only where rounding hides it).
  */
 CrmOptimResult
 crm_minimize_bfgs(CrmSmoothObjective f, void *arg, int n, double *x,
-				  double *hinv, double gtol)
+				  double *hinv, double gtol, double enough)
 {
 	CrmOptimResult result = {0};
 	double		H[CRM_OPTIM_MAX_PARAMS * CRM_OPTIM_MAX_PARAMS];
@@ -357,7 +359,8 @@ crm_minimize_bfgs(CrmSmoothObjective f, void *arg, int n, double *x,
 		 */
 		decrement = -dot(d, g, n);
 		if (gmax <= BFGS_LOOSE_GTOL && !identity &&
-			decrement <= BFGS_NEGLIGIBLE * (fabs(result.value) + 1))
+			(decrement <= BFGS_NEGLIGIBLE * (fabs(result.value) + 1) ||
+			 decrement <= enough))
 		{
 			result.converged = true;
 			break;

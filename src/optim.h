@@ -24,6 +24,7 @@ typedef struct CrmOptimResult
 extern CrmOptimResult crm_minimize(CrmObjective f, void *arg, int n, double *x,
 								   int max_iterations);
 extern CrmOptimResult crm_minimize_bfgs(CrmSmoothObjective f, void *arg, int n,
-										double *x, double *hinv, double gtol);
+										double *x, double *hinv, double gtol,
+										double enough);
 
 #endif							/* CRM_OPTIM_H */

@@ -37,13 +37,17 @@
  * power.  With grad not NULL, also its derivatives in (r, alpha, s, beta):
  * n = r+s+x moves the series' a and c together, and z moves with alpha
  * and beta.  The terms at t1 and at t2 (if value2 is not NULL) come from
- * one loop over the two series (crm_log_hyp2f1_next_pair).
+ * one loop over the two series (crm_log_hyp2f1_next_pair), summed within
+ * a likelihood's budget if fitting, a score's otherwise (specfun.h).
  */
 static void
 log_a0_terms(double r, double alpha, double s, double beta, double x,
-			 double t1, double t2, int terms, double *value1, double *grad1,
+			 double t1, double t2, bool fitting, double *value1, double *grad1,
 			 double *value2, double *grad2)
 {
+	int			terms = fitting ? CRM_HYP2F1_FITTING_TERMS : CRM_HYP2F1_SCORING_TERMS;
+	double		tolerance = fitting ? CRM_HYP2F1_FITTING_TOLERANCE :
+		CRM_HYP2F1_SCORING_TOLERANCE;
 	double		n = r + s + x;
 	double		dlog[2][3];
 	double	   *values[2] = {value1, value2};
@@ -58,11 +62,11 @@ log_a0_terms(double r, double alpha, double s, double beta, double x,
 	if (value2)
 		crm_log_hyp2f1_next_pair(n, alpha_first ? s + 1 : r + x,
 								 (high - low) / bases[0], (high - low) / bases[1],
-								 terms, value1, value2,
+								 terms, tolerance, value1, value2,
 								 grad1 ? dlog[0] : NULL, grad2 ? dlog[1] : NULL);
 	else
 		*value1 = crm_log_hyp2f1_next(n, alpha_first ? s + 1 : r + x,
-									  (high - low) / bases[0], terms,
+									  (high - low) / bases[0], terms, tolerance,
 									  grad1 ? dlog[0] : NULL);
 	for (int j = 0; j < (value2 ? 2 : 1); j++)
 	{
@@ -88,11 +92,11 @@ log_a0_terms(double r, double alpha, double s, double beta, double x,
 /* One term of A0, as log_a0_terms */
 static double
 log_a0_term(double r, double alpha, double s, double beta, double x, double t,
-			int terms, double *grad)
+			bool fitting, double *grad)
 {
 	double		value;
 
-	log_a0_terms(r, alpha, s, beta, x, t, t, terms, &value, grad, NULL, NULL);
+	log_a0_terms(r, alpha, s, beta, x, t, t, fitting, &value, grad, NULL, NULL);
 	return value;
 }
 
@@ -120,13 +124,13 @@ combine_a0(double first, const double *grad_first, double second,
 	return first + log1p(-q);
 }
 
-/* ln A0 of one customer, without derivatives */
+/* ln A0 of one customer, without derivatives, to a score's precision */
 static double
 log_a0_of(double r, double alpha, double s, double beta, double x,
-		  double t_x, double T, int terms)
+		  double t_x, double T)
 {
-	return combine_a0(log_a0_term(r, alpha, s, beta, x, t_x, terms, NULL), NULL,
-					  log_a0_term(r, alpha, s, beta, x, T, terms, NULL), NULL,
+	return combine_a0(log_a0_term(r, alpha, s, beta, x, t_x, false, NULL), NULL,
+					  log_a0_term(r, alpha, s, beta, x, T, false, NULL), NULL,
 					  NULL);
 }
 
@@ -277,20 +281,20 @@ a0_terms(A0Cache *cache, const double *p, double x, double t_x, double T,
 		*second = *slot_second;
 
 	if (!hit_first && !hit_second && t_x != T)
-		log_a0_terms(p[0], p[1], p[2], p[3], x, t_x, T, CRM_HYP2F1_FITTING_TERMS,
+		log_a0_terms(p[0], p[1], p[2], p[3], x, t_x, T, true,
 					 &first->value, with_grad ? first->grad : NULL,
 					 &second->value, with_grad ? second->grad : NULL);
 	else
 	{
 		if (!hit_first)
 			first->value = log_a0_term(p[0], p[1], p[2], p[3], x, t_x,
-									   CRM_HYP2F1_FITTING_TERMS,
+									   true,
 									   with_grad ? first->grad : NULL);
 		if (t_x == T)
 			*second = *first;
 		else if (!hit_second)
 			second->value = log_a0_term(p[0], p[1], p[2], p[3], x, T,
-										CRM_HYP2F1_FITTING_TERMS,
+										true,
 										with_grad ? second->grad : NULL);
 	}
 	/* in this order: where the two share a slot, the second stays */
@@ -424,7 +428,7 @@ crm_paretonbd_alive(const double *p, double x, double t_x, double T)
 	double		log_a0;
 
 	crm_check_summary(x, t_x, T);
-	log_a0 = log_a0_of(r, alpha, s, beta, x, t_x, T, CRM_HYP2F1_SCORING_TERMS);
+	log_a0 = log_a0_of(r, alpha, s, beta, x, t_x, T);
 	if (isnan(log_a0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),

@@ -102,8 +102,9 @@ crm_log_hyp2f1(double a, double b, double c, double z, int max_terms)
 
 /*
  * ln 2F1(n, b; n + 1; z), the form the Pareto/NBD likelihood takes, for
- * n, b > 0 and 0 <= z < 1, at most max_terms terms; NaN as for
- * crm_log_hyp2f1.  With c = n + 1 the series is
+ * n, b > 0 and 0 <= z < 1, at most max_terms terms, ending at the first
+ * term past the largest below tolerance times the sum (specfun.h); NaN
+ * as for crm_log_hyp2f1.  With c = n + 1 the series is
  *
  *	sum_k n/(n+k) u_k,  u_k = (b)_k z^k / k!
  *
@@ -130,15 +131,16 @@ typedef struct NextSeries
 	double		sum_n;
 	double		sum_b;
 	double		sum_z;
+	double		tolerance;		/* the share of the sum a last term is below */
 	bool		open;			/* still summing */
 } NextSeries;
 
 static inline void
 next_series_start(NextSeries *S, double n, double b, double z, int max_terms,
-				  double *value)
+				  double tolerance, double *value)
 {
 	Assert(n > 0 && b > 0 && z >= 0 && z < 1);
-	*S = (NextSeries) {.z = z, .u = 1.0, .sum = 1.0};
+	*S = (NextSeries) {.z = z, .u = 1.0, .sum = 1.0, .tolerance = tolerance};
 	S->open = (n + b) * z / (1 - z) <= max_terms / 2;
 	*value = NAN;
 }
@@ -164,7 +166,7 @@ next_series_step(NextSeries *S, double n, double b, int k, double bk,
 		S->sum_b += term * harmonic_b;
 		S->sum_z += k * term;
 	}
-	if (term <= S->sum * 1e-17 && bk * S->z < k)
+	if (term <= S->sum * S->tolerance && bk * S->z < k)
 	{
 		if (dlog)
 		{
@@ -224,26 +226,27 @@ next_series_sum(double n, double b, int max_terms, NextSeries *S1,
 }
 
 double
-crm_log_hyp2f1_next(double n, double b, double z, int max_terms, double *dlog)
+crm_log_hyp2f1_next(double n, double b, double z, int max_terms,
+					double tolerance, double *dlog)
 {
 	NextSeries	S;
 	double		value;
 
-	next_series_start(&S, n, b, z, max_terms, &value);
+	next_series_start(&S, n, b, z, max_terms, tolerance, &value);
 	next_series_sum(n, b, max_terms, &S, &value, dlog, NULL, NULL, NULL);
 	return value;
 }
 
 void
 crm_log_hyp2f1_next_pair(double n, double b, double z1, double z2, int max_terms,
-						 double *value1, double *value2, double *dlog1,
-						 double *dlog2)
+						 double tolerance, double *value1, double *value2,
+						 double *dlog1, double *dlog2)
 {
 	NextSeries	S1,
 				S2;
 
-	next_series_start(&S1, n, b, z1, max_terms, value1);
-	next_series_start(&S2, n, b, z2, max_terms, value2);
+	next_series_start(&S1, n, b, z1, max_terms, tolerance, value1);
+	next_series_start(&S2, n, b, z2, max_terms, tolerance, value2);
 	next_series_sum(n, b, max_terms, &S1, value1, dlog1, &S2, value2, dlog2);
 }
 

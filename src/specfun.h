@@ -14,11 +14,11 @@ extern double crm_normal_upper_quantile(double u);
 extern double crm_log_hyp2f1(double a, double b, double c, double z,
 							 int max_terms);
 extern double crm_log_hyp2f1_next(double n, double b, double z, int max_terms,
-								  double *dlog);
+								  double tolerance, double *dlog);
 extern void crm_log_hyp2f1_next_pair(double n, double b, double z1, double z2,
-									 int max_terms, double *value1,
-									 double *value2, double *dlog1,
-									 double *dlog2);
+									 int max_terms, double tolerance,
+									 double *value1, double *value2,
+									 double *dlog1, double *dlog2);
 
 /*
  * ln(e^a + e^b), with the share e^b / (e^a + e^b) in *share_b: the
@@ -53,5 +53,16 @@ crm_log_add_share(double a, double b, double *share_b)
  */
 #define CRM_HYP2F1_SCORING_TERMS 1000000
 #define CRM_HYP2F1_FITTING_TERMS 2000
+
+/*
+ * Where crm_log_hyp2f1_next stops: at the first term, past the largest,
+ * below this share of the sum.  The terms then fall at least as fast as
+ * z^k, so what is left is below tolerance z / (1 - z) of the sum.  A
+ * score keeps every digit; a fit's likelihood to 13 digits (z = 0.9)
+ * moves its optimum by less than a millionth of a standard error, and
+ * takes a fifth fewer terms on a million customers with a covariate.
+ */
+#define CRM_HYP2F1_SCORING_TOLERANCE 1e-17
+#define CRM_HYP2F1_FITTING_TOLERANCE 1e-14
 
 #endif							/* CRM_SPECFUN_H */

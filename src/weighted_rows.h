@@ -34,6 +34,7 @@ typedef struct WeightedRows
 	int64		nrows;			/* rows in use */
 	int64		maxrows;		/* rows allocated */
 	int64		merged;			/* rows [0 .. merged) are sorted and distinct */
+	int64		merge_at;		/* merge when full only from this many rows on */
 	char	   *data;			/* the rows, crm_wrow_size(width) bytes each */
 	void	   *scratch;		/* a fit's working memory, or NULL */
 } WeightedRows;
