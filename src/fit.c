@@ -126,7 +126,10 @@ crm_fit_rows(FunctionCallInfo fcinfo, int width, const char *fname)
 /*
  * The sample's fit itself starts from that of a smaller one, the pilot:
  * from all ones it takes a few dozen steps, each over the sample, where
- * from the pilot's optimum, and with its Hessian, it takes a few.
+ * from the pilot's optimum, and with its Hessian, it takes a few.  A fit
+ * of fewer rows than takes a sample, but more than twice the pilot's,
+ * starts from a pilot too: CDNOW master's 8,685 distinct summaries take
+ * a handful of steps from there instead of 28 from all ones.
  */
 #define FIT_PILOT_ROWS 2048
 
@@ -529,18 +532,16 @@ minimize(FitData *data, FitData *pilot, FitData *sample, double *theta)
 		for (int j = 0; j < n; j++)
 			hinv[i * n + j] = (i == j);
 	if (pilot)
-		(void) warm_up(pilot, theta, hinv, SAMPLE_GTOL, &iterations);
+		warm = warm_up(pilot, theta, hinv, SAMPLE_GTOL, &iterations);
 	if (sample)
-	{
 		warm = warm_up(sample, theta, hinv, SAMPLE_GTOL, &iterations);
-		/* not from the pilot's optimum: from the start, as a fit alone */
-		if (!warm)
-		{
-			memset(theta, 0, sizeof(double) * n);
-			for (int i = 0; i < n; i++)
-				for (int j = 0; j < n; j++)
-					hinv[i * n + j] = (i == j);
-		}
+	/* not from the last stage's optimum: from the start, as a fit alone */
+	if ((pilot || sample) && !warm)
+	{
+		memset(theta, 0, sizeof(double) * n);
+		for (int i = 0; i < n; i++)
+			for (int j = 0; j < n; j++)
+				hinv[i * n + j] = (i == j);
 	}
 	result = crm_minimize_bfgs(smooth_objective, data, n, theta,
 							   warm ? hinv : NULL, FIT_GTOL,
@@ -619,6 +620,11 @@ fit_rows(WeightedRows *rows, const FitData *like, FitResult *fit)
 								 like->loglik_arg, n);
 		data.set = FIT_ALL_ROWS;
 		sample->set = FIT_SAMPLE;
+	}
+	else if (rows->nrows > 2 * FIT_PILOT_ROWS)
+	{
+		pilot = palloc(sizeof(FitData));
+		fit_data_init(pilot, sample_rows(&data, FIT_PILOT_ROWS), like);
 	}
 	fit->optim = minimize(&data, pilot, sample, theta);
 	(void) parameters_at(&data, theta, fit->p);
