@@ -11,6 +11,7 @@
 
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "port/pg_bswap.h"
 #include "utils/expandeddatum.h"
 
 /*
@@ -56,5 +57,43 @@ extern void *crm_agg_state_data(FunctionCallInfo fcinfo, int argno,
 extern bool crm_agg_state_flat_bytes(FunctionCallInfo fcinfo, int argno,
 									 const CrmAggStateKind *kind, StringInfo buf);
 extern void crm_agg_state_end_bytes(StringInfo buf, const CrmAggStateKind *kind);
+
+/*
+ * n float8s into buf in network byte order, as n calls of pq_sendfloat8
+ * would write them, and back; a state of a million rows has millions, so
+ * without a call and a check of room each.  The writer's caller has made
+ * room (enlargeStringInfo), the reader's has checked that the bytes are
+ * there.
+ */
+static inline void
+crm_agg_state_put_float8s(StringInfo buf, const double *v, int64 n)
+{
+	Assert(buf->len + n * (int64) sizeof(double) < buf->maxlen);
+	for (int64 i = 0; i < n; i++)
+	{
+		uint64		bits;
+
+		memcpy(&bits, &v[i], sizeof(bits));
+		bits = pg_hton64(bits);
+		memcpy(buf->data + buf->len, &bits, sizeof(bits));
+		buf->len += sizeof(bits);
+	}
+	buf->data[buf->len] = '\0';
+}
+
+static inline void
+crm_agg_state_get_float8s(StringInfo buf, double *v, int64 n)
+{
+	Assert(buf->cursor + n * (int64) sizeof(double) <= buf->len);
+	for (int64 i = 0; i < n; i++)
+	{
+		uint64		bits;
+
+		memcpy(&bits, buf->data + buf->cursor, sizeof(bits));
+		buf->cursor += sizeof(bits);
+		bits = pg_ntoh64(bits);
+		memcpy(&v[i], &bits, sizeof(bits));
+	}
+}
 
 #endif							/* CRM_AGG_STATE_H */

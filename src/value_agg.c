@@ -298,18 +298,8 @@ write_state(const void *data, StringInfo buf, bool compact)
 	pq_sendint64(buf, state->n);
 	if (!compact)
 	{
-		/* as pq_sendfloat8 would, in one go */
 		enlargeStringInfo(buf, sizeof(double) * state->n);
-		for (int64 i = 0; i < state->n; i++)
-		{
-			uint64		bits;
-
-			memcpy(&bits, &state->values[i], sizeof(bits));
-			bits = pg_hton64(bits);
-			memcpy(buf->data + buf->len, &bits, sizeof(bits));
-			buf->len += sizeof(bits);
-		}
-		buf->data[buf->len] = '\0';
+		crm_agg_state_put_float8s(buf, state->values, state->n);
 		return;
 	}
 
@@ -403,20 +393,10 @@ read_state(StringInfo buf, MemoryContext context)
 	memcpy(state->params, params, sizeof(params));
 	if (layout == VALUE_STATE_PLAIN)
 	{
-		/* as pq_getmsgfloat8 would, in one go */
+		crm_agg_state_get_float8s(buf, state->values, n);
 		for (int64 i = 0; i < n; i++)
-		{
-			uint64		bits;
-			double		value;
-
-			memcpy(&bits, buf->data + buf->cursor, sizeof(bits));
-			buf->cursor += sizeof(bits);
-			bits = pg_ntoh64(bits);
-			memcpy(&value, &bits, sizeof(value));
-			if (isnan(value) || isinf(value))
+			if (isnan(state->values[i]) || isinf(state->values[i]))
 				invalid_state("A value is not finite.");
-			state->values[i] = value;
-		}
 		state->n = n;
 		return state;
 	}

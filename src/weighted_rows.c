@@ -301,9 +301,8 @@ write_state(const void *data, StringInfo buf, bool compact)
 	{
 		WeightedRow *row = crm_wrow(state, i);
 
-		for (int j = 0; j < state->width; j++)
-			pq_sendfloat8(buf, row->v[j]);
-		pq_sendfloat8(buf, row->weight);
+		crm_agg_state_put_float8s(buf, row->v, state->width);
+		crm_agg_state_put_float8s(buf, &row->weight, 1);
 	}
 }
 
@@ -364,9 +363,8 @@ read_rows(StringInfo buf, WeightedRows *state, int64 nrows)
 	{
 		WeightedRow *row = crm_wrow(state, state->nrows + i);
 
-		for (int j = 0; j < state->width; j++)
-			row->v[j] = pq_getmsgfloat8(buf);
-		row->weight = pq_getmsgfloat8(buf);
+		crm_agg_state_get_float8s(buf, row->v, state->width);
+		crm_agg_state_get_float8s(buf, &row->weight, 1);
 		if (!(row->weight >= 0) || isinf(row->weight))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
