@@ -5,7 +5,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(42);
+SELECT plan(45);
 
 CREATE TEMP TABLE published (id int, x int, t_x numeric, "T" numeric, zbar numeric);
 \copy published FROM 'data/cdnow_sample_summary.csv' WITH (FORMAT csv, HEADER)
@@ -141,9 +141,14 @@ SELECT ok((SELECT NOT converged
 -- ln(r+k) and ln B(a, b+x) - ln B(a, b) that of ln((b+k)/(a+b+k)), k < x):
 -- it reports that likelihood, and moving any parameter 0.1% either way
 -- lowers it.
-CREATE FUNCTION pg_temp.loglik_sql(r float8, alpha float8, a float8, b float8) RETURNS float8
+-- (mid marks the 6,000 customers of a smaller fit below)
+ALTER TABLE simulated ADD COLUMN mid boolean;
+UPDATE simulated SET mid = ctid IN (SELECT ctid FROM simulated ORDER BY ctid LIMIT 6000);
+CREATE FUNCTION pg_temp.loglik_sql(r float8, alpha float8, a float8, b float8,
+                                   mid_only boolean DEFAULT false) RETURNS float8
 LANGUAGE sql AS $$
-    WITH per_x AS (SELECT frequency AS x, count(*) AS n FROM simulated GROUP BY frequency),
+    WITH customers AS (SELECT * FROM simulated WHERE mid OR NOT mid_only),
+    per_x AS (SELECT frequency AS x, count(*) AS n FROM customers GROUP BY frequency),
     heads AS (SELECT sum(n * (r * ln(alpha)
                               + coalesce((SELECT sum(ln(r + k) + ln((b + k) / (a + b + k)))
                                           FROM generate_series(0, x - 1) k), 0))) AS h
@@ -151,7 +156,7 @@ LANGUAGE sql AS $$
     rows AS (SELECT -(r + frequency) * ln(alpha + t) AS e_a,
                     CASE WHEN frequency > 0
                          THEN ln(a / (b + frequency - 1)) - (r + frequency) * ln(alpha + recency) END AS e_b
-             FROM simulated)
+             FROM customers)
     SELECT h + (SELECT sum(CASE WHEN e_b IS NULL THEN e_a
                                 ELSE greatest(e_a, e_b) + ln(1 + exp(least(e_a, e_b) - greatest(e_a, e_b))) END)
                 FROM rows)
@@ -165,6 +170,23 @@ SELECT is_empty($$SELECT i, f FROM recovered, generate_series(1, 4) i, (VALUES (
                                            CASE WHEN i = 4 THEN b * f ELSE b END)
                         >= log_likelihood$$,
                 'no parameter moved by 0.1% either way gives a higher likelihood');
+
+-- A fit of more distinct rows than twice the pilot's 2,048 but fewer than
+-- takes a sample (6,000 of those customers) starts from a pilot fit on
+-- about 2,000 of them: it is the maximum of the SQL likelihood all the same.
+SELECT ok((SELECT count(DISTINCT (frequency, recency, t)) BETWEEN 4097 AND 32768 FROM simulated WHERE mid),
+          '6,000 customers: between the pilot''s threshold and the sample''s');
+CREATE TEMP TABLE mid_fit AS SELECT (crm_bgnbd_fit(frequency, recency, t)).* FROM simulated WHERE mid;
+SELECT ok((SELECT converged AND abs(log_likelihood / pg_temp.loglik_sql(r, alpha, a, b, true) - 1) < 1e-9
+           FROM mid_fit),
+          'started from a pilot: converged, and reports the log-likelihood of its parameters');
+SELECT is_empty($$SELECT i, f FROM mid_fit, generate_series(1, 4) i, (VALUES (0.999), (1.001)) v(f)
+                  WHERE pg_temp.loglik_sql(CASE WHEN i = 1 THEN r * f ELSE r END,
+                                           CASE WHEN i = 2 THEN alpha * f ELSE alpha END,
+                                           CASE WHEN i = 3 THEN a * f ELSE a END,
+                                           CASE WHEN i = 4 THEN b * f ELSE b END, true)
+                        >= log_likelihood$$,
+                'started from a pilot: no parameter moved by 0.1% either way gives a higher likelihood');
 
 -- NULLs and empty input
 SELECT is((SELECT crm_bgnbd_fit(x, t_x, "T") FROM published WHERE false), NULL, 'no rows: NULL');
