@@ -277,8 +277,8 @@ crm_wrows_append(WeightedRows *into, WeightedRows *from, MemoryContext context)
 /*
  * The bytes of a state (as crm_agg_state, agg_state.c): merged first,
  * compact or not, unless its last merge freed little (make_room) -- a
- * parallel worker's rows of a covariate fit, which the leader sorts with
- * everyone's once they are combined
+ * Citus worker's rows of a covariate fit, say, which the coordinator sorts
+ * with everyone's once they are combined
  */
 static void
 write_state(const void *data, StringInfo buf, bool compact)
@@ -413,7 +413,8 @@ crm_fit_combine(PG_FUNCTION_ARGS)
 
 	/*
 	 * A worker's partial state comes as bytes: its rows are read straight
-	 * into ours (a covariate fit's can be tens of megabytes)
+	 * into ours (a Citus worker's, of a covariate fit, can be tens of
+	 * megabytes)
 	 */
 	if (crm_agg_state_flat_bytes(fcinfo, 1, &crm_fit_state_kind, &bytes))
 	{

@@ -13,7 +13,7 @@ source "$(dirname "$0")/../tools/citus_cluster.sh"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 citus_required
 
-plan 43
+plan 45
 
 dir=$(mktemp -d)
 trap 'citus_stop "$dir"' EXIT
@@ -149,6 +149,16 @@ plan_text=$(explain "SELECT crm_mbgnbd_fit(frequency, recency, t) FROM
 	(SELECT customer_id, (crm_rfm(ordered_at, amount, '2025-01-01', '1 week')).* FROM skewed GROUP BY customer_id) s")
 grep -q 'worker_partial_agg' <<<"$plan_text"
 ok $? "EXPLAIN: the MBG/NBD fit runs partial on the workers"
+# a covariate fit is PARALLEL RESTRICTED (no partial aggregate in one
+# server's parallel plan) but keeps its combine function for Citus
+covariate_fit="crm_paretonbd_fit(frequency, recency, t, ARRAY[(customer_id % 2)::float8])"
+cdnow_summaries="(SELECT customer_id, (crm_rfm(ordered_at, amount, '1998-07-01', '1 week')).* FROM cdnow GROUP BY customer_id) s"
+same "$(q "$PGDATABASE" "SELECT $covariate_fit FROM $cdnow_summaries")" \
+	"$(q "$PGDATABASE" "SELECT $covariate_fit FROM ${cdnow_summaries//cdnow/cdnow_local}")" \
+	"cdnow: crm_paretonbd_fit with a covariate is identical to the local fit"
+plan_text=$(explain "SELECT $covariate_fit FROM $cdnow_summaries")
+grep -q 'worker_partial_agg' <<<"$plan_text"
+ok $? "EXPLAIN: the covariate fit runs partial on the workers"
 
 # BG/BB over the donations of its paper, one row per donor, distributed by
 # donor: rows weighted by their counts or one per donor, on the cluster or

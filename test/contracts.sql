@@ -4,7 +4,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(59);
+SELECT plan(60);
 
 SELECT has_extension('crm');
 
@@ -117,11 +117,26 @@ SELECT is((SELECT array_agg(DISTINCT p.provolatile) FROM pg_proc p
 SELECT is_empty($$SELECT object FROM ext_members
                   WHERE obj_description(objid, classid::regclass::name) IS NULL$$,
                 'every object of the extension has a COMMENT');
+-- the aggregates of the covariate fits: those whose rows go through
+-- crm_fit_covariates_accum
+CREATE FUNCTION pg_temp.covariate_fits() RETURNS oid[] LANGUAGE sql AS $$
+    SELECT array_agg(a.aggfnoid::oid) FROM pg_aggregate a JOIN pg_proc t ON t.oid = a.aggtransfn
+    WHERE t.proname = 'crm_fit_covariates_accum' $$;
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
                   JOIN ext_members m ON m.objid = p.oid AND m.classid = 'pg_proc'::regclass
                   WHERE p.proparallel <> 's'
-                    AND p.proname NOT IN (SELECT unnest(pg_temp.tracking_functions()))$$,
-                'every function but those of tracking is PARALLEL SAFE');
+                    AND p.proname NOT IN (SELECT unnest(pg_temp.tracking_functions()))
+                    AND p.oid NOT IN (SELECT unnest(pg_temp.covariate_fits()))$$,
+                'every function but those of tracking and the covariate fits is PARALLEL SAFE');
+SELECT is((SELECT array_agg(p.oid::regprocedure::text || ' ' || p.proparallel::text ORDER BY p.oid::regprocedure::text)
+           FROM pg_proc p WHERE p.oid IN (SELECT unnest(pg_temp.covariate_fits()))),
+          ARRAY['crm_bgnbd_fit(double precision,double precision,double precision,double precision[]) r',
+                'crm_bgnbd_fit(double precision,double precision,double precision,double precision[],double precision) r',
+                'crm_mbgnbd_fit(double precision,double precision,double precision,double precision[]) r',
+                'crm_mbgnbd_fit(double precision,double precision,double precision,double precision[],double precision) r',
+                'crm_paretonbd_fit(double precision,double precision,double precision,double precision[]) r',
+                'crm_paretonbd_fit(double precision,double precision,double precision,double precision[],double precision) r'],
+          'the six covariate fits are PARALLEL RESTRICTED (the leader reads their rows)');
 SELECT is_empty($$SELECT a.attname FROM pg_attribute a
                   WHERE a.attrelid = 'crm_tracking'::regclass AND a.attnum > 0
                     AND NOT a.attisdropped AND col_description(a.attrelid, a.attnum) IS NULL$$,

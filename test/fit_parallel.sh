@@ -4,7 +4,8 @@
 # max_parallel_workers_per_gather workers once crm.fit_parallel_min_time
 # says they pay.  Whoever sums the chunks, the model is the same to the
 # last bit: with workers, without (max_parallel_workers_per_gather = 0),
-# under a parallel plan or not, in a transaction that has written, in
+# under a parallel plan or not (plain fits: the covariate fits are
+# PARALLEL RESTRICTED), in a transaction that has written, in
 # CREATE TABLE AS.  Which processes took part shows only in a DEBUG1
 # message, so this is a shell test that reads it.
 source "$(dirname "$0")/lib/tap.sh"
@@ -67,10 +68,14 @@ is "$(model "$shared")" "$(model "$alone")" \
 	"Pareto/NBD with covariates: the same model to the last bit with workers and without"
 is "$(q "$db" "SELECT (m).converged FROM ($pareto) f(m)")" t "... a model that converged"
 
+# under a parallel plan, whose workers read the rows first (the covariate
+# fits are PARALLEL RESTRICTED: the plain one)
+plain='SELECT crm_paretonbd_fit(frequency, recency, t) FROM sim'
+plain_alone=$(fit "$no_plan SET max_parallel_workers_per_gather = 0;" "$plain")
 plan_too=$(fit "SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
-                SET max_parallel_workers_per_gather = 2; SET crm.fit_parallel_min_time = 0;" "$pareto")
-is "$(model "$plan_too")" "$(model "$alone")" \
-	"... and under a parallel plan, whose workers read the rows first"
+                SET max_parallel_workers_per_gather = 2; SET crm.fit_parallel_min_time = 0;" "$plain")
+is "$(model "$plan_too")" "$(model "$plain_alone")" \
+	"Pareto/NBD under a parallel plan, then with workers of its own ($(workers "$plan_too")): the same model as in one backend"
 
 bg_alone=$(fit "$no_plan SET max_parallel_workers_per_gather = 0;" "$bgnbd")
 bg_shared=$(fit "$no_plan SET max_parallel_workers_per_gather = 2; SET crm.fit_parallel_min_time = 0;" "$bgnbd")
