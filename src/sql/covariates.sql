@@ -129,17 +129,25 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION crm_paretonbd_covariates_final(crm_agg_state) IS
 'Final function of crm_paretonbd_fit with covariates: fits the model by maximum likelihood';
 
+-- The covariate fits are PARALLEL RESTRICTED: they keep every customer
+-- whose covariates differ from the others', and a partial state of such
+-- rows would travel from each parallel worker to the leader whole, copied
+-- on the way, at a higher cost than the scan it shares (bench/README.md);
+-- so the leader reads the rows, and what produces them -- a scan, a GROUP
+-- BY over the orders -- may still run in parallel workers.  The combine
+-- function stays for Citus, whose workers send their states to the
+-- coordinator.
 CREATE AGGREGATE crm_bgnbd_fit(frequency float8, recency float8, t float8, covariates float8[]) (
     SFUNC = crm_fit_covariates_accum, STYPE = crm_agg_state, SSPACE = 64, FINALFUNC = crm_bgnbd_covariates_final,
     FINALFUNC_MODIFY = READ_WRITE,
-    COMBINEFUNC = crm_fit_combine, PARALLEL = SAFE);
+    COMBINEFUNC = crm_fit_combine, PARALLEL = RESTRICTED);
 COMMENT ON AGGREGATE crm_bgnbd_fit(float8, float8, float8, float8[]) IS
 'BG/NBD model with time-invariant covariates (Fader & Hardie 2007) fitted by maximum likelihood: each customer''s covariates (1 to 8 numbers, as many for every customer) scale the purchase and dropout distributions; rows with a NULL are skipped';
 
 CREATE AGGREGATE crm_bgnbd_fit(frequency float8, recency float8, t float8, covariates float8[], penalizer float8) (
     SFUNC = crm_fit_covariates_accum, STYPE = crm_agg_state, SSPACE = 64, FINALFUNC = crm_bgnbd_covariates_final,
     FINALFUNC_MODIFY = READ_WRITE,
-    COMBINEFUNC = crm_fit_combine, PARALLEL = SAFE);
+    COMBINEFUNC = crm_fit_combine, PARALLEL = RESTRICTED);
 COMMENT ON AGGREGATE crm_bgnbd_fit(float8, float8, float8, float8[], float8) IS
 'BG/NBD model with covariates and an L2 penalty on their coefficients: penalizer times the sum of the squared coefficients is added to the mean negative log-likelihood';
 
@@ -153,14 +161,14 @@ COMMENT ON FUNCTION crm_bgnbd_customer_model(crm_bgnbd_covariate_model, float8[]
 CREATE AGGREGATE crm_mbgnbd_fit(frequency float8, recency float8, t float8, covariates float8[]) (
     SFUNC = crm_fit_covariates_accum, STYPE = crm_agg_state, SSPACE = 64, FINALFUNC = crm_mbgnbd_covariates_final,
     FINALFUNC_MODIFY = READ_WRITE,
-    COMBINEFUNC = crm_fit_combine, PARALLEL = SAFE);
+    COMBINEFUNC = crm_fit_combine, PARALLEL = RESTRICTED);
 COMMENT ON AGGREGATE crm_mbgnbd_fit(float8, float8, float8, float8[]) IS
 'MBG/NBD model with time-invariant covariates fitted by maximum likelihood, as crm_bgnbd_fit with covariates: each customer''s covariates (1 to 8 numbers, as many for every customer) scale the purchase and dropout distributions; rows with a NULL are skipped';
 
 CREATE AGGREGATE crm_mbgnbd_fit(frequency float8, recency float8, t float8, covariates float8[], penalizer float8) (
     SFUNC = crm_fit_covariates_accum, STYPE = crm_agg_state, SSPACE = 64, FINALFUNC = crm_mbgnbd_covariates_final,
     FINALFUNC_MODIFY = READ_WRITE,
-    COMBINEFUNC = crm_fit_combine, PARALLEL = SAFE);
+    COMBINEFUNC = crm_fit_combine, PARALLEL = RESTRICTED);
 COMMENT ON AGGREGATE crm_mbgnbd_fit(float8, float8, float8, float8[], float8) IS
 'MBG/NBD model with covariates and an L2 penalty on their coefficients: penalizer times the sum of the squared coefficients is added to the mean negative log-likelihood';
 
@@ -174,14 +182,14 @@ COMMENT ON FUNCTION crm_mbgnbd_customer_model(crm_mbgnbd_covariate_model, float8
 CREATE AGGREGATE crm_paretonbd_fit(frequency float8, recency float8, t float8, covariates float8[]) (
     SFUNC = crm_fit_covariates_accum, STYPE = crm_agg_state, SSPACE = 64, FINALFUNC = crm_paretonbd_covariates_final,
     FINALFUNC_MODIFY = READ_WRITE,
-    COMBINEFUNC = crm_fit_combine, PARALLEL = SAFE);
+    COMBINEFUNC = crm_fit_combine, PARALLEL = RESTRICTED);
 COMMENT ON AGGREGATE crm_paretonbd_fit(float8, float8, float8, float8[]) IS
 'Pareto/NBD model with time-invariant covariates (Fader & Hardie 2007) fitted by maximum likelihood: each customer''s covariates (1 to 8 numbers, as many for every customer) scale the purchase and dropout distributions; rows with a NULL are skipped';
 
 CREATE AGGREGATE crm_paretonbd_fit(frequency float8, recency float8, t float8, covariates float8[], penalizer float8) (
     SFUNC = crm_fit_covariates_accum, STYPE = crm_agg_state, SSPACE = 64, FINALFUNC = crm_paretonbd_covariates_final,
     FINALFUNC_MODIFY = READ_WRITE,
-    COMBINEFUNC = crm_fit_combine, PARALLEL = SAFE);
+    COMBINEFUNC = crm_fit_combine, PARALLEL = RESTRICTED);
 COMMENT ON AGGREGATE crm_paretonbd_fit(float8, float8, float8, float8[], float8) IS
 'Pareto/NBD model with covariates and an L2 penalty on their coefficients: penalizer times the sum of the squared coefficients is added to the mean negative log-likelihood';
 
