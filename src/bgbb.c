@@ -405,6 +405,22 @@ crm_bgbb_expected_interval(PG_FUNCTION_ARGS)
  * the largest so far, so that a probability far below the smallest double
  * of any one term keeps its digits.
  */
+/*
+ * Add e^term to a sum kept as e^top * sum, top the largest term so far:
+ * the running log-sum-exp of the P(X = n) series below
+ */
+static inline void
+log_sum_add(double *top, double *sum, double term)
+{
+	if (term > *top)
+	{
+		*sum = *sum * exp(*top - term) + 1;
+		*top = term;
+	}
+	else
+		*sum += exp(term - *top);
+}
+
 static double
 log_purchases_term(const BgbbConsts *c, double n, double m, double g)
 {
@@ -434,15 +450,7 @@ crm_bgbb_p_purchases_new(PG_FUNCTION_ARGS)
 	sum = 1;
 	for (double i = n; i < m; i++)
 	{
-		double		term = log_purchases_term(&c, n, i, c.gamma + 1);
-
-		if (term > top)
-		{
-			sum = sum * exp(top - term) + 1;
-			top = term;
-		}
-		else
-			sum += exp(term - top);
+		log_sum_add(&top, &sum, log_purchases_term(&c, n, i, c.gamma + 1));
 		if (fmod(i, 65536) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
@@ -522,13 +530,7 @@ future_purchases_at(const double *p, void *arg)
 			+ crm_log_beta(c.alpha + x + n, c.beta + m - x + i - n) - c.log_b_ab
 			+ crm_log_beta(c.gamma + 1, c.delta + m + i) - c.log_b_gd;
 
-		if (term > top)
-		{
-			sum = sum * exp(top - term) + 1;
-			top = term;
-		}
-		else
-			sum += exp(term - top);
+		log_sum_add(&top, &sum, term);
 		if (fmod(i, 65536) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
@@ -538,15 +540,7 @@ future_purchases_at(const double *p, void *arg)
 		double		gone = log_l + log1p(-exp(log_term(&c, x, t_x, m, -1, NULL) - log_l));
 
 		if (isfinite(gone))
-		{
-			if (gone > top)
-			{
-				sum = sum * exp(top - gone) + 1;
-				top = gone;
-			}
-			else
-				sum += exp(gone - top);
-		}
+			log_sum_add(&top, &sum, gone);
 	}
 	return crm_model_result(Min(1.0, exp(top + log(sum) - log_l)));
 }
