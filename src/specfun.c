@@ -102,20 +102,36 @@ crm_log_hyp2f1(double a, double b, double c, double z, int max_terms)
 
 /*
  * ln 2F1(n, b; n + 1; z), the form the Pareto/NBD likelihood takes, for
- * n, b > 0 and 0 <= z < 1, at most max_terms terms, ending at the first
- * term past the largest below tolerance times the sum (specfun.h); NaN
- * as for crm_log_hyp2f1.  With c = n + 1 the series is
+ * n > 0, 0 < b < n + 1 and 0 <= z < 1, ending at the first term below
+ * tolerance times the sum (specfun.h), after at most max_terms terms;
+ * NaN where that is not enough, as for crm_log_hyp2f1.  With c = n + 1
+ * its power series is
  *
- *	sum_k n/(n+k) u_k,  u_k = (b)_k z^k / k!
+ *	sum_k g_k,  g_k = n/(n+k) (b)_k z^k / k!
  *
- * so its derivative in n (c moving with it) is sum_k k/(n+k)^2 u_k, and
- * each term needs the reciprocals of n+k, b+k and k+1, taken from one
- * division.  With dlog not NULL, the derivatives of the logarithm in n,
- * b and z go to dlog[0 .. 2].
+ * For b <= 1 its terms shrink from the first on, but for b > 1 they grow
+ * until k is about (n + b) z / (1 - z) -- past 10^300 for a customer of
+ * many purchases near z = 1 -- and then shrink only like z^k k^(b-2).
+ * Then it is summed after Euler's transformation (Abramowitz & Stegun
+ * 15.3.3) instead,
+ *
+ *	2F1(n, b; n+1; z) = (1-z)^(1-b) sum_k g_k,  g_k = (m)_k / (n+1)_k z^k,  m = n+1-b,
+ *
+ * whose terms shrink from the first on, like z^k k^-b.  Either way every
+ * term is positive and the ratio of one to the one before stays below z,
+ * so what is left after a term is below it times z / (1 - z), and the
+ * sum needs no rescaling.  The derivatives of the logarithm in n (c and,
+ * in the second form, m moving with it), b and z (dlog[0 .. 2], with
+ * dlog not NULL) are the sums' means of the terms' own, D_k:
+ *
+ *	first form:   d/dn ln g_k = k / (n (n+k)),  d/db ln g_k = sum_{j<k} 1/(b+j)
+ *	second form:  d/dn ln g_k = sum_{j<k} (1/(m+j) - 1/(n+1+j)) = sum_{j<k} b / ((m+j)(n+1+j)),
+ *	              d/db ln g_k = -sum_{j<k} 1/(m+j),  plus -ln(1-z) from the factor
+ *	both:         d/dz ln g_k = k / z,  plus (b-1)/(1-z) from the second's factor
  *
  * crm_log_hyp2f1_next_pair sums the series at two z in one loop: they
  * share n and b, and with them the division of every term and the
- * harmonic sum of b.  Each series stops where it would alone, so the
+ * terms' derivatives.  Each series stops where it would alone, so the
  * values are those of two calls, for little more than the cost of the
  * longer series (the Pareto/NBD likelihood needs both of a customer's,
  * at t_x and at T).
@@ -125,69 +141,58 @@ crm_log_hyp2f1(double a, double b, double c, double z, int max_terms)
 typedef struct NextSeries
 {
 	double		z;
-	double		u;				/* u_k, scaled like the sums */
+	double		g;				/* the last term, g_k */
 	double		sum;
-	double		log_scale;
-	double		sum_n;
+	double		sum_n;			/* sums of g_k times its derivatives */
 	double		sum_b;
-	double		sum_z;
+	double		sum_z;			/* of k g_k */
 	double		tolerance;		/* the share of the sum a last term is below */
 	bool		open;			/* still summing */
 } NextSeries;
 
 static inline void
-next_series_start(NextSeries *S, double n, double b, double z, int max_terms,
+next_series_start(NextSeries *S, double n, double b, double z,
 				  double tolerance, double *value)
 {
-	Assert(n > 0 && b > 0 && z >= 0 && z < 1);
-	*S = (NextSeries) {.z = z, .u = 1.0, .sum = 1.0, .tolerance = tolerance};
-	S->open = (n + b) * z / (1 - z) <= max_terms / 2;
+	Assert(n > 0 && b > 0 && b < n + 1 && z >= 0 && z < 1);
+	*S = (NextSeries) {.z = z, .g = 1.0, .sum = 1.0, .tolerance = tolerance,
+	.open = true};
 	*value = NAN;
 }
 
 /*
- * Add term k to S, given what the terms share: bk = b+k-1, ratio = 1/k,
- * n_inv_nk = n/(n+k), k_inv_nk2 = k/(n+k)^2 and harmonic_b; once it has
- * converged, its value and dlog.
+ * Add term k to S, given what the terms share: the ratio of g_k to g_{k-1}
+ * but for z, and d/dn and d/db of ln g_k; once it has converged, its value
+ * and dlog, euler saying which form was summed
  */
 static inline void
-next_series_step(NextSeries *S, double n, double b, int k, double bk,
-				 double ratio, double n_inv_nk, double k_inv_nk2,
-				 double harmonic_b, double *value, double *dlog)
+next_series_step(NextSeries *S, double n, double b, bool euler, int k,
+				 double ratio, double dn, double db, double *value, double *dlog)
 {
-	double		term;
+	double		log_rest;
 
-	S->u *= bk * S->z * ratio;	/* (b+k-1) z / k */
-	term = n_inv_nk * S->u;
-	S->sum += term;
+	S->g *= ratio * S->z;
+	S->sum += S->g;
 	if (dlog)
 	{
-		S->sum_n += k_inv_nk2 * S->u;
-		S->sum_b += term * harmonic_b;
-		S->sum_z += k * term;
+		S->sum_n += S->g * dn;
+		S->sum_b += S->g * db;
+		S->sum_z += k * S->g;
 	}
-	if (term <= S->sum * S->tolerance && bk * S->z < k)
-	{
-		if (dlog)
-		{
-			dlog[0] = S->sum_n / S->sum;
-			dlog[1] = S->sum_b / S->sum;
-			/* at z = 0 only the first term's slope n b / (n + 1) is left */
-			dlog[2] = S->z > 0 ? S->sum_z / (S->z * S->sum) : n * b / (n + 1);
-		}
-		*value = S->log_scale + log(S->sum);
-		S->open = false;
+	if (S->g > S->sum * S->tolerance)
 		return;
-	}
-	if (S->sum > 1e200)
+	log_rest = euler ? log1p(-S->z) : 0;	/* ln(1 - z), of the factor */
+	if (dlog)
 	{
-		S->u /= 1e200;
-		S->sum /= 1e200;
-		S->sum_n /= 1e200;
-		S->sum_b /= 1e200;
-		S->sum_z /= 1e200;
-		S->log_scale += 200 * M_LN10;
+		dlog[0] = S->sum_n / S->sum;
+		dlog[1] = S->sum_b / S->sum - log_rest;
+		/* at z = 0 only the first term's slope is left: g_1 / z */
+		dlog[2] = (euler ? (b - 1) / (1 - S->z) : 0) +
+			(S->z > 0 ? S->sum_z / (S->z * S->sum) :
+			 euler ? (n + 1 - b) / (n + 1) : n * b / (n + 1));
 	}
+	*value = (1 - b) * log_rest + log(S->sum);
+	S->open = false;
 }
 
 /*
@@ -199,27 +204,48 @@ next_series_sum(double n, double b, int max_terms, NextSeries *S1,
 				double *value1, double *dlog1, NextSeries *S2, double *value2,
 				double *dlog2)
 {
-	double		harmonic_b = 0; /* sum_{j<k} 1/(b+j) */
+	bool		euler = b > 1;
+	double		m = n + 1 - b;
+	double		dn = 0;
+	double		db = 0;
 	bool		with_dlog = dlog1 != NULL || dlog2 != NULL;
 
-	for (int k = 1; k < max_terms && (S1->open || (S2 && S2->open)); k++)
+	for (int k = 1; k <= max_terms && (S1->open || (S2 && S2->open)); k++)
 	{
-		double		nk = n + k,
-					bk = b + k - 1;
-		double		inv = 1 / (nk * bk * k);
-		double		inv_nk = inv * bk * k;
-		double		ratio = inv * nk * bk;
-		double		n_inv_nk = n * inv_nk;
-		double		k_inv_nk2 = k * inv_nk * inv_nk;
+		double		ratio;
 
-		if (with_dlog)
-			harmonic_b += inv * nk * k; /* 1/(b+k-1) */
+		if (euler)
+		{
+			/* (m+k-1)/(n+k), and the sums of 1/(m+j) and 1/(n+1+j) */
+			double		mk = m + k - 1,
+						nk = n + k;
+			double		inv = 1 / (mk * nk);
+
+			ratio = mk * mk * inv;
+			if (with_dlog)
+			{
+				dn += b * inv;
+				db -= nk * inv;
+			}
+		}
+		else
+		{
+			/* (b+k-1)/k (n+k-1)/(n+k), k/(n (n+k)) and the sum of 1/(b+j) */
+			double		bk = b + k - 1,
+						nk = n + k;
+			double		inv = 1 / (bk * nk * k);
+
+			ratio = bk * bk * (nk - 1) * inv;
+			if (with_dlog)
+			{
+				dn = k * k * bk * inv / n;
+				db += nk * k * inv;
+			}
+		}
 		if (S1->open)
-			next_series_step(S1, n, b, k, bk, ratio, n_inv_nk, k_inv_nk2,
-							 harmonic_b, value1, dlog1);
+			next_series_step(S1, n, b, euler, k, ratio, dn, db, value1, dlog1);
 		if (S2 && S2->open)
-			next_series_step(S2, n, b, k, bk, ratio, n_inv_nk, k_inv_nk2,
-							 harmonic_b, value2, dlog2);
+			next_series_step(S2, n, b, euler, k, ratio, dn, db, value2, dlog2);
 		if ((k & 0xffff) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
@@ -232,7 +258,7 @@ crm_log_hyp2f1_next(double n, double b, double z, int max_terms,
 	NextSeries	S;
 	double		value;
 
-	next_series_start(&S, n, b, z, max_terms, tolerance, &value);
+	next_series_start(&S, n, b, z, tolerance, &value);
 	next_series_sum(n, b, max_terms, &S, &value, dlog, NULL, NULL, NULL);
 	return value;
 }
@@ -245,8 +271,8 @@ crm_log_hyp2f1_next_pair(double n, double b, double z1, double z2, int max_terms
 	NextSeries	S1,
 				S2;
 
-	next_series_start(&S1, n, b, z1, max_terms, tolerance, value1);
-	next_series_start(&S2, n, b, z2, max_terms, tolerance, value2);
+	next_series_start(&S1, n, b, z1, tolerance, value1);
+	next_series_start(&S2, n, b, z2, tolerance, value2);
 	next_series_sum(n, b, max_terms, &S1, value1, dlog1, &S2, value2, dlog2);
 }
 

@@ -5,7 +5,7 @@ BEGIN;
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(31);
+SELECT plan(32);
 
 CREATE TEMP TABLE published (id int, x int, t_x numeric, "T" numeric, zbar numeric);
 \copy published FROM 'data/cdnow_sample_summary.csv' WITH (FORMAT csv, HEADER)
@@ -60,6 +60,25 @@ SELECT ok((SELECT crm_paretonbd_p_alive(m, 5, 38.86, 38.86) = 1 FROM model),
 SELECT is_empty($$SELECT x FROM model, (VALUES (200::float8)) v(x)
                   WHERE abs(crm_paretonbd_p_alive(m, x, 38, 38.86) - pg_temp.p_alive_sql(m, x, 38, 38.86)) > 1e-9$$,
                 'and for a customer with 200 repeat purchases');
+
+-- The series of A0 is summed in one of two forms (src/specfun.c): as it
+-- stands where its b (r + x when alpha < beta) is at most 1, after
+-- Euler's transformation otherwise (s + 1 when alpha >= beta, r + x for a
+-- repeat buyer). Against the untransformed series in SQL, as log-odds of
+-- P(alive) where it is neither 0 nor 1 in double precision: alpha below,
+-- equal to (z = 0) and above beta, and far from it (z up to 0.975).
+CREATE TEMP TABLE forms AS
+SELECT k, x, t_x, crm_paretonbd_p_alive(m, x, t_x, 38.86) AS p, pg_temp.p_alive_sql(m, x, t_x, 38.86) AS p_sql
+FROM (VALUES (1, 0.55, 10.58, 0.61, 11.67), (2, 0.55, 11.67, 0.61, 10.58), (3, 0.55, 10, 0.61, 10),
+             (4, 0.3, 1, 0.8, 40), (5, 1.5, 20, 2.5, 2)) v(k, r, alpha, s, beta),
+     LATERAL (SELECT ROW(r, alpha, s, beta, 0, 1, 1, true, NULL, NULL, NULL)::crm_paretonbd_model AS m) m,
+     (VALUES (0, 0), (1, 10), (7, 30), (60, 37)) c(x, t_x);
+SELECT ok((SELECT count(*) = 20 AND count(*) FILTER (WHERE p_sql BETWEEN 1e-12 AND 1 - 1e-9) >= 15
+           AND bool_and(abs(ln(p / (1 - p)) - ln(p_sql / (1 - p_sql))) < 1e-9)
+                FILTER (WHERE p_sql BETWEEN 1e-12 AND 1 - 1e-9)
+           AND bool_and(abs(p - p_sql) < 1e-12)
+           FROM forms),
+          'P(alive) equals eq. 18 whichever form the series of A0 is summed in');
 
 -- Expected purchases: alive, the rates have the posteriors
 -- lambda ~ Gamma(r+x, alpha+T) and mu ~ Gamma(s, beta+T), so
