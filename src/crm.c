@@ -15,6 +15,8 @@
 #include "postgres.h"
 
 #include <math.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "access/htup_details.h"
 #include "catalog/pg_enum.h"
@@ -123,6 +125,32 @@ crm_check_not_null(FunctionCallInfo fcinfo, int argno, const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s must not be null", name)));
+}
+
+/*
+ * Map the whole pages of [start, start + len) now, where the kernel can
+ * (Linux 5.14's MADV_POPULATE_WRITE; elsewhere, or on an error, the pages
+ * are mapped by faults as usual).  The first write to each fresh page of
+ * a large array is a page fault, and on a virtual machine a fault is
+ * dear: about 10 microseconds on the 2-core machine of the benchmarks,
+ * some 0.1 s for the 48 MB a million covariate rows of a fit take, where
+ * one call maps them in 5 ms.  The contents are not touched.
+ */
+void
+crm_prefault(void *start, Size len)
+{
+#ifdef MADV_POPULATE_WRITE
+	static uintptr_t page = 0;
+	uintptr_t	from,
+				to;
+
+	if (page == 0)
+		page = (uintptr_t) sysconf(_SC_PAGESIZE);
+	from = TYPEALIGN(page, (uintptr_t) start);
+	to = TYPEALIGN_DOWN(page, (uintptr_t) start + len);
+	if (to > from)
+		(void) madvise((void *) from, to - from, MADV_POPULATE_WRITE);
+#endif
 }
 
 /*

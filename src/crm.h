@@ -30,6 +30,9 @@ extern void crm_get_float8_array(ArrayType *array, const char *name,
 extern MemoryContext crm_aggregate_context(FunctionCallInfo fcinfo,
 										   const char *fname);
 
+/* Map fresh memory's pages in one call instead of a fault each (crm.c) */
+extern void crm_prefault(void *start, Size len);
+
 /* The distinct days of days[0 .. n) as a sorted date[] */
 extern int	crm_day_position(const DateADT *days, int n, DateADT day, bool *found);
 extern ArrayType *crm_days_array(DateADT *days, int n);

@@ -301,7 +301,7 @@ sample_rows(const FitData *data, int size)
 	sample->scratch = NULL;
 	sample->maxrows = 2 * size + 1;
 	sample->data = palloc(crm_wrow_size(rows->width) * sample->maxrows);
-	sample->nrows = 0;
+	sample->nrows = sample->mapped = 0;
 	for (int64 i = 0; i < rows->nrows && sample->nrows < sample->maxrows; i++)
 	{
 		const WeightedRow *row = crm_wrow(rows, i);
@@ -325,20 +325,26 @@ sample_rows(const FitData *data, int size)
 }
 
 /*
- * The Hessian of the objective at theta, by central differences of its
- * gradient, symmetrised.  The gradient is analytic, so a step of 1e-4 in
- * the log-parameters leaves a truncation error of order 1e-8 and a
- * rounding error far below it.
+ * The Hessian of the objective at theta, by differences of its gradient,
+ * symmetrised: central ones for a covariance, forward ones (n + 1
+ * gradients instead of 2n) for the curvature a stage hands to the next,
+ * which only has to be near (a sample's differs from all rows' by far
+ * more than the forward differences' error).  The gradient is analytic,
+ * so a step of 1e-4 in the log-parameters leaves a truncation error of
+ * order 1e-8 (1e-4 forward) and a rounding error far below it.
  */
 static void
-objective_hessian(FitData *data, const double *theta,
+objective_hessian(FitData *data, const double *theta, bool central,
 				  double H[CRM_OPTIM_MAX_PARAMS][CRM_OPTIM_MAX_PARAMS])
 {
 	const double h = 1e-4;
 	double		x[CRM_OPTIM_MAX_PARAMS];
+	double		at[CRM_OPTIM_MAX_PARAMS];
 	int			n = data->nparams;
 
 	memcpy(x, theta, sizeof(double) * n);
+	if (!central)
+		(void) smooth_objective(x, at, data);
 	for (int i = 0; i < n; i++)
 	{
 		double		up[CRM_OPTIM_MAX_PARAMS];
@@ -346,11 +352,14 @@ objective_hessian(FitData *data, const double *theta,
 
 		x[i] = theta[i] + h;
 		(void) smooth_objective(x, up, data);
-		x[i] = theta[i] - h;
-		(void) smooth_objective(x, down, data);
+		if (central)
+		{
+			x[i] = theta[i] - h;
+			(void) smooth_objective(x, down, data);
+		}
 		x[i] = theta[i];
 		for (int j = 0; j < n; j++)
-			H[i][j] = (up[j] - down[j]) / (2 * h);
+			H[i][j] = central ? (up[j] - down[j]) / (2 * h) : (up[j] - at[j]) / h;
 	}
 	for (int i = 0; i < n; i++)
 		for (int j = 0; j < i; j++)
@@ -394,16 +403,17 @@ cholesky(double H[CRM_OPTIM_MAX_PARAMS][CRM_OPTIM_MAX_PARAMS], int n)
 
 /*
  * The inverse of the objective's Hessian at theta (in the optimiser's
- * parameters), false where it is not clearly positive definite
+ * parameters, by central or forward differences), false where it is not
+ * clearly positive definite
  */
 static bool
-inverse_hessian(FitData *data, const double *theta,
+inverse_hessian(FitData *data, const double *theta, bool central,
 				double inv[CRM_OPTIM_MAX_PARAMS][CRM_OPTIM_MAX_PARAMS])
 {
 	double		L[CRM_OPTIM_MAX_PARAMS][CRM_OPTIM_MAX_PARAMS];
 	int			n = data->nparams;
 
-	objective_hessian(data, theta, L);
+	objective_hessian(data, theta, central, L);
 	if (!cholesky(L, n))
 		return false;
 
@@ -450,7 +460,7 @@ parameter_covariance(FitData *data, const double *theta, double *cov)
 	double		inv[CRM_OPTIM_MAX_PARAMS][CRM_OPTIM_MAX_PARAMS];
 	int			n = data->nparams;
 
-	if (!inverse_hessian(data, theta, inv))
+	if (!inverse_hessian(data, theta, true, inv))
 		return false;
 
 	/* symmetric to the last bit, as a covariance is */
@@ -504,7 +514,7 @@ warm_up(FitData *stage, double *theta, double *hinv, double gtol, int *iteration
 		memcpy(hinv, start_hinv, sizeof(double) * n * n);
 		return false;
 	}
-	if (inverse_hessian(stage, theta, inv))
+	if (inverse_hessian(stage, theta, false, inv))
 		for (int i = 0; i < n; i++)
 			for (int j = 0; j < n; j++)
 				hinv[i * n + j] = (inv[i][j] + inv[j][i]) / 2;

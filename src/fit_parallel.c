@@ -37,6 +37,7 @@
 #include "utils/snapmgr.h"
 #include "utils/wait_event.h"
 
+#include "crm.h"
 #include "fit_parallel.h"
 #include "optim.h"
 
@@ -327,6 +328,7 @@ start_workers(FitChunks *chunks)
 	shm_toc_insert(pcxt->toc, FIT_KEY_SHARED, shared);
 
 	shared_rows = shm_toc_allocate(pcxt->toc, rows_size);
+	crm_prefault(shared_rows, rows_size);
 	for (Size s = 0, offset = 0; s < FIT_ROW_SETS; s++)
 	{
 		shared->nrows[s] = self->sets[s].nrows;

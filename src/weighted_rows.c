@@ -208,6 +208,21 @@ make_room(WeightedRows *state, int64 more, MemoryContext context)
 	(void) context;
 }
 
+/*
+ * Map the pages of rows [from, to) of state at once (crm_prefault): a
+ * covariate fit's rows are mostly distinct, and its array grows to tens
+ * of megabytes, which would otherwise fault in a page at a time
+ */
+static void
+prefault_rows(WeightedRows *state, int64 from, int64 to)
+{
+	crm_prefault(crm_wrow(state, from), (to - from) * crm_wrow_size(state->width));
+	state->mapped = Max(state->mapped, to);
+}
+
+/* How far ahead of the last row crm_wrows_add maps pages */
+#define PREFAULT_BYTES (1024 * 1024)
+
 void
 crm_wrows_add(WeightedRows *state, const double *v, double weight,
 			  MemoryContext context)
@@ -215,6 +230,10 @@ crm_wrows_add(WeightedRows *state, const double *v, double weight,
 	WeightedRow *row;
 
 	make_room(state, 1, context);
+	if (state->nrows >= state->mapped)
+		prefault_rows(state, state->nrows,
+					  Min(state->maxrows,
+						  state->nrows + PREFAULT_BYTES / (int64) crm_wrow_size(state->width)));
 	row = crm_wrow(state, state->nrows++);
 	memcpy(row->v, v, sizeof(double) * state->width);
 	row->weight = weight;
@@ -269,6 +288,7 @@ crm_wrows_append(WeightedRows *into, WeightedRows *from, MemoryContext context)
 {
 	combine_header(into, from);
 	room_to_combine(into, from->nrows);
+	prefault_rows(into, into->nrows, into->nrows + from->nrows);
 	memcpy(crm_wrow(into, into->nrows), from->data, crm_wrow_size(from->width) * from->nrows);
 	into->nrows += from->nrows;
 	(void) context;
@@ -359,6 +379,7 @@ static void
 read_rows(StringInfo buf, WeightedRows *state, int64 nrows)
 {
 	Assert(state->nrows + nrows <= state->maxrows);
+	prefault_rows(state, state->nrows, state->nrows + nrows);
 	for (int64 i = 0; i < nrows; i++)
 	{
 		WeightedRow *row = crm_wrow(state, state->nrows + i);

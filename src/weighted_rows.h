@@ -36,6 +36,7 @@ typedef struct WeightedRows
 	int64		merged;			/* rows [0 .. merged) are sorted and distinct */
 	int64		merge_at;		/* merge when full only from this many rows on */
 	char	   *data;			/* the rows, crm_wrow_size(width) bytes each */
+	int64		mapped;			/* rows [0 .. mapped) have their pages (crm_prefault) */
 	void	   *scratch;		/* a fit's working memory, or NULL */
 } WeightedRows;
 
