@@ -25,6 +25,7 @@
 #include <math.h>
 
 #include "funcapi.h"
+#include "utils/memutils.h"
 
 #include "crm.h"
 #include "models.h"
@@ -38,12 +39,14 @@
  * n = r+s+x moves the series' a and c together, and z moves with alpha
  * and beta.  The terms at t1 and at t2 (if value2 is not NULL) come from
  * one loop over the two series (crm_log_hyp2f1_next_pair), summed within
- * a likelihood's budget if fitting, a score's otherwise (specfun.h).
+ * a likelihood's budget if fitting, a score's otherwise (specfun.h); with
+ * what their terms share from table where it is not NULL (the table of
+ * this n and b: series_terms).
  */
 static void
 log_a0_terms(double r, double alpha, double s, double beta, double x,
-			 double t1, double t2, bool fitting, double *value1, double *grad1,
-			 double *value2, double *grad2)
+			 double t1, double t2, bool fitting, CrmHyp2f1Terms *table,
+			 double *value1, double *grad1, double *value2, double *grad2)
 {
 	int			terms = fitting ? CRM_HYP2F1_FITTING_TERMS : CRM_HYP2F1_SCORING_TERMS;
 	double		tolerance = fitting ? CRM_HYP2F1_FITTING_TOLERANCE :
@@ -59,7 +62,12 @@ log_a0_terms(double r, double alpha, double s, double beta, double x,
 	double		high = alpha_first ? alpha : beta;
 	double		bases[2] = {high + t1, high + t2};
 
-	if (value2)
+	if (value2 && table)
+		crm_log_hyp2f1_next_pair_terms(table, (high - low) / bases[0],
+									   (high - low) / bases[1], terms, tolerance,
+									   value1, value2, grad1 ? dlog[0] : NULL,
+									   grad2 ? dlog[1] : NULL);
+	else if (value2)
 		crm_log_hyp2f1_next_pair(n, alpha_first ? s + 1 : r + x,
 								 (high - low) / bases[0], (high - low) / bases[1],
 								 terms, tolerance, value1, value2,
@@ -96,7 +104,7 @@ log_a0_term(double r, double alpha, double s, double beta, double x, double t,
 {
 	double		value;
 
-	log_a0_terms(r, alpha, s, beta, x, t, t, fitting, &value, grad, NULL, NULL);
+	log_a0_terms(r, alpha, s, beta, x, t, t, fitting, NULL, &value, grad, NULL, NULL);
 	return value;
 }
 
@@ -170,6 +178,9 @@ typedef struct XTerms
 	double		lgamma_rx;
 	double		digamma_rx;
 	double		log_n;			/* ln(r + s + x) */
+	/* the series' shared terms, for b = s + 1 and b = r + x (log_a0_terms) */
+	uint64		series_generation[2];
+	CrmHyp2f1Terms series[2];
 } XTerms;
 
 typedef struct A0Cache
@@ -234,6 +245,33 @@ set_shape(A0Cache *cache, double r, double s, bool with_grad)
 	}
 }
 
+/*
+ * The table of what the terms of A0's series share (specfun.h), for whole
+ * x below X_TERMS at the cache's (r, s): of its series in s + 1 where
+ * alpha_first, in r + x otherwise; NULL for other x.  A covariate fit sums
+ * the series of one x for every customer with that frequency, each at a
+ * z of their own.
+ */
+static CrmHyp2f1Terms *
+series_terms(A0Cache *cache, double x, bool alpha_first)
+{
+	XTerms	   *terms;
+	int			which = alpha_first ? 0 : 1;
+
+	if (!(x >= 0 && x < X_TERMS && x == floor(x)))
+		return NULL;
+	terms = &cache->x_terms[(int) x];
+	if (terms->series_generation[which] != cache->generation)
+	{
+		/* n and b as log_a0_terms works them out */
+		crm_hyp2f1_terms_reset(&terms->series[which], cache->r + cache->s + x,
+							   alpha_first ? cache->s + 1 : cache->r + x,
+							   GetMemoryChunkContext(cache));
+		terms->series_generation[which] = cache->generation;
+	}
+	return &terms->series[which];
+}
+
 /* The slot of (x, t); *hit: whether it holds that term of this evaluation */
 static A0Term *
 a0_slot(A0Cache *cache, double x, double t, bool *hit)
@@ -282,6 +320,7 @@ a0_terms(A0Cache *cache, const double *p, double x, double t_x, double T,
 
 	if (!hit_first && !hit_second && t_x != T)
 		log_a0_terms(p[0], p[1], p[2], p[3], x, t_x, T, true,
+					 series_terms(cache, x, p[1] >= p[3]),
 					 &first->value, with_grad ? first->grad : NULL,
 					 &second->value, with_grad ? second->grad : NULL);
 	else

@@ -196,52 +196,124 @@ next_series_step(NextSeries *S, double n, double b, bool euler, int k,
 }
 
 /*
- * Sum S1, and S2 if it is not NULL, from term 1 on; what the terms share
- * is worked out once per k
+ * What term k of the series at any z shares with every other z: the ratio
+ * of g_k to g_{k-1} but for z, returned, and d/dn and d/db of ln g_k in
+ * *dn and *db, which hold those of term k - 1 on entry (0 for k = 1)
  */
-static inline void
-next_series_sum(double n, double b, int max_terms, NextSeries *S1,
-				double *value1, double *dlog1, NextSeries *S2, double *value2,
-				double *dlog2)
+static inline double
+next_term(bool euler, double n, double b, int k, double *dn, double *db)
 {
-	bool		euler = b > 1;
-	double		m = n + 1 - b;
+	if (euler)
+	{
+		/* (m+k-1)/(n+k), and the sums of 1/(m+j) and 1/(n+1+j) */
+		double		mk = n + 1 - b + k - 1,
+					nk = n + k;
+		double		inv = 1 / (mk * nk);
+
+		*dn += b * inv;
+		*db -= nk * inv;
+		return mk * mk * inv;
+	}
+	else
+	{
+		/* (b+k-1)/k (n+k-1)/(n+k), k/(n (n+k)) and the sum of 1/(b+j) */
+		double		bk = b + k - 1,
+					nk = n + k;
+		double		inv = 1 / (bk * nk * k);
+
+		*dn = k * k * bk * inv / n;
+		*db += nk * k * inv;
+		return bk * bk * (nk - 1) * inv;
+	}
+}
+
+/*
+ * A table of what the terms share (next_term) for one (n, b): a fit whose
+ * customers each have a scale of their own -- covariates -- sums the
+ * series of a frequency at as many z as it has customers, and r and s,
+ * hence n and b, are the same for all of them in one evaluation.  The
+ * table grows as longer series need more terms.  A table starts zeroed; reset gives it the (n, b) of its
+ * terms and the memory context they are kept in.
+ */
+void
+crm_hyp2f1_terms_reset(CrmHyp2f1Terms *terms, double n, double b,
+					   MemoryContext context)
+{
+	Assert(n > 0 && b > 0 && b < n + 1);
+	if (terms->size > 0 && context != terms->context)
+	{
+		pfree(terms->values);
+		terms->size = 0;
+	}
+	terms->context = context;
+	terms->n = n;
+	terms->b = b;
+	terms->nterms = 0;
+}
+
+/* Terms up to at least k */
+static void
+hyp2f1_terms_extend(CrmHyp2f1Terms *terms, int k)
+{
+	bool		euler = terms->b > 1;
+	int			upto = Max(k, Max(64, 2 * terms->nterms));
 	double		dn = 0;
 	double		db = 0;
-	bool		with_dlog = dlog1 != NULL || dlog2 != NULL;
+
+	if (upto > terms->size)
+	{
+		if (terms->size == 0)
+			terms->values = MemoryContextAlloc(terms->context, sizeof(double) * 3 * upto);
+		else
+			terms->values = repalloc(terms->values, sizeof(double) * 3 * upto);
+		terms->size = upto;
+	}
+	if (terms->nterms > 0)
+	{
+		dn = terms->values[3 * (terms->nterms - 1) + 1];
+		db = terms->values[3 * (terms->nterms - 1) + 2];
+	}
+	for (int j = terms->nterms + 1; j <= upto; j++)
+	{
+		double	   *v = &terms->values[3 * (j - 1)];
+
+		v[0] = next_term(euler, terms->n, terms->b, j, &dn, &db);
+		v[1] = dn;
+		v[2] = db;
+	}
+	terms->nterms = upto;
+}
+
+/*
+ * Sum S1, and S2 if it is not NULL, from term 1 on; what the terms share
+ * is worked out once per k, or taken from terms (which is for n and b)
+ */
+static inline void
+next_series_sum(double n, double b, int max_terms, CrmHyp2f1Terms *terms,
+				NextSeries *S1, double *value1, double *dlog1,
+				NextSeries *S2, double *value2, double *dlog2)
+{
+	bool		euler = b > 1;
+	double		dn = 0;
+	double		db = 0;
 
 	for (int k = 1; k <= max_terms && (S1->open || (S2 && S2->open)); k++)
 	{
 		double		ratio;
 
-		if (euler)
+		if (terms)
 		{
-			/* (m+k-1)/(n+k), and the sums of 1/(m+j) and 1/(n+1+j) */
-			double		mk = m + k - 1,
-						nk = n + k;
-			double		inv = 1 / (mk * nk);
+			const double *v;
 
-			ratio = mk * mk * inv;
-			if (with_dlog)
-			{
-				dn += b * inv;
-				db -= nk * inv;
-			}
+			if (k > terms->nterms)
+				hyp2f1_terms_extend(terms, k);
+			v = &terms->values[3 * (k - 1)];
+			ratio = v[0];
+			dn = v[1];
+			db = v[2];
 		}
 		else
-		{
-			/* (b+k-1)/k (n+k-1)/(n+k), k/(n (n+k)) and the sum of 1/(b+j) */
-			double		bk = b + k - 1,
-						nk = n + k;
-			double		inv = 1 / (bk * nk * k);
-
-			ratio = bk * bk * (nk - 1) * inv;
-			if (with_dlog)
-			{
-				dn = k * k * bk * inv / n;
-				db += nk * k * inv;
-			}
-		}
+			ratio = next_term(euler, n, b, k, &dn, &db);
 		if (S1->open)
 			next_series_step(S1, n, b, euler, k, ratio, dn, db, value1, dlog1);
 		if (S2 && S2->open)
@@ -259,7 +331,7 @@ crm_log_hyp2f1_next(double n, double b, double z, int max_terms,
 	double		value;
 
 	next_series_start(&S, n, b, z, tolerance, &value);
-	next_series_sum(n, b, max_terms, &S, &value, dlog, NULL, NULL, NULL);
+	next_series_sum(n, b, max_terms, NULL, &S, &value, dlog, NULL, NULL, NULL);
 	return value;
 }
 
@@ -273,7 +345,23 @@ crm_log_hyp2f1_next_pair(double n, double b, double z1, double z2, int max_terms
 
 	next_series_start(&S1, n, b, z1, tolerance, value1);
 	next_series_start(&S2, n, b, z2, tolerance, value2);
-	next_series_sum(n, b, max_terms, &S1, value1, dlog1, &S2, value2, dlog2);
+	next_series_sum(n, b, max_terms, NULL, &S1, value1, dlog1, &S2, value2, dlog2);
+}
+
+/* crm_log_hyp2f1_next_pair at the n and b of terms, from the table */
+void
+crm_log_hyp2f1_next_pair_terms(CrmHyp2f1Terms *terms, double z1, double z2,
+							   int max_terms, double tolerance,
+							   double *value1, double *value2,
+							   double *dlog1, double *dlog2)
+{
+	NextSeries	S1,
+				S2;
+
+	next_series_start(&S1, terms->n, terms->b, z1, tolerance, value1);
+	next_series_start(&S2, terms->n, terms->b, z2, tolerance, value2);
+	next_series_sum(terms->n, terms->b, max_terms, terms, &S1, value1, dlog1,
+					&S2, value2, dlog2);
 }
 
 /*

@@ -20,6 +20,25 @@ extern void crm_log_hyp2f1_next_pair(double n, double b, double z1, double z2,
 									 double *value1, double *value2,
 									 double *dlog1, double *dlog2);
 
+/* What the terms of crm_log_hyp2f1_next's series share, for one (n, b) */
+typedef struct CrmHyp2f1Terms
+{
+	double		n;
+	double		b;
+	int			nterms;			/* terms 1 .. nterms are in values */
+	int			size;			/* terms there is room for */
+	double	   *values;			/* per term: ratio, d/dn, d/db */
+	MemoryContext context;		/* where values is */
+} CrmHyp2f1Terms;
+
+extern void crm_hyp2f1_terms_reset(CrmHyp2f1Terms *terms, double n, double b,
+								   MemoryContext context);
+extern void crm_log_hyp2f1_next_pair_terms(CrmHyp2f1Terms *terms, double z1,
+										   double z2, int max_terms,
+										   double tolerance, double *value1,
+										   double *value2, double *dlog1,
+										   double *dlog2);
+
 /*
  * ln(e^a + e^b), with the share e^b / (e^a + e^b) in *share_b: the
  * per-row step of the likelihoods that mix two ways of explaining a
