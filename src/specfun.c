@@ -166,22 +166,11 @@ next_series_start(NextSeries *S, double n, double b, double z,
  * and dlog, euler saying which form was summed
  */
 static inline void
-next_series_step(NextSeries *S, double n, double b, bool euler, int k,
-				 double ratio, double dn, double db, double *value, double *dlog)
+next_series_close(NextSeries *S, double n, double b, bool euler,
+				  double *value, double *dlog)
 {
-	double		log_rest;
+	double		log_rest = euler ? log1p(-S->z) : 0;	/* ln(1 - z), of the factor */
 
-	S->g *= ratio * S->z;
-	S->sum += S->g;
-	if (dlog)
-	{
-		S->sum_n += S->g * dn;
-		S->sum_b += S->g * db;
-		S->sum_z += k * S->g;
-	}
-	if (S->g > S->sum * S->tolerance)
-		return;
-	log_rest = euler ? log1p(-S->z) : 0;	/* ln(1 - z), of the factor */
 	if (dlog)
 	{
 		dlog[0] = S->sum_n / S->sum;
@@ -193,6 +182,22 @@ next_series_step(NextSeries *S, double n, double b, bool euler, int k,
 	}
 	*value = (1 - b) * log_rest + log(S->sum);
 	S->open = false;
+}
+
+static inline void
+next_series_step(NextSeries *S, double n, double b, bool euler, int k,
+				 double ratio, double dn, double db, double *value, double *dlog)
+{
+	S->g *= ratio * S->z;
+	S->sum += S->g;
+	if (dlog)
+	{
+		S->sum_n += S->g * dn;
+		S->sum_b += S->g * db;
+		S->sum_z += k * S->g;
+	}
+	if (!(S->g > S->sum * S->tolerance))
+		next_series_close(S, n, b, euler, value, dlog);
 }
 
 /*
@@ -285,8 +290,43 @@ hyp2f1_terms_extend(CrmHyp2f1Terms *terms, int k)
 }
 
 /*
+ * The ratio of term k to term k - 1 but for z, and the running d/dn and
+ * d/db, from terms if it is not NULL (which is for n and b), worked out
+ * otherwise
+ */
+static inline double
+shared_term(CrmHyp2f1Terms *terms, bool euler, double n, double b, int k,
+			double *dn, double *db)
+{
+	const double *v;
+
+	if (terms == NULL)
+		return next_term(euler, n, b, k, dn, db);
+	if (k > terms->nterms)
+		hyp2f1_terms_extend(terms, k);
+	v = &terms->values[3 * (k - 1)];
+	*dn = v[1];
+	*db = v[2];
+	return v[0];
+}
+
+/*
+ * GCC's and Clang's vectors of two doubles, for the two series of a pair
+ * (next_series_sum); where there are none, the pair is summed one series
+ * at a time, to the same values
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define PAIR_VECTORS
+typedef double PairOfDoubles __attribute__((vector_size(16)));
+#endif
+
+/*
  * Sum S1, and S2 if it is not NULL, from term 1 on; what the terms share
- * is worked out once per k, or taken from terms (which is for n and b)
+ * is worked out once per k, or taken from terms (which is for n and b).
+ * While both series of a pair are open they take their terms in step, one
+ * in each half of a vector of two: the same operations in the same order
+ * as one series at a time, so the same values, for half the instructions
+ * (a covariate fit of a million customers spends half its time here).
  */
 static inline void
 next_series_sum(double n, double b, int max_terms, CrmHyp2f1Terms *terms,
@@ -296,24 +336,54 @@ next_series_sum(double n, double b, int max_terms, CrmHyp2f1Terms *terms,
 	bool		euler = b > 1;
 	double		dn = 0;
 	double		db = 0;
+	int			k = 1;
 
-	for (int k = 1; k <= max_terms && (S1->open || (S2 && S2->open)); k++)
+#ifdef PAIR_VECTORS
+	if (S2)
 	{
-		double		ratio;
+		double		tolerance = S1->tolerance;
+		PairOfDoubles z = {S1->z, S2->z};
+		PairOfDoubles g = {S1->g, S2->g};
+		PairOfDoubles sum = {S1->sum, S2->sum};
+		PairOfDoubles sum_n = {0, 0};
+		PairOfDoubles sum_b = {0, 0};
+		PairOfDoubles sum_z = {0, 0};
+		bool		done = false;
 
-		if (terms)
+		Assert(S2->tolerance == tolerance && S1->open && S2->open);
+		for (; k <= max_terms && !done; k++)
 		{
-			const double *v;
+			double		ratio = shared_term(terms, euler, n, b, k, &dn, &db);
 
-			if (k > terms->nterms)
-				hyp2f1_terms_extend(terms, k);
-			v = &terms->values[3 * (k - 1)];
-			ratio = v[0];
-			dn = v[1];
-			db = v[2];
+			g *= ratio * z;
+			sum += g;
+			sum_n += g * dn;
+			sum_b += g * db;
+			sum_z += (double) k * g;
+			done = !(g[0] > sum[0] * tolerance) || !(g[1] > sum[1] * tolerance);
+			if ((k & 0xffff) == 0)
+				CHECK_FOR_INTERRUPTS();
 		}
-		else
-			ratio = next_term(euler, n, b, k, &dn, &db);
+		S1->g = g[0];
+		S1->sum = sum[0];
+		S1->sum_n = sum_n[0];
+		S1->sum_b = sum_b[0];
+		S1->sum_z = sum_z[0];
+		S2->g = g[1];
+		S2->sum = sum[1];
+		S2->sum_n = sum_n[1];
+		S2->sum_b = sum_b[1];
+		S2->sum_z = sum_z[1];
+		if (done && !(g[0] > sum[0] * tolerance))
+			next_series_close(S1, n, b, euler, value1, dlog1);
+		if (done && !(g[1] > sum[1] * tolerance))
+			next_series_close(S2, n, b, euler, value2, dlog2);
+	}
+#endif
+	for (; k <= max_terms && (S1->open || (S2 && S2->open)); k++)
+	{
+		double		ratio = shared_term(terms, euler, n, b, k, &dn, &db);
+
 		if (S1->open)
 			next_series_step(S1, n, b, euler, k, ratio, dn, db, value1, dlog1);
 		if (S2 && S2->open)
