@@ -15,8 +15,10 @@
 #include "postgres.h"
 
 #include <math.h>
+#ifndef WIN32
 #include <sys/mman.h>
 #include <unistd.h>
+#endif
 
 #include "access/htup_details.h"
 #include "catalog/pg_enum.h"
