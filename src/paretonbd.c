@@ -360,6 +360,7 @@ crm_paretonbd_loglik(const double *p, const WeightedRows *rows, double *grad,
 				s = p[2],
 				beta = p[3];
 	double		log_alpha = log(alpha);
+	double		log_beta = log(beta);
 	double		head_0;
 	double		x = NAN,
 				head = 0,
@@ -373,7 +374,7 @@ crm_paretonbd_loglik(const double *p, const WeightedRows *rows, double *grad,
 		cache = ((WeightedRows *) rows)->scratch = palloc0(sizeof(A0Cache));
 	cache->evaluation++;
 	set_shape(cache, r, s, grad != NULL);
-	head_0 = -cache->lgamma_r + r * log_alpha + s * log(beta);
+	head_0 = -cache->lgamma_r + r * log_alpha + s * log_beta;
 	for (int64 i = 0; i < rows->nrows; i++)
 	{
 		const WeightedRow *row = crm_wrow(rows, i);
@@ -425,7 +426,7 @@ crm_paretonbd_loglik(const double *p, const WeightedRows *rows, double *grad,
 						 share_b * (da0[0] - inv_n));
 			g[1] += w * (r / alpha - share_a * (r + x) / (alpha + T) +
 						 share_b * da0[1]);
-			g[2] += w * (log(beta) - share_a * log_T_beta +
+			g[2] += w * (log_beta - share_a * log_T_beta +
 						 share_b * (da0[2] + 1 / s - inv_n));
 			g[3] += w * (s / beta - share_a * s / (beta + T) +
 						 share_b * da0[3]);
