@@ -237,8 +237,9 @@ next_term(bool euler, double n, double b, int k, double *dn, double *db)
  * customers each have a scale of their own -- covariates -- sums the
  * series of a frequency at as many z as it has customers, and r and s,
  * hence n and b, are the same for all of them in one evaluation.  The
- * table grows as longer series need more terms.  A table starts zeroed; reset gives it the (n, b) of its
- * terms and the memory context they are kept in.
+ * table grows as longer series need more terms, up to the most a sum may
+ * take.  A table starts zeroed; reset gives it the (n, b) of its terms
+ * and the memory context they are kept in.
  */
 void
 crm_hyp2f1_terms_reset(CrmHyp2f1Terms *terms, double n, double b,
@@ -256,12 +257,12 @@ crm_hyp2f1_terms_reset(CrmHyp2f1Terms *terms, double n, double b,
 	terms->nterms = 0;
 }
 
-/* Terms up to at least k */
+/* Terms up to at least k, and to no more than max_terms beyond that */
 static void
-hyp2f1_terms_extend(CrmHyp2f1Terms *terms, int k)
+hyp2f1_terms_extend(CrmHyp2f1Terms *terms, int k, int max_terms)
 {
 	bool		euler = terms->b > 1;
-	int			upto = Max(k, Max(64, 2 * terms->nterms));
+	int			upto = Max(k, Min(Max(64, 2 * terms->nterms), max_terms));
 	double		dn = 0;
 	double		db = 0;
 
@@ -296,14 +297,14 @@ hyp2f1_terms_extend(CrmHyp2f1Terms *terms, int k)
  */
 static inline double
 shared_term(CrmHyp2f1Terms *terms, bool euler, double n, double b, int k,
-			double *dn, double *db)
+			int max_terms, double *dn, double *db)
 {
 	const double *v;
 
 	if (terms == NULL)
 		return next_term(euler, n, b, k, dn, db);
 	if (k > terms->nterms)
-		hyp2f1_terms_extend(terms, k);
+		hyp2f1_terms_extend(terms, k, max_terms);
 	v = &terms->values[3 * (k - 1)];
 	*dn = v[1];
 	*db = v[2];
@@ -353,7 +354,7 @@ next_series_sum(double n, double b, int max_terms, CrmHyp2f1Terms *terms,
 		Assert(S2->tolerance == tolerance && S1->open && S2->open);
 		for (; k <= max_terms && !done; k++)
 		{
-			double		ratio = shared_term(terms, euler, n, b, k, &dn, &db);
+			double		ratio = shared_term(terms, euler, n, b, k, max_terms, &dn, &db);
 
 			g *= ratio * z;
 			sum += g;
@@ -382,7 +383,7 @@ next_series_sum(double n, double b, int max_terms, CrmHyp2f1Terms *terms,
 #endif
 	for (; k <= max_terms && (S1->open || (S2 && S2->open)); k++)
 	{
-		double		ratio = shared_term(terms, euler, n, b, k, &dn, &db);
+		double		ratio = shared_term(terms, euler, n, b, k, max_terms, &dn, &db);
 
 		if (S1->open)
 			next_series_step(S1, n, b, euler, k, ratio, dn, db, value1, dlog1);
