@@ -31,6 +31,13 @@
 #include "models.h"
 #include "specfun.h"
 
+/* The b of A0's series: s + 1 where alpha >= beta, r + x otherwise */
+static inline double
+a0_series_b(double r, double s, double x, bool alpha_first)
+{
+	return alpha_first ? s + 1 : r + x;
+}
+
 /*
  * ln of (alpha+t)^-(r+s+x) 2F1(r+s+x, b2; r+s+x+1; z(t)), one term of A0,
  * where for alpha >= beta: b2 = s+1, z = (alpha-beta)/(alpha+t);
@@ -39,9 +46,9 @@
  * n = r+s+x moves the series' a and c together, and z moves with alpha
  * and beta.  The terms at t1 and at t2 (if value2 is not NULL) come from
  * one loop over the two series (crm_log_hyp2f1_next_pair), summed within
- * a likelihood's budget if fitting, a score's otherwise (specfun.h); with
- * what their terms share from table where it is not NULL (the table of
- * this n and b: series_terms).
+ * a likelihood's budget if fitting, a score's otherwise (specfun.h); a
+ * pair with what their terms share from table where it is not NULL (the
+ * table of this n and b: series_terms).
  */
 static void
 log_a0_terms(double r, double alpha, double s, double beta, double x,
@@ -68,12 +75,12 @@ log_a0_terms(double r, double alpha, double s, double beta, double x,
 									   value1, value2, grad1 ? dlog[0] : NULL,
 									   grad2 ? dlog[1] : NULL);
 	else if (value2)
-		crm_log_hyp2f1_next_pair(n, alpha_first ? s + 1 : r + x,
+		crm_log_hyp2f1_next_pair(n, a0_series_b(r, s, x, alpha_first),
 								 (high - low) / bases[0], (high - low) / bases[1],
 								 terms, tolerance, value1, value2,
 								 grad1 ? dlog[0] : NULL, grad2 ? dlog[1] : NULL);
 	else
-		*value1 = crm_log_hyp2f1_next(n, alpha_first ? s + 1 : r + x,
+		*value1 = crm_log_hyp2f1_next(n, a0_series_b(r, s, x, alpha_first),
 									  (high - low) / bases[0], terms, tolerance,
 									  grad1 ? dlog[0] : NULL);
 	for (int j = 0; j < (value2 ? 2 : 1); j++)
@@ -265,7 +272,7 @@ series_terms(A0Cache *cache, double x, bool alpha_first)
 	{
 		/* n and b as log_a0_terms works them out */
 		crm_hyp2f1_terms_reset(&terms->series[which], cache->r + cache->s + x,
-							   alpha_first ? cache->s + 1 : cache->r + x,
+							   a0_series_b(cache->r, cache->s, x, alpha_first),
 							   GetMemoryChunkContext(cache));
 		terms->series_generation[which] = cache->generation;
 	}

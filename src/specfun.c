@@ -161,9 +161,8 @@ next_series_start(NextSeries *S, double n, double b, double z,
 }
 
 /*
- * Add term k to S, given what the terms share: the ratio of g_k to g_{k-1}
- * but for z, and d/dn and d/db of ln g_k; once it has converged, its value
- * and dlog, euler saying which form was summed
+ * S has converged: its value, and dlog if not NULL, from its sums, euler
+ * saying which form was summed
  */
 static inline void
 next_series_close(NextSeries *S, double n, double b, bool euler,
@@ -184,6 +183,10 @@ next_series_close(NextSeries *S, double n, double b, bool euler,
 	S->open = false;
 }
 
+/*
+ * Add term k to S, given what the terms share: the ratio of g_k to g_{k-1}
+ * but for z, and d/dn and d/db of ln g_k; close it once it has converged
+ */
 static inline void
 next_series_step(NextSeries *S, double n, double b, bool euler, int k,
 				 double ratio, double dn, double db, double *value, double *dlog)
@@ -246,11 +249,7 @@ crm_hyp2f1_terms_reset(CrmHyp2f1Terms *terms, double n, double b,
 					   MemoryContext context)
 {
 	Assert(n > 0 && b > 0 && b < n + 1);
-	if (terms->size > 0 && context != terms->context)
-	{
-		pfree(terms->values);
-		terms->size = 0;
-	}
+	Assert(terms->size == 0 || terms->context == context);
 	terms->context = context;
 	terms->n = n;
 	terms->b = b;

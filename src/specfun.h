@@ -74,11 +74,10 @@ crm_log_add_share(double a, double b, double *share_b)
 #define CRM_HYP2F1_FITTING_TERMS 2000
 
 /*
- * Where crm_log_hyp2f1_next stops: at the first term, past the largest,
- * below this share of the sum.  From there on the ratio of a term to the
- * one before only falls towards z (or stays below it), so what is left is
- * below tolerance q / (1 - q) of the sum, q the last ratio: a few times
- * the tolerance unless z is near 1.  A score keeps every digit; a fit's
+ * Where crm_log_hyp2f1_next stops: at the first term below this share of
+ * the sum.  Its terms shrink from the first, the ratio of one to the one
+ * before staying below z, so what is left is below tolerance z / (1 - z)
+ * of the sum: a few times the tolerance unless z is near 1.  A score keeps every digit; a fit's
  * likelihood to about 13 moved the bench's million-customer covariate fit
  * by a billionth of a standard error, for a fifth fewer terms.
  */
