@@ -311,6 +311,55 @@ shared_term(CrmHyp2f1Terms *terms, bool euler, double n, double b, int k,
 }
 
 /*
+ * Sum S from term k on, the running d/dn and d/db of what the terms share
+ * (shared_term) being dn and db, until it converges or the budget of
+ * max_terms is spent.  The series is kept in locals while it runs: in its
+ * struct, every term would wait for the last one's sums to be stored and
+ * loaded again, as they might be the table's (the longer series of a
+ * Pareto/NBD pair often runs on alone for most of its terms).  Each term
+ * takes the operations of next_series_step, in its order.
+ */
+static inline void
+next_series_finish(NextSeries *S, double n, double b, int max_terms,
+				   CrmHyp2f1Terms *terms, int k, double dn, double db,
+				   double *value, double *dlog)
+{
+	bool		euler = b > 1;
+	double		z = S->z;
+	double		tolerance = S->tolerance;
+	double		g = S->g;
+	double		sum = S->sum;
+	double		sum_n = S->sum_n;
+	double		sum_b = S->sum_b;
+	double		sum_z = S->sum_z;
+	bool		open = true;
+
+	for (; k <= max_terms && open; k++)
+	{
+		double		ratio = shared_term(terms, euler, n, b, k, max_terms, &dn, &db);
+
+		g *= ratio * z;
+		sum += g;
+		if (dlog)
+		{
+			sum_n += g * dn;
+			sum_b += g * db;
+			sum_z += k * g;
+		}
+		open = g > sum * tolerance;
+		if ((k & 0xffff) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	S->g = g;
+	S->sum = sum;
+	S->sum_n = sum_n;
+	S->sum_b = sum_b;
+	S->sum_z = sum_z;
+	if (!open)
+		next_series_close(S, n, b, euler, value, dlog);
+}
+
+/*
  * GCC's and Clang's vectors of two doubles, for the two series of a pair
  * (next_series_sum); where there are none, the pair is summed one series
  * at a time, to the same values
@@ -327,6 +376,7 @@ typedef double PairOfDoubles __attribute__((vector_size(16)));
  * in each half of a vector of two: the same operations in the same order
  * as one series at a time, so the same values, for half the instructions
  * (a covariate fit of a million customers spends half its time here).
+ * The one left open then runs on alone (next_series_finish).
  */
 static inline void
 next_series_sum(double n, double b, int max_terms, CrmHyp2f1Terms *terms,
@@ -380,17 +430,19 @@ next_series_sum(double n, double b, int max_terms, CrmHyp2f1Terms *terms,
 			next_series_close(S2, n, b, euler, value2, dlog2);
 	}
 #endif
-	for (; k <= max_terms && (S1->open || (S2 && S2->open)); k++)
+	for (; k <= max_terms && S1->open && S2 && S2->open; k++)
 	{
 		double		ratio = shared_term(terms, euler, n, b, k, max_terms, &dn, &db);
 
-		if (S1->open)
-			next_series_step(S1, n, b, euler, k, ratio, dn, db, value1, dlog1);
-		if (S2 && S2->open)
-			next_series_step(S2, n, b, euler, k, ratio, dn, db, value2, dlog2);
+		next_series_step(S1, n, b, euler, k, ratio, dn, db, value1, dlog1);
+		next_series_step(S2, n, b, euler, k, ratio, dn, db, value2, dlog2);
 		if ((k & 0xffff) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
+	if (S1->open)
+		next_series_finish(S1, n, b, max_terms, terms, k, dn, db, value1, dlog1);
+	else if (S2 && S2->open)
+		next_series_finish(S2, n, b, max_terms, terms, k, dn, db, value2, dlog2);
 }
 
 double
