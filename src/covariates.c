@@ -116,6 +116,26 @@ covariate_factor(const double *coefficients, const double *c, int n)
 }
 
 /*
+ * Whether two customers' covariates are the same to the bit, as the sort
+ * that made them adjacent compares them; in line, as it runs once per row
+ */
+static inline bool
+same_covariates(const double *a, const double *b, int n)
+{
+	for (int k = 0; k < n; k++)
+	{
+		uint64		x,
+					y;
+
+		memcpy(&x, &a[k], sizeof(x));
+		memcpy(&y, &b[k], sizeof(y));
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
+/*
  * The log-likelihood of a covariate fit at p = (the four base
  * parameters, ncov purchase coefficients, ncov dropout coefficients), and
  * its gradient: the plain model's over each run of customers who share
@@ -144,7 +164,7 @@ crm_covariate_loglik(const double *p, const WeightedRows *rows, double *grad,
 		double		gq[BASE_PARAMS];
 
 		while (end < rows->nrows &&
-			   memcmp(crm_wrow(rows, end)->v + COVARIATES_FROM, c, sizeof(double) * n) == 0)
+			   same_covariates(crm_wrow(rows, end)->v + COVARIATES_FROM, c, n))
 			end++;
 		memcpy(q, p, sizeof(q));
 		q[PURCHASE_SCALE] *= covariate_factor(purchase, c, n);
