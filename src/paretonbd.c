@@ -136,7 +136,7 @@ combine_a0(double first, const double *grad_first, double second,
 	if (grad)
 		for (int i = 0; i < PARETONBD_PARAMS; i++)
 			grad[i] = (grad_first[i] - q * grad_second[i]) / (1 - q);
-	return first + log1p(-q);
+	return first + crm_log1p(-q);
 }
 
 /* ln A0 of one customer, without derivatives, to a score's precision */

@@ -168,7 +168,7 @@ static inline void
 next_series_close(NextSeries *S, double n, double b, bool euler,
 				  double *value, double *dlog)
 {
-	double		log_rest = euler ? log1p(-S->z) : 0;	/* ln(1 - z), of the factor */
+	double		log_rest = euler ? crm_log1p(-S->z) : 0;	/* ln(1 - z), of the factor */
 
 	if (dlog)
 	{
