@@ -308,22 +308,29 @@ a0_keep(A0Cache *cache, A0Term *slot, double x, double t, const A0Term *term)
 /*
  * The two terms of A0 of a customer, at t_x into *first and at T into
  * *second: from the cache where they are there, computed and kept where
- * not -- both in one pass over the two series where neither is there, as
- * for every customer of a covariate fit with a model of their own.
+ * not -- both in one pass over the two series where neither is there.
+ * Without shared (an evaluation of one row: a customer of a covariate
+ * fit with a model of their own) there is nothing to share them with, and
+ * the cache is neither searched nor filled.
  */
 static void
 a0_terms(A0Cache *cache, const double *p, double x, double t_x, double T,
-		 bool with_grad, A0Term *first, A0Term *second)
+		 bool with_grad, bool shared, A0Term *first, A0Term *second)
 {
-	bool		hit_first,
-				hit_second;
-	A0Term	   *slot_first = a0_slot(cache, x, t_x, &hit_first);
-	A0Term	   *slot_second = a0_slot(cache, x, T, &hit_second);
+	bool		hit_first = false,
+				hit_second = false;
+	A0Term	   *slot_first = NULL;
+	A0Term	   *slot_second = NULL;
 
-	if (hit_first)
-		*first = *slot_first;
-	if (hit_second)
-		*second = *slot_second;
+	if (shared)
+	{
+		slot_first = a0_slot(cache, x, t_x, &hit_first);
+		slot_second = a0_slot(cache, x, T, &hit_second);
+		if (hit_first)
+			*first = *slot_first;
+		if (hit_second)
+			*second = *slot_second;
+	}
 
 	if (!hit_first && !hit_second && t_x != T)
 		log_a0_terms(p[0], p[1], p[2], p[3], x, t_x, T, true,
@@ -343,6 +350,8 @@ a0_terms(A0Cache *cache, const double *p, double x, double t_x, double T,
 										true,
 										with_grad ? second->grad : NULL);
 	}
+	if (!shared)
+		return;
 	/* in this order: where the two share a slot, the second stays */
 	if (!hit_first)
 		a0_keep(cache, slot_first, x, t_x, first);
@@ -414,7 +423,7 @@ crm_paretonbd_loglik(const double *p, const WeightedRows *rows, double *grad,
 		log_T_alpha = log(alpha + T);
 		log_T_beta = log(beta + T);
 		A = -(r + x) * log_T_alpha - s * log_T_beta;
-		a0_terms(cache, p, x, t_x, T, grad != NULL, &first, &second);
+		a0_terms(cache, p, x, t_x, T, grad != NULL, rows->nrows > 1, &first, &second);
 		log_a0 = combine_a0(first.value, first.grad, second.value,
 							second.grad, grad ? da0 : NULL);
 		B = cache->log_s - log_n + log_a0;
