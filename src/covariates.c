@@ -116,8 +116,10 @@ covariate_factor(const double *coefficients, const double *c, int n)
 }
 
 /*
- * Whether two customers' covariates are the same to the bit, as the sort
- * that made them adjacent compares them; in line, as it runs once per row
+ * Whether two customers' covariates are the same to the bit (a run of
+ * rows the sort made adjacent ends at the first that differs; -0 and 0
+ * only start a new run, with the same factor); in line, as it runs once
+ * per row
  */
 static inline bool
 same_covariates(const double *a, const double *b, int n)

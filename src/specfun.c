@@ -184,26 +184,6 @@ next_series_close(NextSeries *S, double n, double b, bool euler,
 }
 
 /*
- * Add term k to S, given what the terms share: the ratio of g_k to g_{k-1}
- * but for z, and d/dn and d/db of ln g_k; close it once it has converged
- */
-static inline void
-next_series_step(NextSeries *S, double n, double b, bool euler, int k,
-				 double ratio, double dn, double db, double *value, double *dlog)
-{
-	S->g *= ratio * S->z;
-	S->sum += S->g;
-	if (dlog)
-	{
-		S->sum_n += S->g * dn;
-		S->sum_b += S->g * db;
-		S->sum_z += k * S->g;
-	}
-	if (!(S->g > S->sum * S->tolerance))
-		next_series_close(S, n, b, euler, value, dlog);
-}
-
-/*
  * What term k of the series at any z shares with every other z: the ratio
  * of g_k to g_{k-1} but for z, returned, and d/dn and d/db of ln g_k in
  * *dn and *db, which hold those of term k - 1 on entry (0 for k = 1)
@@ -313,11 +293,11 @@ shared_term(CrmHyp2f1Terms *terms, bool euler, double n, double b, int k,
 /*
  * Sum S from term k on, the running d/dn and d/db of what the terms share
  * (shared_term) being dn and db, until it converges or the budget of
- * max_terms is spent.  The series is kept in locals while it runs: in its
- * struct, every term would wait for the last one's sums to be stored and
- * loaded again, as they might be the table's (the longer series of a
- * Pareto/NBD pair often runs on alone for most of its terms).  Each term
- * takes the operations of next_series_step, in its order.
+ * max_terms is spent; close it once it has converged.  The series is kept
+ * in locals while it runs: in its struct, every term would wait for the
+ * last one's sums to be stored and loaded again, as they might be the
+ * table's (the longer series of a Pareto/NBD pair often runs on alone for
+ * most of its terms).
  */
 static inline void
 next_series_finish(NextSeries *S, double n, double b, int max_terms,
@@ -376,15 +356,15 @@ typedef double PairOfDoubles __attribute__((vector_size(16)));
  * in each half of a vector of two: the same operations in the same order
  * as one series at a time, so the same values, for half the instructions
  * (a covariate fit of a million customers spends over a third of its
- * time here).
- * The one left open then runs on alone (next_series_finish).
+ * time here).  The one left open then runs on alone; without vectors,
+ * each runs alone from the first term (next_series_finish takes k, dn
+ * and db by value).
  */
 static inline void
 next_series_sum(double n, double b, int max_terms, CrmHyp2f1Terms *terms,
 				NextSeries *S1, double *value1, double *dlog1,
 				NextSeries *S2, double *value2, double *dlog2)
 {
-	bool		euler = b > 1;
 	double		dn = 0;
 	double		db = 0;
 	int			k = 1;
@@ -392,6 +372,7 @@ next_series_sum(double n, double b, int max_terms, CrmHyp2f1Terms *terms,
 #ifdef PAIR_VECTORS
 	if (S2)
 	{
+		bool		euler = b > 1;
 		double		tolerance = S1->tolerance;
 		PairOfDoubles z = {S1->z, S2->z};
 		PairOfDoubles g = {S1->g, S2->g};
@@ -431,18 +412,9 @@ next_series_sum(double n, double b, int max_terms, CrmHyp2f1Terms *terms,
 			next_series_close(S2, n, b, euler, value2, dlog2);
 	}
 #endif
-	for (; k <= max_terms && S1->open && S2 && S2->open; k++)
-	{
-		double		ratio = shared_term(terms, euler, n, b, k, max_terms, &dn, &db);
-
-		next_series_step(S1, n, b, euler, k, ratio, dn, db, value1, dlog1);
-		next_series_step(S2, n, b, euler, k, ratio, dn, db, value2, dlog2);
-		if ((k & 0xffff) == 0)
-			CHECK_FOR_INTERRUPTS();
-	}
 	if (S1->open)
 		next_series_finish(S1, n, b, max_terms, terms, k, dn, db, value1, dlog1);
-	else if (S2 && S2->open)
+	if (S2 && S2->open)
 		next_series_finish(S2, n, b, max_terms, terms, k, dn, db, value2, dlog2);
 }
 

@@ -95,9 +95,10 @@ crm_log_add_share(double a, double b, double *share_b)
  * Where crm_log_hyp2f1_next stops: at the first term below this share of
  * the sum.  Its terms shrink from the first, the ratio of one to the one
  * before staying below z, so what is left is below tolerance z / (1 - z)
- * of the sum: a few times the tolerance unless z is near 1.  A score keeps every digit; a fit's
- * likelihood to about 13 moved the bench's million-customer covariate fit
- * by a billionth of a standard error, for a fifth fewer terms.
+ * of the sum: a few times the tolerance unless z is near 1.  A score
+ * keeps every digit; a fit's likelihood to about 13 moved the bench's
+ * million-customer covariate fit by a billionth of a standard error, for
+ * a fifth fewer terms.
  */
 #define CRM_HYP2F1_SCORING_TOLERANCE 1e-17
 #define CRM_HYP2F1_FITTING_TOLERANCE 1e-14
