@@ -9,7 +9,7 @@ SET TimeZone = 'UTC';
 SET check_function_bodies = off;  -- the helpers name tables crm_track creates
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(70);
+SELECT plan(73);
 
 CREATE TABLE shop_orders (
     id serial PRIMARY KEY,
@@ -230,6 +230,41 @@ SELECT is((SELECT format('%s %s->%s', status, old_value, new_value) FROM shop_or
           'and the change is in the history');
 SELECT throws_ok($$UPDATE shop_orders_crm_state SET attitude = 1.5 WHERE customer = 1$$, '22003', NULL,
                  'survey values outside [0,1] are rejected');
+
+-- The fold sets the loyalty type itself (crm_state_trigger is left out of
+-- its writes): from the same columns, survey and promotional share
+-- included.  27 new customers, one per combination of attitude, referrals
+-- and has_alternative set through the state table (every fourth price
+-- sensitive), then 1 to 3 further orders: on the first order's day for
+-- every fifth customer, else on later days; all on promotion for customers
+-- c % 7 < 3.  Judged by crm_verify (crm_loyalty_type in SQL) and by the
+-- trigger again.
+SAVEPOINT fold_loyalty;
+INSERT INTO shop_orders (customer_id, amount, ordered_at)
+SELECT c, 5.00, '2024-02-01' FROM generate_series(100, 126) c;
+SELECT crm_fold() AS folded \gset
+UPDATE shop_orders_crm_state
+SET attitude = (ARRAY[NULL, 0.2, 0.9])[1 + (customer - 100) % 3],
+    referrals = (ARRAY[NULL, 0, 3])[1 + (customer - 100) / 3 % 3],
+    has_alternative = (ARRAY[NULL, true, false])[1 + (customer - 100) / 9 % 3],
+    price_sensitivity = CASE WHEN customer % 4 = 0 THEN 0.9 END
+WHERE customer >= 100;
+INSERT INTO shop_orders (customer_id, amount, ordered_at, promo)
+SELECT c, 3.00, timestamptz '2024-02-01 12:00' +
+                CASE WHEN c % 5 = 0 THEN 0 ELSE 1 + k % 2 END * interval '1 day', c % 7 < 3
+FROM generate_series(100, 126) c, generate_series(1, 1 + c % 3) k;
+SELECT crm_fold() AS folded \gset
+SELECT is((SELECT count(DISTINCT loyalty)::int FROM shop_orders_crm_state WHERE customer >= 100), 8,
+          'the new customers end up in all eight loyalty types');
+SELECT is_empty($$SELECT * FROM crm_verify('shop_orders') WHERE customer::int >= 100$$,
+                'the loyalty types the fold set are crm_loyalty_type''s');
+CREATE TEMP TABLE folded_loyalty AS
+    SELECT customer, loyalty FROM shop_orders_crm_state WHERE customer >= 100;
+UPDATE shop_orders_crm_state SET attitude = attitude WHERE customer >= 100;
+SELECT is_empty($$SELECT customer, loyalty FROM shop_orders_crm_state WHERE customer >= 100
+                  EXCEPT SELECT * FROM folded_loyalty$$,
+                'and crm_state_trigger, run on every row again, sets the same');
+ROLLBACK TO SAVEPOINT fold_loyalty;
 
 -- Time passes: judged on 2024-06-01, the views show the stages of now
 -- without any order arriving; crm_refresh records them.  It also computes

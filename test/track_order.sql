@@ -15,7 +15,7 @@ SET TimeZone = 'UTC';
 SET check_function_bodies = off;  -- the helpers name tables crm_track creates
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(31);
+SELECT plan(34);
 
 -- Three pairs: text key, numeric amount, timestamptz, a promotion flag;
 -- bigint key, float8 amount, timestamp (local New York time); int key,
@@ -244,6 +244,38 @@ SELECT is((SELECT orders FROM a1_crm_state WHERE customer = 'c3'), :'before'::bi
 SELECT is((SELECT count(*) FROM a1_crm_history), :'history_before'::bigint,
           'and records no status change (the order would have made c3 vip)');
 DROP TRIGGER skip ON a1_crm_state;
+
+-- With a BEFORE trigger of the user's there, crm_state_trigger fires too
+-- and sets the loyalty type, as for an UPDATE statement; without one the
+-- fold sets it.  Either way it follows the survey columns, as crm_verify
+-- (crm_loyalty_type in SQL) has it.  c11 gets a high attitude and a
+-- referral, then an order on a new day.
+CREATE FUNCTION pg_temp.keep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER keep BEFORE UPDATE ON a1_crm_state FOR EACH ROW EXECUTE FUNCTION pg_temp.keep();
+UPDATE a1_crm_state SET attitude = 0.9, referrals = 1, has_alternative = true WHERE customer = 'c11';
+INSERT INTO a1 (customer, amount, at, promo) VALUES ('c11', 2, '2024-07-01', false);
+SELECT crm_fold() AS folded \gset
+SELECT is_empty($$SELECT * FROM crm_verify('a1') WHERE field = 'loyalty'$$,
+                'with a BEFORE trigger of the user''s on the state, the loyalty types are right');
+DROP TRIGGER keep ON a1_crm_state;
+-- The columns the fold reads are looked up again when the state table
+-- changes: attitude and price_sensitivity swap names (and so attribute
+-- numbers); the one now named attitude is high for c11, the other
+-- unknown.  Then an order, without the trigger: devoted, where the old
+-- attribute numbers would give benefit (price sensitive).
+ALTER TABLE a1_crm_state RENAME COLUMN attitude TO swap;
+ALTER TABLE a1_crm_state RENAME COLUMN price_sensitivity TO attitude;
+ALTER TABLE a1_crm_state RENAME COLUMN swap TO price_sensitivity;
+UPDATE a1_crm_state SET attitude = 0.9, price_sensitivity = NULL WHERE customer = 'c11';
+INSERT INTO a1 (customer, amount, at, promo) VALUES ('c11', 2, '2024-07-02', false);
+SELECT crm_fold() AS folded \gset
+SELECT is((SELECT loyalty FROM a1_crm_state WHERE customer = 'c11'), 'devoted'::crm_loyalty,
+          'the fold reads the column now named attitude');
+SELECT is_empty($$SELECT * FROM crm_verify('a1') WHERE field = 'loyalty'$$,
+                'and every loyalty type is still right');
+ALTER TABLE a1_crm_state RENAME COLUMN attitude TO swap;
+ALTER TABLE a1_crm_state RENAME COLUMN price_sensitivity TO attitude;
+ALTER TABLE a1_crm_state RENAME COLUMN swap TO price_sensitivity;
 
 -- Constraints are checked as by the UPDATE (the fold fails, as a commit
 -- fails on a deferred constraint)

@@ -20,9 +20,10 @@
  * (taking orders away is not exact: first and last order, purchase days),
  * which sees every order of the customer committed by the transactions it
  * waited for.  The rows are written through the executor's simple-update
- * path (table.c), which runs the state table's row triggers (the loyalty
- * type is set by crm_state_trigger), and the status changes go to the
- * history (history.c).  Customers are taken a chunk at a time, so a bulk
+ * path (table.c), which runs the state table's row triggers -- all but
+ * crm_state_trigger, whose loyalty type the fold sets itself, unless the
+ * user has BEFORE row triggers of their own there -- and the status changes
+ * go to the history (history.c).  Customers are taken a chunk at a time, so a bulk
  * load of many customers holds a bounded amount of memory.
  *
  * All of it runs as the owner of the orders table (tracking.c): the role
@@ -209,6 +210,9 @@ typedef struct Fold
 	Figures    *figures;
 	TupleTableSlot *new_slot;
 	SPIPlanPtr	recompute_plan;
+	bool		sets_loyalty;	/* crm_state_trigger left out: set here */
+	bool		promo_tracked;	/* as that trigger's argument says */
+	AttrNumber	loyalty_attnums[TRACK_LOYALTY_NUM_COLUMNS];
 	uint64		written;
 	bool		no_wait;		/* never wait for a row (deferred.c) */
 } Fold;
@@ -543,6 +547,17 @@ set_statuses(Fold *fold, Datum *values, bool *nulls, Datum old_revenue,
 	}
 	ISNULL(COL_LIFECYCLE) = false;
 
+	/* the loyalty type, as crm_state_trigger would set it */
+	if (fold->sets_loyalty)
+	{
+		VALUE(COL_LOYALTY) =
+			fold->loyalties->labels[crm_track_row_loyalty(values, nulls,
+														  fold->loyalty_attnums,
+														  fold->promo_tracked,
+														  false)];
+		ISNULL(COL_LOYALTY) = false;
+	}
+
 	VALUE(COL_UPDATED_AT) = TimestampTzGetDatum(fold->now);
 	ISNULL(COL_UPDATED_AT) = false;
 }
@@ -583,12 +598,12 @@ insert_row(Fold *fold, const TrackChange *change, bool recompute,
 		set_no_orders(fold, values, nulls);
 		VALUE(COL_POINTS) = NumericGetDatum(int64_to_numeric(0));
 		ISNULL(COL_POINTS) = false;
+		VALUE(COL_LOYALTY) = fold->loyalties->labels[CRM_LOYALTY_NONE];
+		ISNULL(COL_LOYALTY) = false;
 		if (change->has_delta)
 			add_delta(fold, values, nulls, &change->delta);
 		set_statuses(fold, values, nulls, NumericGetDatum(int64_to_numeric(0)),
 					 CRM_TIER_SMALL);
-		VALUE(COL_LOYALTY) = fold->loyalties->labels[CRM_LOYALTY_NONE];
-		ISNULL(COL_LOYALTY) = false;
 	}
 	ExecStoreVirtualTuple(slot);
 	ExecSimpleRelationInsert(fold->state.result_rel, fold->state.estate, slot);
@@ -751,7 +766,8 @@ write_row(Fold *fold, const TrackChange *change, TupleTableSlot *old_slot,
 	/*
 	 * A BEFORE trigger that returns NULL skips the update, as for an UPDATE
 	 * statement: then nothing changed (the update sets new_slot's TID).
-	 * crm_state_trigger may have changed the loyalty type of new_slot.
+	 * BEFORE triggers (crm_state_trigger among them, when it was not left
+	 * out) may have changed the loyalty type of new_slot.
 	 */
 	if (ItemPointerIsValid(&new_slot->tts_tid))
 	{
@@ -769,7 +785,7 @@ updated_columns(Fold *fold)
 	Bitmapset  *cols = NULL;
 
 	for (int i = 0; i < NUM_COLS; i++)
-		if (i != COL_CUSTOMER && i != COL_LOYALTY)
+		if (i != COL_CUSTOMER && (i != COL_LOYALTY || fold->sets_loyalty))
 			cols = bms_add_member(cols,
 								  fold->attnums[i] - FirstLowInvalidHeapAttributeNumber);
 	return cols;
@@ -960,10 +976,10 @@ fold_changes(Fold *fold, TrackChange *changes, int n, bool reset,
 			 MemoryContext context)
 {
 	MemoryContext chunk_context;
+	const Trigger *trigger;
 
 	fold->desc = RelationGetDescr(fold->state.rel);
-	crm_track_find_columns(fold->desc, column_names, NUM_COLS, fold->attnums,
-						   RelationGetRelationName(fold->state.rel));
+	crm_track_table_columns(&fold->state, column_names, NUM_COLS, fold->attnums);
 	fold->filled = palloc0(sizeof(bool) * fold->desc->natts);
 	for (int i = 0; i < NUM_COLS; i++)
 		fold->filled[fold->attnums[i] - 1] = true;
@@ -977,6 +993,21 @@ fold_changes(Fold *fold, TrackChange *changes, int n, bool reset,
 	fold->loyalties = enum_labels(&loyalty_labels,
 								  TupleDescAttr(fold->desc, fold->attnums[COL_LOYALTY] - 1)->atttypid,
 								  crm_loyalty_labels, CRM_NUM_LOYALTY);
+
+	/*
+	 * The loyalty type is set here, and crm_state_trigger left out, unless
+	 * a BEFORE row trigger of the user's wants to see the rows as an UPDATE
+	 * statement makes them: the trigger manager would fetch and lock each
+	 * updated row a second time to pass it to the trigger.
+	 */
+	trigger = crm_track_table_skip_trigger(&fold->state, crm_state_trigger);
+	fold->sets_loyalty = trigger != NULL;
+	if (fold->sets_loyalty)
+	{
+		fold->promo_tracked = crm_track_promo_trigger(trigger);
+		crm_track_table_columns(&fold->state, crm_track_loyalty_columns,
+								TRACK_LOYALTY_NUM_COLUMNS, fold->loyalty_attnums);
+	}
 	/* the columns set, for UPDATE OF triggers and the row lock's strength */
 	crm_track_table_set_updated(&fold->state, updated_columns(fold));
 	fold->new_slot = table_slot_create(fold->state.rel, &fold->state.estate->es_tupleTable);

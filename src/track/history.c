@@ -91,8 +91,8 @@ open_history(TrackRecorder *recorder)
 
 	crm_track_table_open(&recorder->table, recorder->entry->history_relid);
 	desc = RelationGetDescr(recorder->table.rel);
-	crm_track_find_columns(desc, history_names, NUM_HIST, recorder->attnums,
-						   RelationGetRelationName(recorder->table.rel));
+	crm_track_table_columns(&recorder->table, history_names, NUM_HIST,
+							recorder->attnums);
 	recorder->filled = palloc0(sizeof(bool) * desc->natts);
 	for (int i = 0; i < NUM_HIST; i++)
 		recorder->filled[recorder->attnums[i] - 1] = true;

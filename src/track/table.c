@@ -16,6 +16,7 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
@@ -91,20 +92,54 @@ crm_track_table_open(TrackTable *target, Oid relid)
 	ExecOpenIndices(target->result_rel, false);
 
 	/*
-	 * The trigger functions' call info lives with the executor state: a
-	 * function looked up at its first call would keep its cache (fn_extra)
-	 * in whatever context was current then, which the caller may reset
-	 * between rows
+	 * The row trigger functions' call info lives with the executor state:
+	 * a function looked up at its first call would keep its cache
+	 * (fn_extra) in whatever context was current then, which the caller may
+	 * reset between rows.  (Statement triggers do not fire here.)
 	 */
 	trigdesc = target->result_rel->ri_TrigDesc;
 	for (int i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
-		fmgr_info_cxt(trigdesc->triggers[i].tgfoid,
-					  &target->result_rel->ri_TrigFunctions[i],
-					  target->estate->es_query_cxt);
+		if (TRIGGER_FOR_ROW(trigdesc->triggers[i].tgtype))
+			fmgr_info_cxt(trigdesc->triggers[i].tgfoid,
+						  &target->result_rel->ri_TrigFunctions[i],
+						  target->estate->es_query_cxt);
 	set_up_checks(target);
 	MemoryContextSwitchTo(old);
 	AfterTriggerBeginQuery();
 	target->ndefaults = -1;
+}
+
+/*
+ * Leave the BEFORE ROW triggers that call C function fn out of the writes,
+ * when no other BEFORE ROW INSERT or UPDATE trigger is there: the caller
+ * does their work itself, without the trigger manager's second fetch and
+ * lock of each updated row.  The first trigger left out; NULL when none is
+ * (with a trigger of the user's, every trigger fires as for a statement).
+ */
+const Trigger *
+crm_track_table_skip_trigger(TrackTable *target, PGFunction fn)
+{
+	ResultRelInfo *rri = target->result_rel;
+	TriggerDesc *trigdesc = rri->ri_TrigDesc;
+	const Trigger *skipped = NULL;
+
+	for (int i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
+	{
+		const Trigger *trigger = &trigdesc->triggers[i];
+
+		if (!TRIGGER_FOR_ROW(trigger->tgtype) ||
+			!TRIGGER_FOR_BEFORE(trigger->tgtype) ||
+			!(TRIGGER_FOR_INSERT(trigger->tgtype) || TRIGGER_FOR_UPDATE(trigger->tgtype)))
+			continue;
+		if (rri->ri_TrigFunctions[i].fn_addr != fn)
+			return NULL;
+		if (skipped == NULL)
+			skipped = trigger;
+	}
+	/* the descriptor is the executor state's own copy */
+	if (skipped != NULL)
+		trigdesc->trig_insert_before_row = trigdesc->trig_update_before_row = false;
+	return skipped;
 }
 
 /* Fire the AFTER triggers the writes queued, and close */
@@ -163,6 +198,77 @@ crm_track_find_columns(TupleDesc desc, const char *const *names, int n,
 					 errmsg("column \"%s\" of %s does not exist", names[i], relname),
 					 errhint("crm_track creates it; do not drop it while the table is tracked.")));
 	}
+}
+
+/*
+ * The attribute numbers of a list of column names, as crm_track_find_columns
+ * gives them, kept per backend for each table and list (a list is known by
+ * its address: the callers' static arrays) until the table's relcache entry
+ * is invalidated, as ALTER TABLE does.  Looking the names up again at every
+ * commit was a visible part of a single order's cost.
+ */
+#define MAX_CACHED_COLUMNS 16
+
+typedef struct ColumnsKey
+{
+	Oid			relid;
+	const char *const *names;
+} ColumnsKey;
+
+typedef struct TableColumns
+{
+	ColumnsKey	key;			/* hash key */
+	AttrNumber	attnums[MAX_CACHED_COLUMNS];
+} TableColumns;
+
+static HTAB *table_columns = NULL;
+
+static void
+forget_table_columns(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	TableColumns *entry;
+
+	hash_seq_init(&status, table_columns);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		if (!OidIsValid(relid) || entry->key.relid == relid)
+			(void) hash_search(table_columns, &entry->key, HASH_REMOVE, NULL);
+}
+
+void
+crm_track_table_columns(TrackTable *target, const char *const *names, int n,
+						AttrNumber *attnums)
+{
+	ColumnsKey	key;
+	TableColumns *entry;
+	bool		found;
+
+	Assert(n <= MAX_CACHED_COLUMNS);
+	if (table_columns == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(ColumnsKey);
+		ctl.entrysize = sizeof(TableColumns);
+		table_columns = hash_create("crm table columns", 16, &ctl,
+									HASH_ELEM | HASH_BLOBS);
+		CacheRegisterRelcacheCallback(forget_table_columns, (Datum) 0);
+	}
+	memset(&key, 0, sizeof(key));
+	key.relid = RelationGetRelid(target->rel);
+	key.names = names;
+	entry = hash_search(table_columns, &key, HASH_FIND, NULL);
+	if (entry == NULL)
+	{
+		AttrNumber	found_attnums[MAX_CACHED_COLUMNS];
+
+		/* an error here leaves nothing behind */
+		crm_track_find_columns(RelationGetDescr(target->rel), names, n,
+							   found_attnums, RelationGetRelationName(target->rel));
+		entry = hash_search(table_columns, &key, HASH_ENTER, &found);
+		memcpy(entry->attnums, found_attnums, sizeof(AttrNumber) * n);
+	}
+	memcpy(attnums, entry->attnums, sizeof(AttrNumber) * n);
 }
 
 /*

@@ -300,6 +300,8 @@ typedef struct TrackTable
 
 extern void crm_track_table_open(TrackTable *target, Oid relid);
 extern void crm_track_table_set_updated(TrackTable *target, Bitmapset *cols);
+extern const Trigger *crm_track_table_skip_trigger(TrackTable *target,
+												   PGFunction fn);
 extern void crm_track_table_next_command(TrackTable *target);
 extern void crm_track_table_fill_defaults(TrackTable *target,
 										  TupleTableSlot *slot,
@@ -308,6 +310,9 @@ extern void crm_track_table_close(TrackTable *target);
 extern void crm_track_find_columns(TupleDesc desc, const char *const *names,
 								   int n, AttrNumber *attnums,
 								   const char *relname);
+extern void crm_track_table_columns(TrackTable *target,
+									const char *const *names, int n,
+									AttrNumber *attnums);
 
 /* history.c: status changes into the history and the messages */
 #define TRACK_NUM_STATUSES 3
@@ -350,6 +355,28 @@ extern void crm_track_citus_copy_settings(Oid ext_namespace);
 
 /* ddl.c */
 extern bool crm_track_dropping;
+
+/* trigger.c: the loyalty type of a state row, as crm_state_trigger sets it */
+typedef enum TrackLoyaltyColumn
+{
+	TRACK_LOYALTY_PURCHASE_DAYS,
+	TRACK_LOYALTY_ORDERS,
+	TRACK_LOYALTY_PROMO_ORDERS,
+	TRACK_LOYALTY_ATTITUDE,
+	TRACK_LOYALTY_PRICE_SENSITIVITY,
+	TRACK_LOYALTY_REFERRALS,
+	TRACK_LOYALTY_HAS_ALTERNATIVE,
+	TRACK_LOYALTY_SHARE_OF_WALLET,
+	TRACK_LOYALTY_LOYALTY,
+	TRACK_LOYALTY_NUM_COLUMNS
+} TrackLoyaltyColumn;
+
+extern const char *const crm_track_loyalty_columns[TRACK_LOYALTY_NUM_COLUMNS];
+extern int	crm_track_row_loyalty(const Datum *values, const bool *nulls,
+								  const AttrNumber *attnums, bool promo_tracked,
+								  bool check);
+extern bool crm_track_promo_trigger(const Trigger *trigger);
+extern PGDLLEXPORT Datum crm_state_trigger(PG_FUNCTION_ARGS);
 
 /* track.c */
 extern PGDLLEXPORT Datum crm_days_union(PG_FUNCTION_ARGS);

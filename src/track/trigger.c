@@ -612,39 +612,28 @@ crm_tracking_trigger(PG_FUNCTION_ARGS)
 }
 
 /*
- * The columns crm_state_trigger reads and writes, by attribute number, and
- * the crm_loyalty label OIDs; looked up once per statement (fn_extra).
+ * The columns the loyalty type of a state row is judged from, in the order
+ * of enum TrackLoyaltyColumn (track.h)
  */
-enum
-{
-	STATE_PURCHASE_DAYS,
-	STATE_ORDERS,
-	STATE_PROMO_ORDERS,
-	STATE_ATTITUDE,
-	STATE_PRICE_SENSITIVITY,
-	STATE_REFERRALS,
-	STATE_HAS_ALTERNATIVE,
-	STATE_SHARE_OF_WALLET,
-	STATE_LOYALTY,
-	STATE_NUM_COLUMNS
-};
-
-static const char *const state_columns[STATE_NUM_COLUMNS] = {
+const char *const crm_track_loyalty_columns[TRACK_LOYALTY_NUM_COLUMNS] = {
 	"purchase_days", "orders", "promo_orders", "attitude", "price_sensitivity",
 	"referrals", "has_alternative", "share_of_wallet", "loyalty"
 };
 
+/*
+ * The crm_loyalty label OIDs of crm_state_trigger's table, and its columns
+ * by attribute number; looked up once per statement (fn_extra)
+ */
 typedef struct StateColumns
 {
 	Oid			relid;
-	AttrNumber	attnums[STATE_NUM_COLUMNS];
+	AttrNumber	attnums[TRACK_LOYALTY_NUM_COLUMNS];
 	Datum		loyalty_labels[CRM_NUM_LOYALTY];
 } StateColumns;
 
 /*
  * The crm_loyalty label OIDs: an enum's labels keep their OIDs for as long
  * as the type exists, so they are looked up once per backend and type
- * (each fold calls the trigger through a new executor state)
  */
 static Oid	loyalty_type = InvalidOid;
 static Datum loyalty_labels[CRM_NUM_LOYALTY];
@@ -660,9 +649,9 @@ state_columns_of(FunctionCallInfo fcinfo, Relation rel)
 		return cols;
 	cols = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(StateColumns));
 	cols->relid = RelationGetRelid(rel);
-	crm_track_find_columns(desc, state_columns, STATE_NUM_COLUMNS, cols->attnums,
-						   RelationGetRelationName(rel));
-	type = TupleDescAttr(desc, cols->attnums[STATE_LOYALTY] - 1)->atttypid;
+	crm_track_find_columns(desc, crm_track_loyalty_columns, TRACK_LOYALTY_NUM_COLUMNS,
+						   cols->attnums, RelationGetRelationName(rel));
+	type = TupleDescAttr(desc, cols->attnums[TRACK_LOYALTY_LOYALTY] - 1)->atttypid;
 	if (type != loyalty_type)
 	{
 		loyalty_type = InvalidOid;
@@ -675,30 +664,100 @@ state_columns_of(FunctionCallInfo fcinfo, Relation rel)
 	return cols;
 }
 
-/* A float8 survey column: false when NULL; an error outside [0, 1] */
+/*
+ * A float8 survey column: false when NULL.  Checked, an error outside
+ * [0, 1]; unchecked (a row already in the table), compared as it is.
+ */
 static bool
-survey_fraction(HeapTuple tuple, TupleDesc desc, int attnum, const char *name,
-				double *value)
+survey_fraction(const Datum *values, const bool *nulls, AttrNumber attnum,
+				const char *name, bool check, double *value)
 {
-	bool		isnull;
-	Datum		datum = heap_getattr(tuple, attnum, desc, &isnull);
-
-	if (isnull)
+	if (nulls[attnum - 1])
 		return false;
-	*value = DatumGetFloat8(datum);
-	crm_check_fraction(name, *value);
+	*value = DatumGetFloat8(values[attnum - 1]);
+	if (check)
+		crm_check_fraction(name, *value);
 	return true;
+}
+
+/*
+ * The loyalty type of a state row (values and nulls by attribute number -
+ * 1; attnums of crm_track_loyalty_columns), by crm_loyalty_type's decision
+ * table with its default thresholds: repeat rate = purchase days after the
+ * first / purchase days, promotional share = promotional orders / orders
+ * (when promo_tracked), and the survey columns.  check: the survey columns
+ * are checked, as for a row being written by a statement.
+ */
+int
+crm_track_row_loyalty(const Datum *values, const bool *nulls,
+					  const AttrNumber *attnums, bool promo_tracked, bool check)
+{
+	double		attitude = 0;
+	double		price = 0;
+	double		share = 0;
+	int64		orders = 0;
+	bool		attitude_high;
+	bool		price_high;
+	bool		refers = false;
+	bool		no_alternative;
+	bool		promo_high = false;
+	int			days = 0;
+	AttrNumber	attnum;
+
+	attitude_high = survey_fraction(values, nulls, attnums[TRACK_LOYALTY_ATTITUDE],
+									"attitude", check, &attitude) &&
+		attitude >= CRM_HIGH_ATTITUDE;
+	price_high = survey_fraction(values, nulls, attnums[TRACK_LOYALTY_PRICE_SENSITIVITY],
+								 "price_sensitivity", check, &price) &&
+		price >= CRM_HIGH_PRICE_SENSITIVITY;
+	(void) survey_fraction(values, nulls, attnums[TRACK_LOYALTY_SHARE_OF_WALLET],
+						   "share_of_wallet", check, &share);
+	attnum = attnums[TRACK_LOYALTY_REFERRALS];
+	if (!nulls[attnum - 1])
+	{
+		int32		referrals = DatumGetInt32(values[attnum - 1]);
+
+		if (check && referrals < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("referrals must not be negative"),
+					 errdetail("The value was %d.", referrals)));
+		refers = referrals > 0;
+	}
+	attnum = attnums[TRACK_LOYALTY_HAS_ALTERNATIVE];
+	no_alternative = !nulls[attnum - 1] && !DatumGetBool(values[attnum - 1]);
+
+	attnum = attnums[TRACK_LOYALTY_ORDERS];
+	if (!nulls[attnum - 1])
+		orders = DatumGetInt64(values[attnum - 1]);
+	attnum = attnums[TRACK_LOYALTY_PROMO_ORDERS];
+	if (promo_tracked && !nulls[attnum - 1] && orders > 0)
+		promo_high = Min((double) DatumGetInt64(values[attnum - 1]) / orders, 1.0) >=
+			CRM_HIGH_PROMO;
+	attnum = attnums[TRACK_LOYALTY_PURCHASE_DAYS];
+	if (!nulls[attnum - 1])
+	{
+		ArrayType  *array = DatumGetArrayTypeP(values[attnum - 1]);
+
+		days = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
+	}
+
+	/* no purchase day yet: no behaviour, no loyalty type */
+	if (days == 0)
+		return CRM_LOYALTY_NONE;
+	return crm_loyalty_of((double) (days - 1) / days >= CRM_HIGH_REPEAT, no_alternative,
+						  promo_high, price_high, attitude_high, refers);
 }
 
 /*
  * crm_state_trigger: BEFORE INSERT OR UPDATE FOR EACH ROW on a customer
  * state table.  Checks the survey columns and sets the loyalty type from
- * the row, by crm_loyalty_type's decision table with its default
- * thresholds: repeat rate = purchase days after the first / purchase days,
- * promotional share = promotional orders / orders (argument 'promo'), and
- * the survey columns.  A row trigger in C rather than a generated column
- * or CHECK constraints: those are rebuilt from their stored expressions
- * at every statement, which single-order statements feel.
+ * the row (crm_track_row_loyalty); argument 'promo': the promotional share
+ * counts.  A row trigger in C rather than a generated column or CHECK
+ * constraints: those are rebuilt from their stored expressions at every
+ * statement, which single-order statements feel.  The fold, which writes
+ * most rows, sets the loyalty type itself and leaves the trigger out
+ * (fold.c).
  */
 PG_FUNCTION_INFO_V1(crm_state_trigger);
 Datum
@@ -709,22 +768,9 @@ crm_state_trigger(PG_FUNCTION_ARGS)
 	HeapTuple	tuple;
 	StateColumns *cols;
 	bool		promo_tracked;
-	bool		isnull;
-	Datum		datum;
-	double		attitude = 0;
-	double		price = 0;
-	double		share = 0;
-	double		promo_share = 0;
-	double		repeat_rate = 0;
-	int64		orders = 0;
-	int32		referrals = 0;
-	bool		attitude_high;
-	bool		price_high;
-	bool		refers = false;
-	bool		no_alternative;
-	bool		promo_high = false;
-	int			days = 0;
-	CrmLoyalty	type;
+	Datum	   *values;
+	bool	   *nulls;
+	int			type;
 	int			attnum;
 	Datum		value;
 	bool		value_null = false;
@@ -740,68 +786,29 @@ crm_state_trigger(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("crm_state_trigger: must be fired BEFORE INSERT OR UPDATE ... FOR EACH ROW")));
-	promo_tracked = trigdata->tg_trigger->tgnargs == 1 &&
-		strcmp(trigdata->tg_trigger->tgargs[0], "promo") == 0;
+	promo_tracked = crm_track_promo_trigger(trigdata->tg_trigger);
 
 	desc = RelationGetDescr(trigdata->tg_relation);
 	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
 		trigdata->tg_newtuple : trigdata->tg_trigtuple;
 	cols = state_columns_of(fcinfo, trigdata->tg_relation);
+	values = palloc(sizeof(Datum) * desc->natts);
+	nulls = palloc(sizeof(bool) * desc->natts);
+	heap_deform_tuple(tuple, desc, values, nulls);
+	type = crm_track_row_loyalty(values, nulls, cols->attnums, promo_tracked, true);
 
-	attitude_high = survey_fraction(tuple, desc, cols->attnums[STATE_ATTITUDE],
-									"attitude", &attitude) &&
-		attitude >= CRM_HIGH_ATTITUDE;
-	price_high = survey_fraction(tuple, desc, cols->attnums[STATE_PRICE_SENSITIVITY],
-								 "price_sensitivity", &price) &&
-		price >= CRM_HIGH_PRICE_SENSITIVITY;
-	(void) survey_fraction(tuple, desc, cols->attnums[STATE_SHARE_OF_WALLET],
-						   "share_of_wallet", &share);
-	datum = heap_getattr(tuple, cols->attnums[STATE_REFERRALS], desc, &isnull);
-	if (!isnull)
-	{
-		referrals = DatumGetInt32(datum);
-		if (referrals < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("referrals must not be negative"),
-					 errdetail("The value was %d.", referrals)));
-		refers = referrals > 0;
-	}
-	datum = heap_getattr(tuple, cols->attnums[STATE_HAS_ALTERNATIVE], desc, &isnull);
-	no_alternative = !isnull && !DatumGetBool(datum);
-
-	datum = heap_getattr(tuple, cols->attnums[STATE_ORDERS], desc, &isnull);
-	if (!isnull)
-		orders = DatumGetInt64(datum);
-	datum = heap_getattr(tuple, cols->attnums[STATE_PROMO_ORDERS], desc, &isnull);
-	if (promo_tracked && !isnull && orders > 0)
-	{
-		promo_share = Min((double) DatumGetInt64(datum) / orders, 1.0);
-		promo_high = promo_share >= CRM_HIGH_PROMO;
-	}
-	datum = heap_getattr(tuple, cols->attnums[STATE_PURCHASE_DAYS], desc, &isnull);
-	if (!isnull)
-	{
-		ArrayType  *array = DatumGetArrayTypeP(datum);
-
-		days = ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array));
-	}
-
-	/* no purchase day yet: no behaviour, no loyalty type */
-	if (days > 0)
-	{
-		repeat_rate = (double) (days - 1) / days;
-		type = crm_loyalty_of(repeat_rate >= CRM_HIGH_REPEAT, no_alternative,
-							  promo_high, price_high, attitude_high, refers);
-	}
-	else
-		type = CRM_LOYALTY_NONE;
-
-	attnum = cols->attnums[STATE_LOYALTY];
+	attnum = cols->attnums[TRACK_LOYALTY_LOYALTY];
 	value = cols->loyalty_labels[type];
-	datum = heap_getattr(tuple, attnum, desc, &isnull);
-	if (!isnull && DatumGetObjectId(datum) == DatumGetObjectId(value))
+	if (!nulls[attnum - 1] &&
+		DatumGetObjectId(values[attnum - 1]) == DatumGetObjectId(value))
 		return PointerGetDatum(tuple);
 	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, 1, &attnum,
 													 &value, &value_null));
+}
+
+/* Whether a crm_state_trigger trigger counts the promotional share */
+bool
+crm_track_promo_trigger(const Trigger *trigger)
+{
+	return trigger->tgnargs == 1 && strcmp(trigger->tgargs[0], "promo") == 0;
 }
