@@ -9,7 +9,7 @@ SET TimeZone = 'UTC';
 SET check_function_bodies = off;  -- the helpers name tables crm_track creates
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(73);
+SELECT plan(75);
 
 CREATE TABLE shop_orders (
     id serial PRIMARY KEY,
@@ -58,6 +58,17 @@ SELECT is(pg_temp.st(2),
 SELECT is(pg_temp.st(8),
           '2 orders, 2.00 revenue, 0 promo, 01-10 00:00..01-20 00:00, days {2024-01-10,2024-01-20}, first day 1.00, 4.00 points, small, churned, inertia',
           'backfill: customer 8, a repeat buyer idle 41 days after a 10-day gap, inertia');
+
+-- Purchase days edited by hand out of order, with a NULL: the fold sorts
+-- them again as it adds an order's day (one between the two, and one
+-- already there)
+SAVEPOINT hand_days;
+UPDATE shop_orders_crm_state SET purchase_days = '{2024-01-20,NULL,2024-01-10}' WHERE customer = 8;
+INSERT INTO shop_orders (customer_id, amount, ordered_at) VALUES (8, 1.00, '2024-01-15'), (8, 1.00, '2024-01-20');
+SELECT crm_fold() AS folded \gset
+SELECT is((SELECT purchase_days FROM shop_orders_crm_state WHERE customer = 8),
+          '{2024-01-10,2024-01-15,2024-01-20}'::date[], 'purchase days edited by hand are sorted again');
+ROLLBACK TO SAVEPOINT hand_days;
 SELECT is((SELECT count(*) FROM shop_orders_crm_state WHERE customer = 3), 0::bigint,
           'an order without amount makes no customer');
 SELECT is((SELECT count(*) FROM shop_orders_crm_history), 0::bigint,
@@ -368,6 +379,26 @@ SELECT is(crm_fold_deferred(), 0::bigint, 'crm_fold_deferred folds nothing on on
 SELECT throws_ok($$SELECT crm_distribute_tracked('shop_orders')$$, '55000',
                  'Citus is not installed in this database',
                  'crm_distribute_tracked without Citus: 55000');
+
+-- Points keep the scale numeric multiplication gives them: an amount with
+-- 2 decimals times points_per_unit 1 (scale 0) and multiplier 1 has 2,
+-- times points_per_unit 1.0 has 3 -- in the backfill and in the fold alike
+-- (a new customer's points start from 0).
+CREATE TABLE scale_a (customer_id int, amount numeric(8, 2), ordered_at timestamptz);
+CREATE TABLE scale_b (LIKE scale_a);
+INSERT INTO scale_a VALUES (1, 12.34, '2024-01-01');
+INSERT INTO scale_b VALUES (1, 12.34, '2024-01-01');
+SELECT crm_track('scale_a', 'customer_id', 'amount', 'ordered_at') AS tracked \gset
+SELECT crm_track('scale_b', 'customer_id', 'amount', 'ordered_at', points_per_unit => 1.0) AS tracked \gset
+INSERT INTO scale_a VALUES (1, 5.00, '2024-01-02'), (2, 5.00, '2024-01-02');
+INSERT INTO scale_b VALUES (1, 5.00, '2024-01-02'), (2, 5.00, '2024-01-02');
+SELECT crm_fold() AS folded \gset
+SELECT is((SELECT string_agg(points::text, ' ' ORDER BY customer) FROM scale_a_crm_state) || ', ' ||
+          (SELECT string_agg(points::text, ' ' ORDER BY customer) FROM scale_b_crm_state),
+          '17.34 5.00, 17.340 5.000',
+          'points: 12.34 + 5.00 and a new customer''s 5.00, at 1 point per unit and at 1.0');
+SELECT crm_untrack('scale_a') AS untracked \gset
+SELECT crm_untrack('scale_b') AS untracked \gset
 
 -- crm_untrack drops what crm_track made and leaves the table as it was.
 SELECT lives_ok($$SELECT crm_untrack('shop_orders')$$, 'crm_untrack');

@@ -179,7 +179,7 @@ RETURNS trigger
 AS 'MODULE_PATHNAME', 'crm_state_trigger'
 LANGUAGE C;
 COMMENT ON FUNCTION crm_state_trigger() IS
-'Row trigger that crm_track puts on a customer state table: checks the survey columns and sets the loyalty type from the row whenever it is written, so that editing attitude, referrals or has_alternative reclassifies the customer';
+'Row trigger that crm_track puts on a customer state table: checks the survey columns and sets the loyalty type from the row whenever a statement writes it, so that editing attitude, referrals or has_alternative reclassifies the customer (the fold of new orders sets the loyalty type itself)';
 
 CREATE FUNCTION crm_history_trigger()
 RETURNS trigger

@@ -391,26 +391,59 @@ add_numeric(Datum a, Numeric b)
 	return DirectFunctionCall2(numeric_add, a, NumericGetDatum(b));
 }
 
-/* The union of a date[] and sorted distinct days, as a date[] */
+/*
+ * The union of a date[] and sorted distinct days, as a date[]: merged into
+ * the array when it is as the fold keeps it (ascending, distinct, no NULL),
+ * and that same array when it holds every new day already -- the common
+ * case of a customer's second order of the day; else sorted anew (a state
+ * row edited by hand).
+ */
 static Datum
 union_days(Datum array, const DateADT *days, int ndays)
 {
 	ArrayType  *a = DatumGetArrayTypeP(array);
+	int			n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+	const DateADT *old = (const DateADT *) ARR_DATA_PTR(a);
+	bool		kept = ARR_NDIM(a) <= 1 && !ARR_HASNULL(a);
 	Datum	   *elems;
-	bool	   *elem_nulls;
-	int			n;
-	DateADT    *all;
 	int			nall = 0;
+	int			i = 0;
+	int			j = 0;
 
-	deconstruct_array(a, DATEOID, sizeof(DateADT), true, TYPALIGN_INT,
-					  &elems, &elem_nulls, &n);
-	all = palloc(sizeof(DateADT) * (n + ndays + 1));
-	for (int i = 0; i < n; i++)
-		if (!elem_nulls[i])
-			all[nall++] = DatumGetDateADT(elems[i]);
-	for (int i = 0; i < ndays; i++)
-		all[nall++] = days[i];
-	return PointerGetDatum(crm_days_array(all, nall));
+	for (int k = 1; kept && k < n; k++)
+		kept = old[k - 1] < old[k];
+	if (!kept)
+	{
+		Datum	   *olds;
+		bool	   *old_nulls;
+		DateADT    *all = palloc(sizeof(DateADT) * (n + ndays + 1));
+
+		deconstruct_array(a, DATEOID, sizeof(DateADT), true, TYPALIGN_INT,
+						  &olds, &old_nulls, &n);
+		for (int k = 0; k < n; k++)
+			if (!old_nulls[k])
+				all[nall++] = DatumGetDateADT(olds[k]);
+		for (int k = 0; k < ndays; k++)
+			all[nall++] = days[k];
+		return PointerGetDatum(crm_days_array(all, nall));
+	}
+
+	elems = palloc(sizeof(Datum) * (n + ndays + 1));
+	while (i < n || j < ndays)
+	{
+		if (j >= ndays || (i < n && old[i] < days[j]))
+			elems[nall++] = DateADTGetDatum(old[i++]);
+		else
+		{
+			if (i < n && old[i] == days[j])
+				i++;
+			elems[nall++] = DateADTGetDatum(days[j++]);
+		}
+	}
+	if (nall == n)
+		return PointerGetDatum(a);
+	return PointerGetDatum(construct_array(elems, nall, DATEOID, sizeof(DateADT),
+										   true, TYPALIGN_INT));
 }
 
 /* The first day of a date[], or false when it has none (SQL's a[1]) */
@@ -504,23 +537,21 @@ set_statuses(Fold *fold, Datum *values, bool *nulls, Datum old_revenue,
 			 int old_tier)
 {
 	const TrackConfig *config = &fold->config;
-	int			tier_index = old_tier + 1;
-	bool		multiplier_null;
-	Datum		multiplier;
+	Numeric		rate = config->tier_rates[old_tier];
+	int			tier_index;
 	int64		orders = DatumGetInt64(VALUE(COL_ORDERS));
 
-	/* points, at the multiplier of the tier held before */
-	multiplier = array_get_element(PointerGetDatum(config->tier_multipliers), 1,
-								   &tier_index, -1, -1, false, TYPALIGN_INT,
-								   &multiplier_null);
-	if (!multiplier_null && !ISNULL(COL_POINTS))
+	/*
+	 * points, at the rate of the tier held before: (change in revenue) *
+	 * points_per_unit * multiplier, the product of the last two taken once
+	 */
+	if (rate != NULL && !ISNULL(COL_POINTS))
 	{
 		Datum		change = DirectFunctionCall2(numeric_sub, VALUE(COL_REVENUE),
 												 old_revenue);
 
-		change = DirectFunctionCall2(numeric_mul, change,
-									 NumericGetDatum(config->points_per_unit));
-		change = DirectFunctionCall2(numeric_mul, change, multiplier);
+		if (!config->tier_rate_one[old_tier])
+			change = DirectFunctionCall2(numeric_mul, change, NumericGetDatum(rate));
 		VALUE(COL_POINTS) = DirectFunctionCall2(numeric_add, VALUE(COL_POINTS), change);
 	}
 

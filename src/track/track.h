@@ -24,6 +24,7 @@
 #include "postgres.h"
 
 #include "amount.h"
+#include "tier.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
@@ -208,6 +209,14 @@ typedef struct TrackConfig
 	ArrayType  *thresholds;		/* NULL: none yet, everyone is small */
 	Numeric		points_per_unit;
 	ArrayType  *tier_multipliers;
+
+	/*
+	 * Points per unit of revenue in each tier: points_per_unit times the
+	 * tier's multiplier (NULL when that is NULL: no points), and whether it
+	 * is 1 exactly, scale 0 (a change of revenue is then its points)
+	 */
+	Numeric		tier_rates[CRM_NUM_TIERS];
+	bool		tier_rate_one[CRM_NUM_TIERS];
 	bool		has_as_of;
 	TimestampTz as_of;
 	TrackNotify notify;

@@ -837,6 +837,27 @@ crm_track_read_config(int32 id, Oid tracking_relid, TrackConfig *config)
 		DatumGetArrayTypeP(values[CFG_THRESHOLDS]);
 	config->points_per_unit = DatumGetNumeric(values[CFG_POINTS_PER_UNIT]);
 	config->tier_multipliers = DatumGetArrayTypeP(values[CFG_TIER_MULTIPLIERS]);
+	/* exact: a product of numerics keeps every digit */
+	for (int tier = 0; tier < CRM_NUM_TIERS; tier++)
+	{
+		int			index = tier + 1;
+		bool		isnull;
+		Datum		multiplier = array_get_element(PointerGetDatum(config->tier_multipliers),
+												   1, &index, -1, -1, false, TYPALIGN_INT,
+												   &isnull);
+		Datum		rate;
+
+		config->tier_rates[tier] = NULL;
+		config->tier_rate_one[tier] = false;
+		if (isnull)
+			continue;
+		rate = DirectFunctionCall2(numeric_mul, NumericGetDatum(config->points_per_unit),
+								   multiplier);
+		config->tier_rates[tier] = DatumGetNumeric(rate);
+		/* 1 of scale 0: multiplying by it would change neither value nor scale */
+		config->tier_rate_one[tier] =
+			strcmp(DatumGetCString(DirectFunctionCall1(numeric_out, rate)), "1") == 0;
+	}
 	config->has_as_of = !nulls[CFG_AS_OF];
 	config->as_of = nulls[CFG_AS_OF] ? 0 : DatumGetTimestampTz(values[CFG_AS_OF]);
 	config->restoring = !nulls[CFG_RESTORING] && DatumGetBool(values[CFG_RESTORING]);
