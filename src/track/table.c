@@ -201,90 +201,30 @@ crm_track_find_columns(TupleDesc desc, const char *const *names, int n,
 }
 
 /*
- * The attribute numbers of a list of column names, as crm_track_find_columns
- * gives them, kept per backend for each table and list (a list is known by
- * its address: the callers' static arrays) until the table's relcache entry
- * is invalidated, as ALTER TABLE does.  Looking the names up again at every
- * commit was a visible part of a single order's cost.
- */
-#define MAX_CACHED_COLUMNS 16
-
-typedef struct ColumnsKey
-{
-	Oid			relid;
-	const char *const *names;
-} ColumnsKey;
-
-typedef struct TableColumns
-{
-	ColumnsKey	key;			/* hash key */
-	AttrNumber	attnums[MAX_CACHED_COLUMNS];
-} TableColumns;
-
-static HTAB *table_columns = NULL;
-
-static void
-forget_table_columns(Datum arg, Oid relid)
-{
-	HASH_SEQ_STATUS status;
-	TableColumns *entry;
-
-	hash_seq_init(&status, table_columns);
-	while ((entry = hash_seq_search(&status)) != NULL)
-		if (!OidIsValid(relid) || entry->key.relid == relid)
-			(void) hash_search(table_columns, &entry->key, HASH_REMOVE, NULL);
-}
-
-void
-crm_track_table_columns(TrackTable *target, const char *const *names, int n,
-						AttrNumber *attnums)
-{
-	ColumnsKey	key;
-	TableColumns *entry;
-	bool		found;
-
-	Assert(n <= MAX_CACHED_COLUMNS);
-	if (table_columns == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(ColumnsKey);
-		ctl.entrysize = sizeof(TableColumns);
-		table_columns = hash_create("crm table columns", 16, &ctl,
-									HASH_ELEM | HASH_BLOBS);
-		CacheRegisterRelcacheCallback(forget_table_columns, (Datum) 0);
-	}
-	memset(&key, 0, sizeof(key));
-	key.relid = RelationGetRelid(target->rel);
-	key.names = names;
-	entry = hash_search(table_columns, &key, HASH_FIND, NULL);
-	if (entry == NULL)
-	{
-		AttrNumber	found_attnums[MAX_CACHED_COLUMNS];
-
-		/* an error here leaves nothing behind */
-		crm_track_find_columns(RelationGetDescr(target->rel), names, n,
-							   found_attnums, RelationGetRelationName(target->rel));
-		entry = hash_search(table_columns, &key, HASH_ENTER, &found);
-		memcpy(entry->attnums, found_attnums, sizeof(AttrNumber) * n);
-	}
-	memcpy(attnums, entry->attnums, sizeof(AttrNumber) * n);
-}
-
-/*
  * The defaults of a table's columns and its CHECK constraints, planned once
  * per backend (building the defaults reads pg_attrdef, and pg_depend for an
  * identity's sequence; the executor would plan each constraint again for
- * every executor state, that is every fold) and dropped when the table's
- * relcache entry is invalidated, as ALTER TABLE does.
+ * every executor state, that is every fold), and the attribute numbers of
+ * the lists of column names the writers look up (crm_track_table_columns);
+ * dropped when the table's relcache entry is invalidated, as ALTER TABLE
+ * does.
  */
+#define MAX_LOOKUP_COLUMNS 16
+
+typedef struct ColumnLookup
+{
+	const char *const *names;	/* a caller's static array: known by address */
+	AttrNumber	attnums[MAX_LOOKUP_COLUMNS];
+} ColumnLookup;
+
 typedef struct TableDefaults
 {
 	Oid			relid;			/* hash key */
-	MemoryContext context;		/* holds the expressions */
+	MemoryContext context;		/* holds the expressions and lookups */
 	Expr	  **exprs;			/* by attribute number - 1; NULL: none */
 	int			nchecks;
 	Expr	  **checks;			/* as the relcache's constr->check */
+	List	   *lookups;		/* of ColumnLookup */
 } TableDefaults;
 
 static HTAB *table_defaults = NULL;
@@ -367,7 +307,43 @@ defaults_of(Relation rel)
 	entry->exprs = exprs;
 	entry->nchecks = nchecks;
 	entry->checks = checks;
+	entry->lookups = NIL;
 	return entry;
+}
+
+/*
+ * The attribute numbers of a list of column names (names, n), as
+ * crm_track_find_columns finds them, looked up once per backend until the
+ * table changes: looking them up at every commit was a visible part of a
+ * single order's cost
+ */
+void
+crm_track_table_columns(TrackTable *target, const char *const *names, int n,
+						AttrNumber *attnums)
+{
+	TableDefaults *entry = defaults_of(target->rel);
+	ListCell   *lc;
+	ColumnLookup *lookup;
+	MemoryContext old;
+
+	Assert(n <= MAX_LOOKUP_COLUMNS);
+	foreach(lc, entry->lookups)
+	{
+		lookup = (ColumnLookup *) lfirst(lc);
+		if (lookup->names == names)
+		{
+			memcpy(attnums, lookup->attnums, sizeof(AttrNumber) * n);
+			return;
+		}
+	}
+	crm_track_find_columns(RelationGetDescr(target->rel), names, n, attnums,
+						   RelationGetRelationName(target->rel));
+	old = MemoryContextSwitchTo(entry->context);
+	lookup = palloc(sizeof(ColumnLookup));
+	lookup->names = names;
+	memcpy(lookup->attnums, attnums, sizeof(AttrNumber) * n);
+	entry->lookups = lappend(entry->lookups, lookup);
+	MemoryContextSwitchTo(old);
 }
 
 /*
