@@ -15,7 +15,7 @@ SET TimeZone = 'UTC';
 SET check_function_bodies = off;  -- the helpers name tables crm_track creates
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE EXTENSION IF NOT EXISTS crm;
-SELECT plan(34);
+SELECT plan(35);
 
 -- Three pairs: text key, numeric amount, timestamptz, a promotion flag;
 -- bigint key, float8 amount, timestamp (local New York time); int key,
@@ -276,6 +276,27 @@ SELECT is_empty($$SELECT * FROM crm_verify('a1') WHERE field = 'loyalty'$$,
 ALTER TABLE a1_crm_state RENAME COLUMN attitude TO swap;
 ALTER TABLE a1_crm_state RENAME COLUMN price_sensitivity TO attitude;
 ALTER TABLE a1_crm_state RENAME COLUMN swap TO price_sensitivity;
+-- The loyalty type is among the columns the fold sets, as an UPDATE's SET
+-- list names them: an UPDATE OF loyalty trigger fires for the fold's
+-- writes, with or without a BEFORE trigger of the user's.  (Named back,
+-- c11's attitude is unknown and its price sensitivity 0.9: benefit.)
+CREATE TABLE loyalty_seen (customer text, loyalty crm_loyalty);
+CREATE FUNCTION pg_temp.seen_loyalty() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.loyalty_seen VALUES (NEW.customer, NEW.loyalty);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER seen_loyalty AFTER UPDATE OF loyalty ON a1_crm_state
+    FOR EACH ROW EXECUTE FUNCTION pg_temp.seen_loyalty();
+INSERT INTO a1 (customer, amount, at, promo) VALUES ('c11', 2, '2024-07-03', false);
+SELECT crm_fold() AS folded \gset
+CREATE TRIGGER keep BEFORE UPDATE ON a1_crm_state FOR EACH ROW EXECUTE FUNCTION pg_temp.keep();
+INSERT INTO a1 (customer, amount, at, promo) VALUES ('c11', 2, '2024-07-04', false);
+SELECT crm_fold() AS folded \gset
+SELECT is((SELECT string_agg(loyalty::text, ',') FROM loyalty_seen WHERE customer = 'c11'), 'benefit,benefit',
+          'an UPDATE OF loyalty trigger fires for the fold''s writes, with and without a BEFORE trigger');
+DROP TRIGGER keep ON a1_crm_state;
+DROP TRIGGER seen_loyalty ON a1_crm_state;
 
 -- Constraints are checked as by the UPDATE (the fold fails, as a commit
 -- fails on a deferred constraint)

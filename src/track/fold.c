@@ -809,14 +809,18 @@ write_row(Fold *fold, const TrackChange *change, TupleTableSlot *old_slot,
 	ResetPerTupleExprContext(fold->state.estate);
 }
 
-/* The state table's columns the fold sets, as an UPDATE's SET list names them */
+/*
+ * The state table's columns the fold sets, as an UPDATE's SET list names
+ * them: all but the customer (the loyalty type too, whether the fold or
+ * crm_state_trigger sets it)
+ */
 static Bitmapset *
 updated_columns(Fold *fold)
 {
 	Bitmapset  *cols = NULL;
 
 	for (int i = 0; i < NUM_COLS; i++)
-		if (i != COL_CUSTOMER && (i != COL_LOYALTY || fold->sets_loyalty))
+		if (i != COL_CUSTOMER)
 			cols = bms_add_member(cols,
 								  fold->attnums[i] - FirstLowInvalidHeapAttributeNumber);
 	return cols;
