@@ -8,8 +8,9 @@
  * renaming one of them renames it in crm_tracking.  What a change would
  * break is refused when it is made, not at the next write: dropping a
  * tracked column, giving it a type tracking cannot read, dropping the
- * state or history table.  A new type of the customer key goes to the
- * state and history tables too (the views are made again around it).
+ * state or history table, renaming or dropping a column crm writes there.
+ * A new type of the customer key goes to the state and history tables too
+ * (the views are made again around it).
  *
  * Rows that join or leave the tracked table without an INSERT or DELETE
  * -- a partition or inheritance child attached, detached or dropped --
@@ -360,6 +361,65 @@ follow_rename(int32 id, Oid ext_namespace, const char *old_name,
 			elog(ERROR, "could not record the new column name");
 }
 
+/*
+ * The columns crm_track creates in the state and history tables (sql.c),
+ * which the fold and the views read by name
+ */
+static const char *const state_columns[] = {
+	"customer", "orders", "revenue", "promo_orders", "first_at", "last_at",
+	"purchase_days", "first_day_revenue", "points", "tier", "lifecycle",
+	"attitude", "price_sensitivity", "referrals", "has_alternative",
+	"share_of_wallet", "loyalty", "updated_at"
+};
+static const char *const history_columns[] = {
+	"id", "customer", "status", "old_value", "new_value", "changed_at",
+	"transaction_id"
+};
+
+/*
+ * Refuse to rename or drop (what) a column crm writes of a state or history
+ * table: every later commit that folds orders would fail on it.  Columns
+ * of the user's own in those tables are theirs to change.
+ */
+static void
+refuse_crm_column(Oid relid, const char *column, const char *what,
+				  Oid ext_namespace)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(relid)};
+	const char *const *names;
+	int			n;
+	bool		isnull;
+	bool		state;
+	int			ret;
+
+	if (!OidIsValid(relid) || column == NULL)
+		return;
+	ret = SPI_execute_with_args(psprintf("SELECT t.orders_table::pg_catalog.text,\n"
+										 "       c.relname = t.prefix || '_state'\n"
+										 "FROM %s.crm_tracking t, pg_catalog.pg_class c\n"
+										 "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace\n"
+										 "WHERE c.oid = $1 AND n.nspname = t.state_schema\n"
+										 "  AND c.relname IN (t.prefix || '_state', t.prefix || '_history')",
+										 quote_identifier(get_namespace_name(ext_namespace))),
+								1, argtypes, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+		return;
+	state = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	names = state ? state_columns : history_columns;
+	n = state ? lengthof(state_columns) : lengthof(history_columns);
+	for (int i = 0; i < n; i++)
+		if (strcmp(names[i], column) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+					 errmsg("cannot %s column \"%s\" of %s: crm tracks %s into it",
+							what, column, get_rel_name(relid),
+							SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)),
+					 errhint("Columns of your own in it are yours to change; stop tracking with crm_untrack to change crm's.")));
+}
+
 /* ddl_command_start: what must be read or refused before the change */
 static void
 command_start(Node *parsetree, Oid ext_namespace)
@@ -396,6 +456,14 @@ command_start(Node *parsetree, Oid ext_namespace)
 				recompute_customers_of(id, ext_namespace, relid, true);
 		}
 	}
+	else if (IsA(parsetree, RenameStmt) &&
+			 ((RenameStmt *) parsetree)->renameType == OBJECT_COLUMN)
+	{
+		RenameStmt *stmt = (RenameStmt *) parsetree;
+
+		refuse_crm_column(relation_of(stmt->relation), stmt->subname, "rename",
+						  ext_namespace);
+	}
 	else if (IsA(parsetree, AlterTableStmt))
 	{
 		AlterTableStmt *stmt = (AlterTableStmt *) parsetree;
@@ -430,6 +498,8 @@ command_start(Node *parsetree, Oid ext_namespace)
 				if (parent_id >= 0)
 					recompute_customers_of(parent_id, ext_namespace, relid, false);
 			}
+			else if (cmd->subtype == AT_DropColumn && id < 0)
+				refuse_crm_column(relid, cmd->name, "drop", ext_namespace);
 			else if (cmd->subtype == AT_DropColumn && id >= 0)
 			{
 				TrackInfo  *info = crm_track_info(id, ext_namespace, false);
