@@ -22,9 +22,9 @@
  * waited for.  The rows are written through the executor's simple-update
  * path (table.c), which runs the state table's row triggers -- all but
  * crm_state_trigger, whose loyalty type the fold sets itself, unless the
- * user has BEFORE row triggers of their own there -- and the status changes
- * go to the history (history.c).  Customers are taken a chunk at a time, so a bulk
- * load of many customers holds a bounded amount of memory.
+ * user has BEFORE row triggers of their own there -- and the status
+ * changes go to the history (history.c).  Customers are taken a chunk at a
+ * time, so a bulk load of many customers holds a bounded amount of memory.
  *
  * All of it runs as the owner of the orders table (tracking.c): the role
  * that wrote the orders needs no privilege on the state, and row level
